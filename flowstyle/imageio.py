@@ -1,0 +1,132 @@
+"""Image reading and writing with clear errors: EXIF orientation, any mode -> RGB, atomic saves."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import FlowstyleError
+
+ImageLike = Union[str, os.PathLike, Image.Image, torch.Tensor, np.ndarray]
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
+MAX_PIXELS = 200_000_000  # well past 8K x 8K; beyond that a decompression bomb is likelier
+
+
+def _flatten_alpha(img: Image.Image) -> Image.Image:
+    """Composite transparent images on white (what a viewer shows) instead of black."""
+    rgba = img.convert("RGBA")
+    background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    return Image.alpha_composite(background, rgba).convert("RGB")
+
+
+def open_image(path: str | os.PathLike) -> Image.Image:
+    """Open an image file as RGB with its EXIF orientation applied, or raise FlowstyleError."""
+    path = Path(path)
+    if not path.exists():
+        raise FlowstyleError(f"no such file: {path}")
+    if path.is_dir():
+        raise FlowstyleError(f"expected an image file, got a folder: {path}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                if img.width * img.height > MAX_PIXELS:
+                    raise FlowstyleError(f"image too large ({img.width}x{img.height}): {path}")
+                img.load()
+                img = ImageOps.exif_transpose(img)
+    except FlowstyleError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise FlowstyleError(f"not a readable image: {path}") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise FlowstyleError(f"corrupt or truncated image: {path} ({exc})") from None
+    return to_rgb(img)
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """Any PIL mode (palette, grey, 16-bit, CMYK, alpha) -> 8-bit RGB."""
+    if img.mode == "RGB":
+        return img
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        return _flatten_alpha(img)
+    if img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+        arr = np.asarray(img, dtype=np.float64)
+        hi = 65535.0 if arr.max() > 255 else 255.0
+        arr = np.clip(arr / hi * 255.0, 0, 255).astype(np.uint8)
+        return Image.fromarray(arr, "L").convert("RGB")
+    return img.convert("RGB")
+
+
+def tensor_to_image(t: torch.Tensor) -> Image.Image:
+    """(3, H, W) or (1, 3, H, W) tensor in [0, 1] -> RGB PIL image (clamped, rounded)."""
+    if t.dim() == 4:
+        if t.shape[0] != 1:
+            raise ValueError("expected a single image, got a batch")
+        t = t[0]
+    arr = (t.detach().float().clamp(0, 1) * 255.0).round().to(torch.uint8)
+    return Image.fromarray(arr.permute(1, 2, 0).cpu().numpy(), "RGB")
+
+
+def image_to_tensor(img: Image.Image) -> torch.Tensor:
+    """RGB PIL image -> (1, 3, H, W) float32 tensor in [0, 1]."""
+    arr = np.asarray(to_rgb(img), dtype=np.float32) / 255.0
+    return torch.from_numpy(arr.copy()).permute(2, 0, 1).unsqueeze(0)
+
+
+def load_image(src: ImageLike) -> Image.Image:
+    """Accept a path, a PIL image, a (3,H,W)/(1,3,H,W) tensor in [0,1] or an HxWx3 uint8 array."""
+    if isinstance(src, Image.Image):
+        return to_rgb(ImageOps.exif_transpose(src))
+    if isinstance(src, torch.Tensor):
+        if src.dim() not in (3, 4) or src.shape[-3] != 3:
+            raise FlowstyleError(f"expected an RGB tensor (3, H, W), got shape {tuple(src.shape)}")
+        return tensor_to_image(src)
+    if isinstance(src, np.ndarray):
+        if src.dtype != np.uint8:
+            src = np.clip(src * (255.0 if src.max() <= 1.0 else 1.0), 0, 255).astype(np.uint8)
+        img = Image.fromarray(src)
+        return to_rgb(img)
+    if isinstance(src, (str, os.PathLike)):
+        return open_image(src)
+    raise FlowstyleError(f"cannot read an image from a {type(src).__name__}")
+
+
+def load_tensor(src: ImageLike) -> torch.Tensor:
+    """Like `load_image` but returns (1, 3, H, W) float in [0, 1]; tensors pass through."""
+    if isinstance(src, torch.Tensor) and src.dim() in (3, 4) and src.shape[-3] == 3:
+        t = src.detach().float()
+        return (t if t.dim() == 4 else t.unsqueeze(0)).clamp(0, 1)
+    return image_to_tensor(load_image(src))
+
+
+def save_image(img: Image.Image, path: str | os.PathLike, quality: int = 95) -> Path:
+    """Write atomically: a temporary file in the same folder, renamed when complete."""
+    path = Path(path)
+    fmt = Image.registered_extensions().get(path.suffix.lower())
+    if fmt is None:
+        raise FlowstyleError(f"unknown output image format {path.suffix!r} for {path}")
+    if path.parent and not path.parent.exists():
+        raise FlowstyleError(f"output folder does not exist: {path.parent}")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            options = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+            img.save(handle, format=fmt, **options)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def is_image_file(path: Path) -> bool:
+    return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES

@@ -1,0 +1,220 @@
+"""Style-transfer operators acting on flow latents z of shape (B, C, H, W), per sample.
+
+`adain` and `wct` have no parameters and are unbiased (restyling with the content's own
+statistics gives the content back); `AdaAttN` is learnable attention. All are reached through
+one registry (`OPERATORS`, `transfer`), which also does alpha blending and several styles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+EPS = 1e-5
+BLENDS = ("outputs", "latents")
+
+
+def mean_std(z: Tensor, eps: float = EPS) -> tuple[Tensor, Tensor]:
+    """Per-sample, per-channel mean and std over positions, shaped (B, C, 1, 1)."""
+    flat = z.flatten(2)
+    mean = flat.mean(2)
+    var = flat.var(2, unbiased=False)
+    return mean[..., None, None], torch.sqrt(var + eps)[..., None, None]
+
+
+def normalize(z: Tensor, eps: float = EPS) -> Tensor:
+    """Mean-variance normalisation per channel (zero mean, unit std)."""
+    mean, std = mean_std(z, eps)
+    return (z - mean) / std
+
+
+def adain(z_c: Tensor, z_s: Tensor, eps: float = EPS) -> Tensor:
+    """Adaptive instance normalisation: give z_c the channel means and stds of z_s."""
+    mean_s, std_s = mean_std(z_s, eps)
+    return normalize(z_c, eps) * std_s + mean_s
+
+
+def _sym_power(cov: Tensor, power: float, eps: float) -> Tensor:
+    """cov**power for a batch of symmetric PSD matrices (float64, eigenvalues floored at eps)."""
+    evals, evecs = torch.linalg.eigh(cov)
+    evals = evals.clamp_min(eps) ** power
+    return evecs @ torch.diag_embed(evals) @ evecs.transpose(-1, -2)
+
+
+def _mean_cov(z: Tensor, reg: float) -> tuple[Tensor, Tensor]:
+    flat = z.flatten(2).double()
+    mean = flat.mean(2, keepdim=True)
+    centred = flat - mean
+    cov = centred @ centred.transpose(1, 2) / flat.shape[2]
+    eye = torch.eye(cov.shape[-1], dtype=cov.dtype, device=cov.device)
+    return mean, cov + reg * eye
+
+
+def wct(z_c: Tensor, z_s: Tensor, eps: float = EPS) -> Tensor:
+    """Whitening and colouring transform: give z_c the channel covariance of z_s.
+
+    Symmetric (ZCA) whitening in float64 with a diagonal regulariser `eps`, so a constant
+    image or a one-colour style gives finite output.
+    """
+    b, c, h, w = z_c.shape
+    mean_c, cov_c = _mean_cov(z_c, eps)
+    mean_s, cov_s = _mean_cov(z_s, eps)
+    whiten = _sym_power(cov_c, -0.5, eps)
+    colour = _sym_power(cov_s, 0.5, eps)
+    flat = z_c.flatten(2).double() - mean_c
+    out = colour @ (whiten @ flat) + mean_s
+    return out.view(b, c, h, w).to(z_c.dtype)
+
+
+def _sample_keys(n: int, max_keys: int | None, seed: int, device: torch.device) -> Tensor | None:
+    if max_keys is None or max_keys >= n:
+        return None
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randperm(n, generator=generator)[:max_keys].sort().values.to(device)
+
+
+def attention_mean_var(
+    query: Tensor, key: Tensor, value: Tensor, chunk: int = 4096
+) -> tuple[Tensor, Tensor]:
+    """Attention-weighted mean M = A V and variance A(V*V) - M*M, A = softmax(Q^T K), no scale.
+
+    query (B, Nq, D), key (B, Nk, D), value (B, Nk, E). Both moments come from one attention
+    whose values are [V, V*V]; it runs through scaled_dot_product_attention in query chunks, so
+    the Nq x Nk map is never held whole.
+    """
+    values = torch.cat([value, value * value], -1).unsqueeze(1)
+    key = key.unsqueeze(1)
+    outs = []
+    for start in range(0, query.shape[1], chunk):
+        q = query[:, start : start + chunk].unsqueeze(1)
+        outs.append(F.scaled_dot_product_attention(q, key, values, scale=1.0).squeeze(1))
+    out = torch.cat(outs, 1)
+    mean, second = out.split(value.shape[-1], -1)
+    return mean, F.relu(second - mean * mean)
+
+
+class AdaAttN(nn.Module):
+    """Attention-based transfer (Liu et al. 2021) on one flow latent level.
+
+    Q = f(norm(z_c)), K = g(norm(z_s)), V = h(z_s); M = A V, S = sqrt(A(V*V) - M*M);
+    output S * norm(z_c) + M. f, g, h start at identity, so the untrained module is already a
+    parameter-free attention transfer.
+    """
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.channels = channels
+        self.f = nn.Conv2d(channels, channels, 1)
+        self.g = nn.Conv2d(channels, channels, 1)
+        self.h = nn.Conv2d(channels, channels, 1)
+        for conv in (self.f, self.g, self.h):
+            nn.init.eye_(conv.weight.view(channels, channels))
+            nn.init.zeros_(conv.bias)
+
+    def forward(
+        self, z_c: Tensor, z_s: Tensor, max_keys: int | None = None, seed: int = 0
+    ) -> Tensor:
+        b, c, h, w = z_c.shape
+        norm_c = normalize(z_c)
+        query = self.f(norm_c).flatten(2).transpose(1, 2)
+        key = self.g(normalize(z_s)).flatten(2).transpose(1, 2)
+        value = self.h(z_s).flatten(2).transpose(1, 2)
+        keep = _sample_keys(key.shape[1], max_keys, seed, key.device)
+        if keep is not None:
+            key, value = key[:, keep], value[:, keep]
+        mean, var = attention_mean_var(query, key, value)
+        std = torch.sqrt(var + 1e-12)  # keeps the gradient finite where the variance is zero
+        mean = mean.transpose(1, 2).reshape(b, c, h, w)
+        std = std.transpose(1, 2).reshape(b, c, h, w)
+        return std * norm_c + mean
+
+
+def adaattn_naive(module: AdaAttN, z_c: Tensor, z_s: Tensor) -> Tensor:
+    """The textbook formula with the full attention map: a reference for tests, O(Nc*Ns) memory."""
+    b, c, h, w = z_c.shape
+    norm_c = normalize(z_c)
+    q = module.f(norm_c).flatten(2)
+    k = module.g(normalize(z_s)).flatten(2)
+    v = module.h(z_s).flatten(2)
+    attn = torch.softmax(q.transpose(1, 2) @ k, -1)
+    mean = attn @ v.transpose(1, 2)
+    second = attn @ (v * v).transpose(1, 2)
+    std = torch.sqrt(F.relu(second - mean * mean))
+    return std.transpose(1, 2).reshape(b, c, h, w) * norm_c + mean.transpose(1, 2).reshape(b, c, h, w)
+
+
+OPERATORS = ("adain", "wct", "adaattn")
+
+
+def apply_operator(
+    method: str,
+    z_c: Tensor,
+    z_s: Tensor,
+    adaattn: AdaAttN | None = None,
+    max_keys: int | None = None,
+    seed: int = 0,
+) -> Tensor:
+    """T(z_c, z_s) for the operator named `method`."""
+    if method == "adain":
+        return adain(z_c, z_s)
+    if method == "wct":
+        return wct(z_c, z_s)
+    if method == "adaattn":
+        if adaattn is None:
+            raise ValueError("method 'adaattn' needs a model with a trained AdaAttN module")
+        return adaattn(z_c, z_s, max_keys=max_keys, seed=seed)
+    raise ValueError(f"unknown method {method!r}; choose from {', '.join(OPERATORS)}")
+
+
+def normalize_weights(weights: Sequence[float] | None, n: int) -> list[float]:
+    """Style weights as a list summing to 1 (equal when None)."""
+    if weights is None:
+        return [1.0 / n] * n
+    weights = [float(w) for w in weights]
+    if len(weights) != n:
+        raise ValueError(f"got {len(weights)} style weights for {n} styles")
+    if any(w < 0 for w in weights) or sum(weights) <= 0:
+        raise ValueError("style weights must be non-negative and not all zero")
+    total = sum(weights)
+    return [w / total for w in weights]
+
+
+def transfer(
+    method: str,
+    z_c: Tensor,
+    z_styles: Sequence[Tensor],
+    alpha: float = 1.0,
+    style_weights: Sequence[float] | None = None,
+    blend: str = "outputs",
+    adaattn: AdaAttN | None = None,
+    max_keys: int | None = None,
+    seed: int = 0,
+) -> Tensor:
+    """Combine a content latent with one or more style latents.
+
+    blend="outputs": sum_i w_i T(z_c, z_s_i) (styles of any size);
+    blend="latents": T(z_c, sum_i w_i z_s_i) (styles of one size).
+    Then alpha trades style for content: alpha * T + (1 - alpha) * z_c.
+    """
+    if not z_styles:
+        raise ValueError("at least one style is needed")
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+    if blend not in BLENDS:
+        raise ValueError(f"blend must be one of {BLENDS}, got {blend!r}")
+    weights = normalize_weights(style_weights, len(z_styles))
+
+    def op(z_s: Tensor) -> Tensor:
+        return apply_operator(method, z_c, z_s, adaattn, max_keys, seed)
+
+    if blend == "latents":
+        shapes = {tuple(z.shape) for z in z_styles}
+        if len(shapes) > 1:
+            raise ValueError("blend='latents' needs styles of one size; use blend='outputs'")
+        out = op(sum(w * z for w, z in zip(weights, z_styles)))
+    else:
+        out = sum(w * op(z) for w, z in zip(weights, z_styles) if w > 0)
+    return alpha * out + (1.0 - alpha) * z_c if alpha < 1.0 else out
