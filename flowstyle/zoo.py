@@ -150,7 +150,10 @@ def load_model(name_or_path: str | os.PathLike = DEFAULT_MODEL, device: str | to
     config = FlowConfig(**json.loads(metadata["config"]))
     method = metadata["method"]
     info = json.loads(metadata.get("info", "{}"))
-    info.setdefault("name", str(name_or_path) if str(name_or_path) in REGISTRY else path.stem)
+    if str(name_or_path) in REGISTRY:
+        info["name"] = str(name_or_path)
+    else:
+        info.setdefault("name", path.stem)
     flow = ArtFlow.from_config(config)
     model = StyleModel(flow, method, info=info)
     tensors = load_file(str(path))

@@ -1,0 +1,97 @@
+"""The command line: exit codes, files written (and not written), folder mode."""
+
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from flowstyle.cli import main
+
+
+def run(*args):
+    return main([str(a) for a in args])
+
+
+def test_stylize_writes_the_image(tiny_model_file, photo_files, tmp_path, capsys):
+    out = tmp_path / "out.png"
+    assert run("stylize", photo_files["astronaut"], photo_files["coffee"], "-o", out, "--model", tiny_model_file, "--pad", 8) == 0
+    assert Image.open(out).size == Image.open(photo_files["astronaut"]).size
+    assert str(out) in capsys.readouterr().out
+
+
+def test_all_options_together(tiny_model_file, photo_files, tmp_path):
+    out = tmp_path / "out.jpg"
+    code = run(
+        "stylize", photo_files["astronaut"], photo_files["coffee"], photo_files["chelsea"], "-o", out,
+        "--model", tiny_model_file, "--method", "wct", "--alpha", 0.7, "--style-weights", 2, 1,
+        "--blend", "outputs", "--size", 48, "--pad", 16, "--pad-mode", "zeros", "--phases", 4, "--seed", 3,
+    )
+    assert code == 0 and max(Image.open(out).size) == 48
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["MISSING", "STYLE"], "no such file"),
+        (["CONTENT", "BADSTYLE"], "not a readable image"),
+        (["CONTENT", "STYLE", "--alpha", "1.5"], "between 0 and 1"),
+        (["CONTENT", "STYLE", "--method", "magic"], "invalid choice"),
+        (["CONTENT", "STYLE", "--size", "0"], "positive"),
+        (["CONTENT", "STYLE", "--size", "2"], "too small"),
+        (["CONTENT", "STYLE", "--style-weights", "1", "2"], "style weights"),
+        (["CONTENT", "STYLE", "--model", "no-such-model"], "no model named"),
+        (["CONTENT", "STYLE", "--method", "adaattn"], "AdaAttN"),
+        (["CONTENT", "STYLE", "--phases", "3"], "phases"),
+    ],
+)
+def test_user_errors_exit_2_with_one_line_and_no_file(args, message, tiny_model_file, photo_files, tmp_path, capsys):
+    bad = tmp_path / "bad.png"
+    bad.write_text("not an image")
+    subst = {"MISSING": tmp_path / "missing.png", "CONTENT": photo_files["astronaut"], "STYLE": photo_files["coffee"], "BADSTYLE": bad}
+    argv = [str(subst.get(a, a)) for a in args]
+    if "--model" not in argv:
+        argv += ["--model", tiny_model_file]
+    out = tmp_path / "out.png"
+    try:
+        code = run("stylize", *argv, "-o", out)
+    except SystemExit as exc:  # argparse rejects bad flag values itself
+        code = exc.code
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert message in err[-1] and "Traceback" not in "\n".join(err)
+    assert not out.exists() and not any(p.name.startswith(".out") for p in tmp_path.iterdir())
+
+
+def test_folder_mode_skips_existing_and_bad_files(tiny_model_file, photo_files, tmp_path, capsys):
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    for name in ("astronaut", "chelsea"):
+        Image.open(photo_files[name]).save(src / f"{name}.jpg")
+    Image.open(photo_files["rocket"]).save(src / "sub" / "rocket.png")
+    out = tmp_path / "out"
+    assert run("stylize", src, photo_files["coffee"], "-o", out, "--model", tiny_model_file, "--pad", 8) == 0
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.png"))
+    assert written == ["astronaut.png", "chelsea.png", "sub/rocket.png"]
+    mtime = (out / "astronaut.png").stat().st_mtime_ns
+    assert run("stylize", src, photo_files["coffee"], "-o", out, "--model", tiny_model_file) == 0
+    assert "3 already there" in capsys.readouterr().out
+    assert (out / "astronaut.png").stat().st_mtime_ns == mtime
+    (src / "broken.jpg").write_bytes(b"\xff\xd8garbage")
+    assert run("stylize", src, photo_files["coffee"], "-o", out, "--model", tiny_model_file, "--overwrite", "--pad", 8) == 2
+    assert "broken.jpg" in capsys.readouterr().err
+
+
+def test_models_and_version_and_module_entry_point(capsys):
+    assert run("models") == 0
+    proc = subprocess.run([sys.executable, "-m", "flowstyle", "--version"], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.startswith("flowstyle ")
+
+
+def test_init_model_writes_a_loadable_untrained_model(tmp_path):
+    from flowstyle import load_model
+
+    out = tmp_path / "u.safetensors"
+    assert run("init-model", out, "--n-block", 1, "--n-flow", 2, "--width", 8) == 0
+    model = load_model(out)
+    assert model.flow.initialized and model.config.n_flow == 2

@@ -1,0 +1,157 @@
+"""Operators: statistics matching, unbiasedness, exact memory-efficient attention, blending."""
+
+import math
+
+import pytest
+import torch
+
+from flowstyle.imageio import image_to_tensor
+from flowstyle.operators import (
+    AdaAttN, adaattn_naive, adain, attention_mean_var, mean_std, transfer, wct,
+)
+
+
+def _latents(seed=0, c=12):
+    g = torch.Generator().manual_seed(seed)
+    z_c = torch.randn(2, c, 9, 11, generator=g)
+    z_s = torch.randn(2, c, 7, 6, generator=g) * (torch.rand(1, c, 1, 1, generator=g) * 3 + 0.5) + 2
+    return z_c, z_s
+
+
+def _cov(z):
+    flat = z.flatten(2).double()
+    flat = flat - flat.mean(2, keepdim=True)
+    return flat @ flat.transpose(1, 2) / flat.shape[2]
+
+
+def test_adain_matches_style_mean_and_std_per_sample():
+    z_c, z_s = _latents()
+    out = adain(z_c, z_s)
+    m_o, s_o = mean_std(out)
+    m_s, s_s = mean_std(z_s)
+    assert torch.allclose(m_o, m_s, atol=1e-4)
+    assert torch.allclose(s_o, s_s, rtol=1e-3)
+    # per sample: sample 0 of the output does not depend on sample 1 of the style
+    z_s2 = z_s.clone()
+    z_s2[1] += 5
+    assert torch.equal(adain(z_c, z_s2)[0], out[0])
+
+
+def test_wct_matches_style_covariance():
+    z_c, z_s = _latents(c=8)
+    z_c = torch.randn(2, 8, 20, 20)
+    z_s = torch.randn(2, 8, 16, 16)
+    z_s = torch.einsum("ij,bjhw->bihw", torch.randn(8, 8), z_s) + 1.5
+    out = wct(z_c, z_s)
+    assert torch.allclose(_cov(out), _cov(z_s), atol=1e-3 * _cov(z_s).abs().max().item())
+    assert torch.allclose(out.flatten(2).mean(2), z_s.flatten(2).mean(2), atol=1e-4)
+
+
+@pytest.mark.parametrize("op", [wct, adain])
+def test_never_nan_on_constant_content_or_one_colour_style(op):
+    const = torch.full((1, 48, 8, 8), 0.3)
+    noise = torch.randn(1, 48, 8, 8)
+    for z_c, z_s in [(const, noise), (noise, const), (const, const)]:
+        assert torch.isfinite(op(z_c, z_s)).all()
+    assert torch.allclose(op(const, noise).flatten(2).mean(2), noise.flatten(2).mean(2), atol=1e-4)
+
+
+def _psnr(a, b):
+    mse = (a - b).pow(2).mean().item()
+    return 10 * math.log10(1.0 / max(mse, 1e-20))
+
+
+@pytest.mark.parametrize("op", [adain, wct])
+def test_unbiased_restyling_returns_the_content(op, tiny_model, photos):
+    flow = tiny_model.flow
+    content = image_to_tensor(photos["astronaut"].crop((0, 0, 64, 64)))
+    style = image_to_tensor(photos["coffee"].crop((0, 0, 64, 40)))
+    with torch.no_grad():
+        z_c, z_s = flow.encode(content), flow.encode(style)
+        stylized = op(z_c, z_s)
+        restored = flow.decode(op(stylized, z_c))
+    assert _psnr(restored, content) > 40
+    assert _psnr(flow.decode(stylized).clamp(0, 1), content) < 30  # the style did change it
+
+
+def _random_adaattn(c=12, seed=0):
+    torch.manual_seed(seed)
+    module = AdaAttN(c)
+    with torch.no_grad():
+        for conv in (module.f, module.g, module.h):
+            conv.weight.add_(0.2 * torch.randn_like(conv.weight))
+            conv.bias.add_(0.1 * torch.randn_like(conv.bias))
+    return module
+
+
+def test_adaattn_exact_attention_equals_naive_formula():
+    module = _random_adaattn()
+    z_c, z_s = _latents()
+    with torch.no_grad():
+        assert (module(z_c, z_s) - adaattn_naive(module, z_c, z_s)).abs().max() < 1e-4
+
+
+def test_attention_chunks_do_not_change_the_result():
+    g = torch.Generator().manual_seed(0)
+    q, k, v = torch.randn(2, 50, 6, generator=g), torch.randn(2, 33, 6, generator=g), torch.randn(2, 33, 6, generator=g)
+    m1, v1 = attention_mean_var(q, k, v, chunk=7)
+    m2, v2 = attention_mean_var(q, k, v, chunk=4096)
+    assert torch.allclose(m1, m2, atol=1e-6) and torch.allclose(v1, v2, atol=1e-6)
+
+
+def test_adaattn_starts_as_identity_projections():
+    module = AdaAttN(12)
+    z = torch.randn(1, 12, 5, 5)
+    assert torch.allclose(module.h(z), z, atol=1e-6)
+
+
+def test_adaattn_key_sampling_is_seeded_and_deterministic():
+    module = _random_adaattn()
+    z_c, z_s = _latents()
+    with torch.no_grad():
+        a = module(z_c, z_s, max_keys=10, seed=3)
+        b = module(z_c, z_s, max_keys=10, seed=3)
+        c = module(z_c, z_s, max_keys=10, seed=4)
+        full = module(z_c, z_s, max_keys=10_000)
+    assert torch.equal(a, b)
+    assert not torch.allclose(a, c)
+    assert torch.allclose(full, module(z_c, z_s))
+
+
+def test_adaattn_gradients_are_finite_on_constant_style():
+    module = _random_adaattn()
+    z_c = torch.randn(1, 12, 4, 4, requires_grad=True)
+    out = module(z_c, torch.ones(1, 12, 4, 4))
+    out.sum().backward()
+    assert all(torch.isfinite(p.grad).all() for p in module.parameters())
+
+
+def test_alpha_blends_toward_content():
+    z_c, z_s = _latents()
+    full = transfer("adain", z_c, [z_s])
+    assert torch.allclose(transfer("adain", z_c, [z_s], alpha=0.0), z_c)
+    assert torch.allclose(transfer("adain", z_c, [z_s], alpha=0.25), 0.25 * full + 0.75 * z_c, atol=1e-6)
+
+
+def test_output_blending_any_sizes_and_latent_blending_same_size():
+    z_c, z_s = _latents()
+    z_s2 = torch.randn(2, 12, 5, 13) + 4
+    a, b = adain(z_c, z_s), adain(z_c, z_s2)
+    out = transfer("adain", z_c, [z_s, z_s2], style_weights=[3, 1])
+    assert torch.allclose(out, 0.75 * a + 0.25 * b, atol=1e-5)
+    assert torch.allclose(transfer("adain", z_c, [z_s, z_s2], style_weights=[1, 0]), a, atol=1e-6)
+    z_s3 = torch.randn_like(z_s)
+    lat = transfer("wct", z_c, [z_s, z_s3], style_weights=[1, 1], blend="latents")
+    assert torch.allclose(lat, wct(z_c, 0.5 * z_s + 0.5 * z_s3), atol=1e-5)
+    with pytest.raises(ValueError, match="one size"):
+        transfer("adain", z_c, [z_s, z_s2], blend="latents")
+
+
+def test_bad_operator_arguments():
+    z_c, z_s = _latents()
+    with pytest.raises(ValueError, match="unknown method"):
+        transfer("nope", z_c, [z_s])
+    with pytest.raises(ValueError, match="weights"):
+        transfer("adain", z_c, [z_s], style_weights=[1, 2])
+    with pytest.raises(ValueError, match="AdaAttN"):
+        transfer("adaattn", z_c, [z_s])
