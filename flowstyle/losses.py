@@ -1,0 +1,91 @@
+"""Training losses on the normalised VGG19 (as the ArtFlow code defines them).
+
+content: MSE of relu4_1 (stylized vs content); style: sum over relu1_1..relu4_1 of
+MSE(mean) + MSE(std) (stylized vs style); optional AdaAttN local feature loss: VGG features of
+the output against a parameter-free attention transfer of the VGG features.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+from torch.nn import functional as F
+
+from .operators import attention_mean_var, normalize
+from .vgg import VGGEncoder, mean_std
+
+STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
+CONTENT_LAYER = "relu4_1"
+LOCAL_LAYERS = ("relu3_1", "relu4_1")
+
+
+def content_loss(out_feats: dict[str, Tensor], content_feats: dict[str, Tensor]) -> Tensor:
+    return F.mse_loss(out_feats[CONTENT_LAYER], content_feats[CONTENT_LAYER])
+
+
+def style_stats(feats: dict[str, Tensor]) -> dict[str, tuple[Tensor, Tensor]]:
+    """Per-layer (mean, std) of VGG features: all the style loss needs of a style image."""
+    return {name: mean_std(feats[name]) for name in STYLE_LAYERS}
+
+
+def style_loss(out_feats: dict[str, Tensor], target: dict[str, tuple[Tensor, Tensor]]) -> Tensor:
+    total = out_feats[STYLE_LAYERS[0]].new_zeros(())
+    for name in STYLE_LAYERS:
+        mean, std = mean_std(out_feats[name])
+        t_mean, t_std = target[name]
+        total = total + F.mse_loss(mean, t_mean) + F.mse_loss(std, t_std)
+    return total
+
+
+def attention_target(content_feat: Tensor, style_feat: Tensor) -> Tensor:
+    """Parameter-free AdaAttN on VGG features: per position, the attention-weighted style mean
+    and std applied to the normalised content feature (AdaAttN's local-loss target)."""
+    b, c, h, w = content_feat.shape
+    query = normalize(content_feat).flatten(2).transpose(1, 2)
+    key = normalize(style_feat).flatten(2).transpose(1, 2)
+    value = style_feat.flatten(2).transpose(1, 2)
+    mean, var = attention_mean_var(query, key, value)
+    mean = mean.transpose(1, 2).reshape(b, c, h, w)
+    std = var.add(1e-8).sqrt().transpose(1, 2).reshape(b, c, h, w)
+    return std * normalize(content_feat) + mean
+
+
+def local_feature_loss(out_feats, content_feats, style_feats) -> Tensor:
+    total = out_feats[LOCAL_LAYERS[0]].new_zeros(())
+    for name in LOCAL_LAYERS:
+        with torch.no_grad():
+            target = attention_target(content_feats[name].float(), style_feats[name].float())
+        total = total + F.mse_loss(out_feats[name].float(), target)
+    return total
+
+
+@dataclass
+class LossWeights:
+    content: float = 0.1
+    style: float = 1.0
+    local: float = 0.0
+
+
+@dataclass
+class LossTerms:
+    total: Tensor
+    content: Tensor
+    style: Tensor
+    local: Tensor
+
+
+def compute_losses(
+    vgg: VGGEncoder, out: Tensor, content: Tensor, style: Tensor, weights: LossWeights
+) -> LossTerms:
+    """All training losses for one batch (VGG of content and style without gradients)."""
+    with torch.no_grad():
+        content_feats = vgg(content)
+        style_feats = vgg(style)
+    out_feats = vgg(out)
+    c = content_loss(out_feats, content_feats)
+    s = style_loss(out_feats, style_stats(style_feats))
+    loc = local_feature_loss(out_feats, content_feats, style_feats) if weights.local > 0 else c.new_zeros(())
+    total = weights.content * c + weights.style * s + weights.local * loc
+    return LossTerms(total, c.detach(), s.detach(), loc.detach())

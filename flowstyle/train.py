@@ -1,0 +1,408 @@
+"""The training loop: resumable, checkpointed, CPU or CUDA, single process or torchrun.
+
+One step: encode a content and a style batch, transfer in z, decode, and minimise the VGG
+content + style losses. The flow is never trained to reconstruct (it is exact by design).
+Checkpoints hold model, optimiser, step and RNG state, so `--resume` continues bit-for-bit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+
+from .data import ImageFolderDataset, batch_iterator
+from .errors import FlowstyleError
+from .flow import ArtFlow
+from .losses import LossWeights, compute_losses
+from .operators import OPERATORS, apply_operator
+from .vgg import load_vgg
+from .zoo import StyleModel, load_model, save_model
+
+
+@dataclass
+class TrainConfig:
+    """Every knob of a run (saved in the checkpoint and the exported model's metadata)."""
+
+    content_dir: str
+    style_dir: str
+    out: str
+    method: str = "adain"
+    iters: int = 1000
+    batch: int = 4
+    crop: int = 256
+    resize: int = 512
+    n_block: int = 2
+    n_flow: int = 8
+    n_trans: int = 0
+    width: int = 512
+    coupling: str = "additive"
+    squeeze: str = "checkerboard"
+    lr: float = 1e-4
+    lr_decay: float = 5e-5
+    clip: float = 5.0
+    content_weight: float = 0.1
+    style_weight: float = 1.0
+    local_weight: float = 0.0
+    device: str = "auto"
+    bf16: bool = False
+    seed: int = 0
+    init: str | None = None
+    save_every: int = 100
+    save_minutes: float = 10.0
+    sample_every: int = 200
+    log_every: int = 10
+    workers: int = 2
+    extra_info: dict = field(default_factory=dict)
+
+
+@dataclass
+class DistInfo:
+    rank: int = 0
+    world: int = 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def _setup_distributed(device: torch.device) -> DistInfo:
+    if "RANK" not in os.environ or int(os.environ.get("WORLD_SIZE", "1")) < 2:
+        return DistInfo()
+    backend = "nccl" if device.type == "cuda" else "gloo"
+    dist.init_process_group(backend)
+    if device.type == "cuda":
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    return DistInfo(dist.get_rank(), dist.get_world_size())
+
+
+def _resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise FlowstyleError("--device cuda asked for, but no CUDA GPU is available")
+    if name == "cuda" and "LOCAL_RANK" in os.environ:
+        name = f"cuda:{os.environ['LOCAL_RANK']}"
+    return torch.device(name)
+
+
+def _build_model(cfg: TrainConfig) -> StyleModel:
+    if cfg.init:
+        base = load_model(cfg.init)
+        for key, value in base.config.to_dict().items():
+            setattr(cfg, key, value)  # the architecture is the initial model's
+        return StyleModel(base.flow, cfg.method, base.adaattn if cfg.method == "adaattn" else None)
+    flow = ArtFlow(cfg.n_block, cfg.n_flow, cfg.n_trans, cfg.width, cfg.coupling, cfg.squeeze, seed=cfg.seed)
+    return StyleModel(flow, cfg.method)
+
+
+def _atomic_torch_save(obj, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+class Trainer:
+    """Holds the run's state; `run()` trains to `cfg.iters` steps (resuming if asked)."""
+
+    def __init__(self, cfg: TrainConfig, resume: bool = False, progress: bool = True) -> None:
+        if cfg.method not in OPERATORS:
+            raise FlowstyleError(f"unknown method {cfg.method!r}")
+        self.cfg = cfg
+        self.device = _resolve_device(cfg.device)
+        self.dist = _setup_distributed(self.device)
+        self.progress = progress and self.dist.is_main
+        self.out = Path(cfg.out)
+        self.ckpt_path = self.out / "checkpoint.pt"
+        torch.manual_seed(cfg.seed)
+        self.content = ImageFolderDataset(cfg.content_dir, cfg.resize, cfg.crop, seed=cfg.seed)
+        self.style = ImageFolderDataset(cfg.style_dir, cfg.resize, cfg.crop, seed=cfg.seed + 1)
+        if len(self.content) == 0 or len(self.style) == 0:
+            raise FlowstyleError("training needs at least one content and one style image")
+        self.model = _build_model(cfg).to(self.device)
+        self.model.train()
+        if self.device.type == "cpu":
+            self.model.to(memory_format=torch.channels_last)
+        self.vgg = load_vgg("relu4_1", normalized=True, device=self.device)
+        self.optimizer = torch.optim.Adam(self.trainable_parameters(), lr=cfg.lr)
+        self.weights = LossWeights(cfg.content_weight, cfg.style_weight, cfg.local_weight)
+        self.step = 0
+        self.elapsed = 0.0
+        if resume and self.ckpt_path.exists():
+            self._load_checkpoint()
+        elif resume and self.dist.is_main:
+            print(f"no checkpoint in {self.out}; starting from step 0", file=sys.stderr)
+
+    def trainable_parameters(self) -> list[torch.nn.Parameter]:
+        return [p for p in self.model.parameters() if p.requires_grad]
+
+    # ---------------------------------------------------------------- state
+    def _state(self) -> dict:
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "step": self.step,
+            "elapsed": self.elapsed,
+            "torch_rng": torch.get_rng_state(),
+            "config": asdict(self.cfg),
+        }
+
+    def _load_checkpoint(self) -> None:
+        state = torch.load(self.ckpt_path, map_location=self.device, weights_only=False)
+        saved = state["config"]
+        for key in ("n_block", "n_flow", "n_trans", "width", "coupling", "squeeze", "method"):
+            if saved[key] != getattr(self.cfg, key):
+                raise FlowstyleError(f"--resume: checkpoint has {key}={saved[key]!r}, command says {getattr(self.cfg, key)!r}")
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.step = state["step"]
+        self.elapsed = state.get("elapsed", 0.0)
+        torch.set_rng_state(state["torch_rng"])
+
+    def save(self) -> None:
+        """Checkpoint (atomic) and refresh the exported model file; rank 0 only."""
+        if not self.dist.is_main:
+            return
+        self.out.mkdir(parents=True, exist_ok=True)
+        _atomic_torch_save(self._state(), self.ckpt_path)
+        info = {
+            "summary": f"trained {self.step} steps ({self.cfg.method})",
+            "training": {k: v for k, v in asdict(self.cfg).items() if k not in ("extra_info",)},
+            "steps": self.step,
+            "train_seconds": round(self.elapsed, 1),
+            "world_size": self.dist.world,
+            "torch": torch.__version__,
+            **self.cfg.extra_info,
+        }
+        save_model(self.model, self.out / "model.safetensors", info=info)
+
+    # ---------------------------------------------------------------- steps
+    def _autocast(self):
+        if not self.cfg.bf16:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=torch.bfloat16)
+
+    def _prepare(self, batch: torch.Tensor) -> torch.Tensor:
+        batch = batch.to(self.device, non_blocking=True)
+        return batch.contiguous(memory_format=torch.channels_last) if self.device.type == "cpu" else batch
+
+    def stylize_batch(self, content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        flow = self.model.flow
+        z_c = flow.encode(content)
+        z_s = flow.encode(style)
+        z_cs = apply_operator(self.cfg.method, z_c, z_s, self.model.adaattn)
+        return flow.decode(z_cs)
+
+    def _sync_gradients(self) -> None:
+        if self.dist.world < 2:
+            return
+        for p in self.trainable_parameters():
+            if p.grad is not None:
+                dist.all_reduce(p.grad)
+                p.grad /= self.dist.world
+
+    def _broadcast_parameters(self) -> None:
+        if self.dist.world < 2:
+            return
+        for t in self.model.state_dict().values():
+            dist.broadcast(t, 0)
+
+    def _check_ranks_in_sync(self) -> None:
+        """Gather a checksum of every rank's weights; rank 0 records them in distributed.json."""
+        import json
+
+        flat = torch.cat([t.detach().double().flatten().cpu() for t in self.model.state_dict().values() if t.is_floating_point()])
+        checksum = torch.tensor([flat.sum().item(), flat.abs().sum().item(), (flat * torch.arange(flat.numel(), dtype=torch.float64)).sum().item()], dtype=torch.float64)
+        gathered = [torch.zeros_like(checksum) for _ in range(self.dist.world)]
+        dist.all_gather(gathered, checksum.to(self.device))
+        sums = [repr(tuple(g.cpu().tolist())) for g in gathered]
+        if self.dist.is_main:
+            report = {"world_size": self.dist.world, "step": self.step, "checksums": sums}
+            (self.out / "distributed.json").write_text(json.dumps(report, indent=1))
+            if len(set(sums)) != 1:
+                raise RuntimeError(f"ranks diverged: {sums}")
+
+    def train_step(self, content: torch.Tensor, style: torch.Tensor) -> dict[str, float]:
+        lr = self.cfg.lr / (1.0 + self.cfg.lr_decay * self.step)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        with self._autocast():
+            out = self.stylize_batch(content, style)
+            terms = compute_losses(self.vgg, out, content, style, self.weights)
+        self.optimizer.zero_grad(set_to_none=True)
+        terms.total.float().backward()
+        self._sync_gradients()
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.trainable_parameters(), self.cfg.clip)
+        self.optimizer.step()
+        return {
+            "loss": terms.total.item(), "content": terms.content.item(), "style": terms.style.item(),
+            "local": terms.local.item(), "grad_norm": float(grad_norm), "lr": lr,
+        }
+
+    # ---------------------------------------------------------------- loop
+    def run(self) -> Path:
+        cfg = self.cfg
+        rank, world = self.dist.rank, self.dist.world
+        # data step 0 is the ActNorm-initialisation batch; training step s uses data step s + 1
+        def batches(dataset, seed, start):
+            return batch_iterator(dataset, cfg.batch, seed, start, rank, world, cfg.workers)
+
+        if self.step == 0:
+            self._initialize(next(batches(self.content, cfg.seed, 0)), next(batches(self.style, cfg.seed + 1, 0)))
+        contents = batches(self.content, cfg.seed, self.step + 1)
+        styles = batches(self.style, cfg.seed + 1, self.step + 1)
+        log = _CsvLog(self.out / "log.csv") if self.dist.is_main else None
+        bar = _progress(self.step, cfg.iters, self.progress)
+        last_save = time.monotonic()
+        try:
+            while self.step < cfg.iters:
+                started = time.monotonic()
+                content, style = self._prepare(next(contents)), self._prepare(next(styles))
+                stats = self.train_step(content, style)
+                if not math.isfinite(stats["loss"]):
+                    raise FlowstyleError(f"loss became {stats['loss']} at step {self.step}; lower --lr")
+                self.step += 1
+                seconds = time.monotonic() - started
+                self.elapsed += seconds
+                stats["images_per_s"] = cfg.batch * world / max(seconds, 1e-9)
+                if log is not None and (self.step % cfg.log_every == 0 or self.step == cfg.iters):
+                    log.write(self.step, self.elapsed, stats)
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{stats['loss']:.3f}", style=f"{stats['style']:.3f}", content=f"{stats['content']:.3f}", ips=f"{stats['images_per_s']:.2f}")
+                if self.dist.is_main and cfg.sample_every and self.step % cfg.sample_every == 0:
+                    self.write_samples(content, style)
+                due = self.step % cfg.save_every == 0 or time.monotonic() - last_save > cfg.save_minutes * 60
+                if due or self.step == cfg.iters:
+                    self.save()
+                    last_save = time.monotonic()
+        finally:
+            if bar is not None:
+                bar.close()
+        for dataset, kind in ((self.content, "content"), (self.style, "style")):
+            if dataset.bad_files and self.dist.is_main:
+                print(f"warning: skipped {dataset.bad_files} unreadable {kind} files", file=sys.stderr)
+        if world > 1:
+            self._check_ranks_in_sync()
+        return self.out / "model.safetensors"
+
+    def _initialize(self, content: torch.Tensor, style: torch.Tensor) -> None:
+        """First batch: data-dependent ActNorm init only (no optimiser step), then a usable save."""
+        if not self.model.flow.initialized:
+            self.model.flow.initialize(torch.cat([self._prepare(content), self._prepare(style)]))
+        self._broadcast_parameters()
+        self.save()
+
+    @torch.no_grad()
+    def write_samples(self, content: torch.Tensor, style: torch.Tensor) -> Path:
+        """content | style | stylized | reverse (stylized restyled with the content) for 2 pairs."""
+        from .imageio import save_image, tensor_to_image
+
+        self.model.eval()
+        n = min(2, content.shape[0])
+        c, s = content[:n].float(), style[:n].float()
+        flow = self.model.flow
+        z_c, z_s = flow.encode(c), flow.encode(s)
+        z_cs = apply_operator(self.cfg.method, z_c, z_s, self.model.adaattn)
+        reverse = flow.decode(apply_operator(self.cfg.method, z_cs, z_c, self.model.adaattn))
+        rows = [torch.cat([c[i], s[i], flow.decode(z_cs)[i].clamp(0, 1), reverse[i].clamp(0, 1)], 2) for i in range(n)]
+        self.model.train()
+        path = self.out / "samples" / f"step{self.step:07d}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return save_image(tensor_to_image(torch.cat(rows, 1)), path)
+
+
+class _CsvLog:
+    FIELDS = ("step", "seconds", "loss", "content", "style", "local", "grad_norm", "lr", "images_per_s")
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        new = not path.exists()
+        self.path = path
+        if new:
+            with path.open("w", newline="") as handle:
+                csv.writer(handle).writerow(self.FIELDS)
+
+    def write(self, step: int, seconds: float, stats: dict) -> None:
+        row = [step, f"{seconds:.1f}"] + [f"{stats[k]:.6g}" for k in self.FIELDS[2:]]
+        with self.path.open("a", newline="") as handle:
+            csv.writer(handle).writerow(row)
+
+
+def _progress(start: int, total: int, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=start, desc="train", unit="step", dynamic_ncols=True)
+
+
+def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Path:
+    """Train (or continue) a run; returns the exported model path."""
+    trainer = Trainer(cfg, resume=resume, progress=progress)
+    try:
+        return trainer.run()
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
+# ------------------------------------------------------------------------ CLI
+def add_train_command(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a model on folders of content and style images")
+    d = TrainConfig("", "", "")
+    p.add_argument("--content-dir", required=True)
+    p.add_argument("--style-dir", required=True)
+    p.add_argument("--out", required=True, help="run folder: checkpoint, log.csv, samples/, model.safetensors")
+    p.add_argument("--method", choices=OPERATORS, default=d.method)
+    p.add_argument("--iters", type=int, default=d.iters)
+    p.add_argument("--batch", type=int, default=d.batch)
+    p.add_argument("--crop", type=int, default=d.crop)
+    p.add_argument("--resize", type=int, default=d.resize)
+    p.add_argument("--n-block", type=int, default=d.n_block)
+    p.add_argument("--n-flow", type=int, default=d.n_flow)
+    p.add_argument("--n-trans", type=int, default=d.n_trans)
+    p.add_argument("--width", type=int, default=d.width)
+    p.add_argument("--coupling", choices=("additive", "affine"), default=d.coupling)
+    p.add_argument("--squeeze", choices=("checkerboard", "haar"), default=d.squeeze)
+    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--lr-decay", type=float, default=d.lr_decay)
+    p.add_argument("--clip", type=float, default=d.clip)
+    p.add_argument("--content-weight", type=float, default=d.content_weight)
+    p.add_argument("--style-weight", type=float, default=d.style_weight)
+    p.add_argument("--local-weight", type=float, default=d.local_weight, help="AdaAttN local feature loss weight")
+    p.add_argument("--device", default=d.device, help="auto, cpu or cuda")
+    p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (CPUs with bf16 support, GPUs)")
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    p.add_argument("--init", help="start from a trained model (name or file), e.g. AdaAttN from AdaIN")
+    p.add_argument("--save-every", type=int, default=d.save_every, help="checkpoint every N steps")
+    p.add_argument("--save-minutes", type=float, default=d.save_minutes, help="... and every M minutes")
+    p.add_argument("--sample-every", type=int, default=d.sample_every, help="sample grid PNG every K steps")
+    p.add_argument("--workers", type=int, default=d.workers, help="image decoding threads")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_cmd_train)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    values = {k: v for k, v in vars(args).items() if k in TrainConfig.__dataclass_fields__}
+    cfg = TrainConfig(**values)
+    for name in ("iters", "batch", "crop", "resize", "width", "n_block", "save_every"):
+        if getattr(cfg, name) < 1:
+            raise FlowstyleError(f"--{name.replace('_', '-')} must be positive")
+    if cfg.crop % 2**cfg.n_block:
+        raise FlowstyleError(f"--crop must be a multiple of {2**cfg.n_block} for {cfg.n_block} blocks")
+    path = train(cfg, resume=args.resume, progress=not args.no_progress)
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(path)
+    return 0
+

@@ -1,0 +1,132 @@
+"""Training: losses fall, kill-and-resume is bit-for-bit, torchrun keeps ranks in sync."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from flowstyle.cli import main
+from flowstyle.errors import FlowstyleError
+from flowstyle.train import TrainConfig, Trainer, train
+from flowstyle.zoo import load_model
+
+
+def _write_images(folder: Path, kind: str, n: int = 4, size: int = 48) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0 if kind == "content" else 1)
+    for i in range(n):
+        yy, xx = np.mgrid[0:size, 0:size] / size
+        if kind == "content":  # smooth gradients with a shape: photo-like
+            img = np.stack([xx, yy, 0.5 + 0.4 * np.sin(6 * xx + i)], -1)
+            img[size // 4 : size // 2, size // 4 : size // 2] = rng.random(3)
+        else:  # saturated stripes: strong, distinct statistics
+            colours = rng.random((2, 3))
+            img = np.where((np.sin(12 * (xx + i * yy)) > 0)[..., None], colours[0], colours[1])
+        Image.fromarray((img * 255).astype(np.uint8)).save(folder / f"{kind}{i}.png")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    return str(_write_images(root / "content", "content")), str(_write_images(root / "style", "style"))
+
+
+def _cfg(folders, out, **overrides) -> TrainConfig:
+    base = dict(
+        content_dir=folders[0], style_dir=folders[1], out=str(out), iters=6, batch=2, crop=32,
+        resize=40, n_block=2, n_flow=2, width=16, lr=1e-3, save_every=3, sample_every=0,
+        workers=0, device="cpu",
+    )
+    base.update(overrides)
+    return TrainConfig(**base)
+
+
+def _held_out_style_loss(trainer: Trainer) -> float:
+    content = torch.stack([trainer.content.sample(i, 99) for i in range(2)])
+    style = torch.stack([trainer.style.sample(i, 99) for i in range(2)])
+    from flowstyle.losses import LossWeights, compute_losses
+
+    with torch.no_grad():
+        out = trainer.stylize_batch(content, style)
+        return compute_losses(trainer.vgg, out, content, style, LossWeights()).style.item()
+
+
+def test_training_lowers_the_style_loss(folders, tmp_path):
+    trainer = Trainer(_cfg(folders, tmp_path / "run", iters=40, lr=2e-3, save_every=100), progress=False)
+    trainer.run()  # step 0 initialises ActNorm
+    assert trainer.step == 40
+    trained = _held_out_style_loss(trainer)
+    fresh = Trainer(_cfg(folders, tmp_path / "fresh"), progress=False)
+    fresh.model.flow.initialize(torch.stack([fresh.content.sample(i, 0) for i in range(2)] + [fresh.style.sample(i, 0) for i in range(2)]))
+    assert trained < 0.7 * _held_out_style_loss(fresh)
+    rows = list(csv.DictReader((tmp_path / "run" / "log.csv").open()))
+    assert float(rows[-1]["style"]) < float(rows[0]["style"])
+
+
+def test_kill_and_resume_matches_an_uninterrupted_run(folders, tmp_path):
+    full = Trainer(_cfg(folders, tmp_path / "full", iters=6), progress=False)
+    full.run()
+    part = Trainer(_cfg(folders, tmp_path / "part", iters=3), progress=False)
+    part.run()  # "killed" after the checkpoint at step 3
+    resumed = Trainer(_cfg(folders, tmp_path / "part", iters=6), resume=True, progress=False)
+    assert resumed.step == 3
+    resumed.run()
+    for (k, a), b in zip(full.model.state_dict().items(), resumed.model.state_dict().values()):
+        assert torch.equal(a, b), k
+
+
+def test_exported_model_is_a_normal_weights_file(folders, tmp_path):
+    path = train(_cfg(folders, tmp_path / "run", iters=2, sample_every=1), progress=False)
+    model = load_model(path)
+    assert model.info["steps"] == 2 and model.info["training"]["width"] == 16
+    assert (tmp_path / "run" / "samples" / "step0000002.png").exists()
+    assert main(["stylize", f"{folders[0]}/content0.png", f"{folders[1]}/style0.png", "-o", str(tmp_path / "o.png"), "--model", str(path), "--pad", "4"]) == 0
+
+
+def test_adaattn_from_an_adain_flow_with_local_loss(folders, tmp_path):
+    adain_path = train(_cfg(folders, tmp_path / "adain", iters=2), progress=False)
+    path = train(_cfg(folders, tmp_path / "attn", iters=2, method="adaattn", init=str(adain_path), local_weight=1.0, width=999), progress=False)
+    model = load_model(path)
+    assert model.method == "adaattn" and model.config.width == 16  # architecture from --init
+    assert not torch.allclose(model.adaattn.f.weight.flatten(), torch.eye(48).flatten())
+
+
+def test_bad_data_folders(folders, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(FlowstyleError):
+        Trainer(_cfg((str(empty), folders[1]), tmp_path / "r"), progress=False)
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    for i in range(3):
+        (corrupt / f"bad{i}.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    with pytest.raises(FlowstyleError, match="could be read"):
+        Trainer(_cfg((folders[0], str(corrupt)), tmp_path / "r2"), progress=False).run()
+    assert main(["train", "--content-dir", str(empty), "--style-dir", folders[1], "--out", str(tmp_path / "r3")]) == 2
+
+
+def test_torchrun_two_processes_keep_weights_identical(folders, tmp_path):
+    out = tmp_path / "ddp"
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+        "-m", "flowstyle", "train", "--content-dir", folders[0], "--style-dir", folders[1], "--out", str(out),
+        "--iters", "3", "--batch", "1", "--crop", "32", "--resize", "40", "--n-flow", "1", "--width", "8",
+        "--workers", "0", "--device", "cpu", "--no-progress", "--save-every", "3", "--sample-every", "0",
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert sorted(p.name for p in out.iterdir() if p.suffix in (".pt", ".safetensors", ".json")) == [
+        "checkpoint.pt", "distributed.json", "model.safetensors",
+    ]
+    report = json.loads((out / "distributed.json").read_text())
+    assert report["world_size"] == 2 and len(set(report["checksums"])) == 1
+    assert proc.stdout.count("model.safetensors") == 1
