@@ -38,6 +38,7 @@ class TrainConfig:
     out: str
     method: str = "adain"
     iters: int = 1000
+    minutes: float | None = None
     batch: int = 4
     crop: int = 256
     resize: int = 512
@@ -264,7 +265,7 @@ class Trainer:
         bar = _progress(self.step, cfg.iters, self.progress)
         last_save = time.monotonic()
         try:
-            while self.step < cfg.iters:
+            while self.step < cfg.iters and not self._out_of_time():
                 started = time.monotonic()
                 content, style = self._prepare(next(contents)), self._prepare(next(styles))
                 stats = self.train_step(content, style)
@@ -282,7 +283,7 @@ class Trainer:
                 if self.dist.is_main and cfg.sample_every and self.step % cfg.sample_every == 0:
                     self.write_samples(content, style)
                 due = self.step % cfg.save_every == 0 or time.monotonic() - last_save > cfg.save_minutes * 60
-                if due or self.step == cfg.iters:
+                if due or self.step == cfg.iters or self._out_of_time():
                     self.save()
                     last_save = time.monotonic()
         finally:
@@ -294,6 +295,10 @@ class Trainer:
         if world > 1:
             self._check_ranks_in_sync()
         return self.out / "model.safetensors"
+
+    def _out_of_time(self) -> bool:
+        """--minutes caps the run's training time (summed over resumed sessions)."""
+        return self.cfg.minutes is not None and self.elapsed >= self.cfg.minutes * 60
 
     def _initialize(self, content: torch.Tensor, style: torch.Tensor) -> None:
         """First batch: data-dependent ActNorm init only (no optimiser step), then a usable save."""
@@ -365,6 +370,7 @@ def add_train_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="run folder: checkpoint, log.csv, samples/, model.safetensors")
     p.add_argument("--method", choices=OPERATORS, default=d.method)
     p.add_argument("--iters", type=int, default=d.iters)
+    p.add_argument("--minutes", type=float, help="stop after this much training time (also across --resume)")
     p.add_argument("--batch", type=int, default=d.batch)
     p.add_argument("--crop", type=int, default=d.crop)
     p.add_argument("--resize", type=int, default=d.resize)

@@ -1,0 +1,673 @@
+"""Assemble the offline training corpus (content photos + style images) from installed packages.
+
+No model hub or data set site can be reached from the machines this project runs on, and many
+users are offline too, so the default models train on images that ship *inside* packages:
+
+- scikit-image's ``skimage/data`` folder (PyPI, already a dependency): a few colour photos
+  (content) and CC0 grey textures (style);
+- Debian ``mate-backgrounds``: nature photographs (content) and abstract/desktop art (style);
+- Debian ``gimp-data`` + ``gimp-data-extras``: texture patterns in GIMP ``.pat`` format (style);
+- Debian ``krita-data``: ``krita/patterns`` textures, PNG and ``.pat`` (style).
+
+Debian packages are fetched with ``apt-get download`` into a cache folder and unpacked with
+``dpkg -x`` -- nothing is installed and no root is needed. Where apt or dpkg is missing or
+fails (no network, not Debian) the builder says so in one line and goes on with scikit-image.
+
+Everything is written as RGB: PNG for small textures, JPEG (quality 95, no chroma subsampling)
+for photographs and large art; huge images are downscaled to 1024 px on the longest side and
+small patterns are tiled up to at least 256x256. ``manifest.csv`` records file, split, source
+package, licence, size and a note per image; ``licenses/`` keeps each package's copyright file.
+Re-running is cheap: files already listed in the manifest and present on disk are skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib.util
+import math
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, NamedTuple
+
+from PIL import Image
+from tqdm import tqdm
+
+from flowstyle.errors import FlowstyleError
+from flowstyle.gimp_pat import read_pat
+
+MAX_SIDE = 1024  # longest side of any corpus image: keeps the corpus small, 2x the largest crop
+MIN_TILED_SIDE = 256  # small patterns are repeated until both sides reach this
+MIN_PATTERN_SIDE = 32  # smaller patterns are 1-bit motifs / dither matrices, not textures
+PNG_MAX_SIDE = 512  # up to this size PNG is cheap; above it, JPEG keeps the corpus small
+JPEG_QUALITY = 95
+
+MANIFEST_NAME = "manifest.csv"
+SKIPPED_NAME = "skipped.txt"  # files left out, one per line with the reason
+MANIFEST_COLUMNS = ("file", "split", "source", "licence", "width", "height", "note")
+SPLITS = ("content", "style")
+DEBIAN_PACKAGES = ("mate-backgrounds", "gimp-data", "gimp-data-extras", "krita-data")
+
+
+class SourceImage(NamedTuple):
+    """How one file of a source becomes a corpus image."""
+
+    split: str
+    licence: str
+    note: str
+    background: tuple[str, str, str] | None = None  # (vertical|horizontal, colour1, colour2)
+
+
+# --- scikit-image (skimage/data, read straight from the installed folder) -------------------
+# Licences from the docstrings of the skimage.data loaders (scikit-image 0.26).
+# Left out: grey photos (camera, coins, moon, cell, clock_motion, page, text, microaneurysms),
+# synthetic test images (chessboard_*, color, logo, phantom, horse silhouette), medical /
+# astronomy images that are neither useful content nor style (retina, hubble_deep_field),
+# and the tiny multipage/gif test files.
+SKIMAGE_FILES: dict[str, SourceImage] = {
+    "astronaut.png": SourceImage("content", "public domain", "NASA Great Images (Eileen Collins)"),
+    "chelsea.png": SourceImage("content", "CC0", "photo: Stefan van der Walt"),
+    "coffee.png": SourceImage("content", "CC0", "photo: Rachel Michetti"),
+    "motorcycle_left.png": SourceImage(
+        "content",
+        "BSD-3-Clause (scikit-image distribution)",
+        "Middlebury 2014 stereo benchmark, Scharstein et al.; no separate licence stated",
+    ),
+    "motorcycle_right.png": SourceImage(
+        "content",
+        "BSD-3-Clause (scikit-image distribution)",
+        "Middlebury 2014 stereo benchmark, Scharstein et al.; no separate licence stated",
+    ),
+    "rocket.jpg": SourceImage("content", "public domain", "SpaceX, Falcon 9 / DSCOVR launch"),
+    "brick.png": SourceImage("style", "CC0", "CC0Textures Bricks25; grey texture"),
+    "grass.png": SourceImage("style", "CC0", "CC0Textures; grey texture"),
+    "gravel.png": SourceImage("style", "CC0", "CC0Textures Gravel04; grey texture"),
+    "ihc.png": SourceImage(
+        "style", "no known copyright restrictions", "immunohistochemistry micrograph (CMMI)"
+    ),
+}
+
+# --- Debian mate-backgrounds 1.26 ----------------------------------------------------------
+# The split below was decided by looking at every file. nature/ holds 12 photographs
+# (content); abstract/ and desktop/ hold art (style). Licences and authors are from
+# usr/share/doc/mate-backgrounds/copyright. The transparent overlays are composited on the
+# gradient their entry in usr/share/mate-background-properties/*.xml puts behind them, which
+# is how they look on a desktop (their RGB alone is flat white or black).
+_MATE_BLUE_GREEN = "#27587E", "#627F5A"
+MATE_FILES: dict[str, SourceImage] = {
+    **{
+        f"nature/{name}": SourceImage("content", "GPL-2+", f"photo: {author}")
+        for name, author in [
+            ("Aqua.jpg", "Charles Barbin"),
+            ("Blinds.jpg", "Lennart Poettering, Andrea Cimitan"),
+            ("Dune.jpg", "Marco Cogoni, Hylke Bons"),
+            ("FreshFlower.jpg", "Jens Ansorg"),
+            ("Garden.jpg", "Charles Barbin"),
+            ("GreenMeadow.jpg", "Timothy Schellhase, Lapo Calamandrei"),
+            ("LadyBird.jpg", "Charles Barbin"),
+            ("RainDrops.jpg", "blackcombwhistler07"),
+            ("Storm.jpg", "Sergey Nazarov"),
+            ("TwoWings.jpg", "Charles Barbin, Hylke Bons"),
+            ("Wood.jpg", "Jean-Francois Fortin Tam"),
+            ("YellowFlower.jpg", "Charles Barbin"),
+        ]
+    },
+    "abstract/Elephants.jpg": SourceImage("style", "GPL-2+", "painting: Wyng Stancikaite"),
+    "abstract/Arc-Colors-Transparent-Wallpaper.png": SourceImage(
+        "style", "GPL-2+", "gnome-colors", ("vertical", *_MATE_BLUE_GREEN)
+    ),
+    "abstract/Flow.png": SourceImage(
+        "style", "GPL-2+", "Daniel Galleguillos, Hylke Bons", ("horizontal", *_MATE_BLUE_GREEN)
+    ),
+    "abstract/Gulp.png": SourceImage(
+        "style",
+        "GPL-2+",
+        "Daniel Galleguillos, Hylke Bons",
+        ("horizontal", *reversed(_MATE_BLUE_GREEN)),
+    ),
+    "abstract/Silk.png": SourceImage(
+        "style", "GPL-2+", "Patryk Zawadzki", ("horizontal", *_MATE_BLUE_GREEN)
+    ),
+    "abstract/Spring.png": SourceImage(
+        "style", "GPL-2+", "Patryk Zawadzki", ("vertical", *_MATE_BLUE_GREEN)
+    ),
+    "abstract/Waves.png": SourceImage(
+        "style", "GPL-2+", "Patryk Zawadzki", ("horizontal", *_MATE_BLUE_GREEN)
+    ),
+    "desktop/Stripes.png": SourceImage(
+        "style", "GPL-2+", "Jakub Steiner", ("vertical", "#5891BC", "#44A52A")
+    ),
+    **{
+        f"desktop/Ubuntu-Mate-{tone}-no-logo.png": SourceImage(
+            "style", "CC-BY-SA-4.0", "Goce Mitevski"
+        )
+        for tone in ("Cold", "Radioactive", "Warm")
+    },
+}
+MATE_SKIPPED: dict[str, str] = {
+    "abstract/Elephants_3840x2160.jpg": "larger copy of Elephants.jpg",
+    "abstract/Elephants_5640x3172.jpg": "larger copy of Elephants.jpg",
+    "desktop/Float-into-MATE.png": "MATE logo",
+    "desktop/GreenTraditional.jpg": "MATE logo on a white background",
+    "desktop/MATE-Stripes-Dark.png": "MATE wordmark",
+    "desktop/MATE-Stripes-Light.png": "MATE wordmark",
+    "desktop/Ubuntu-Mate-Dark-no-logo.png": "almost uniformly black",
+}
+MATE_ROOT = "usr/share/backgrounds/mate"
+
+# --- patterns: licences from each package's usr/share/doc/PKG/copyright ----------------------
+# gimp-data and krita-data have no stanza for their patterns, so the package-wide "Files: *"
+# licence applies; the copyright files are copied into the corpus (licenses/) verbatim.
+PATTERN_SOURCES: dict[str, tuple[str, str]] = {
+    # package: (folder inside the package, licence)
+    "gimp-data": ("usr/share/gimp/2.0/patterns", "GPL-3+/GPL-2+ (package-wide)"),
+    "gimp-data-extras": ("usr/share/gimp/2.0/patterns", "GPL-2+"),
+    "krita-data": ("usr/share/krita/patterns", "GPL/LGPL (package-wide)"),
+}
+PATTERN_EXTENSIONS = (".pat", ".png")
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One image the corpus should contain: where it goes, what it is, how to load it."""
+
+    split: str
+    name: str  # file name inside out_dir/split
+    source: str
+    licence: str
+    note: str
+    load: Callable[[], Image.Image]
+    tile: bool = False  # repeat up to MIN_TILED_SIDE (patterns)
+    background: tuple[str, str, str] | None = None
+
+    @property
+    def file(self) -> str:
+        return f"{self.split}/{self.name}"
+
+
+@dataclass
+class CorpusSummary:
+    """What :func:`build_corpus` produced; ``str()`` gives the report the CLI prints."""
+
+    out_dir: Path
+    rows: list[dict[str, str]]
+    written: int = 0
+    reused: int = 0
+    skipped: list[str] = field(default_factory=list)  # "source: file (reason)"
+    unavailable: list[str] = field(default_factory=list)  # packages that could not be fetched
+    seconds: float = 0.0
+
+    def counts(self) -> Counter[tuple[str, str]]:
+        """Number of images per (split, source)."""
+        return Counter((row["split"], row["source"]) for row in self.rows)
+
+    def licences(self) -> Counter[tuple[str, str]]:
+        """Number of images per (source, licence)."""
+        return Counter((row["source"], row["licence"]) for row in self.rows)
+
+    def total_bytes(self) -> int:
+        return sum((self.out_dir / row["file"]).stat().st_size for row in self.rows)
+
+    def __str__(self) -> str:
+        split_totals = Counter(row["split"] for row in self.rows)
+        lines = [
+            f"corpus in {self.out_dir}: {split_totals['content']} content, "
+            f"{split_totals['style']} style images, {self.total_bytes() / 2**20:.1f} MiB "
+            f"({self.written} written, {self.reused} already there, {self.seconds:.1f} s)"
+        ]
+        for (split, source), n in sorted(self.counts().items()):
+            lines.append(f"  {split:<8} {source:<18} {n:>4}")
+        lines.append("licences:")
+        for (source, licence), n in sorted(self.licences().items()):
+            lines.append(f"  {source:<18} {licence:<42} {n:>4}")
+        if self.skipped:
+            per_source = Counter(entry.split(":", 1)[0] for entry in self.skipped)
+            listed = ", ".join(f"{source} {n}" for source, n in sorted(per_source.items()))
+            lines.append(f"left out: {listed} (reasons in {SKIPPED_NAME})")
+        if self.unavailable:
+            lines.append("not available: " + ", ".join(self.unavailable))
+        return "\n".join(lines)
+
+
+# --- fetching Debian packages ------------------------------------------------------------------
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/flowstyle/debs`` (``~/.cache/flowstyle/debs``): downloaded .debs."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "flowstyle" / "debs"
+
+
+class DebianFetcher:
+    """Downloads and unpacks Debian packages without installing them.
+
+    ``apt-get download`` needs no root; ``apt-get update`` (root, usually) is tried once, only
+    when a download fails because the package lists are missing. Unpacked trees are kept in
+    ``cache_dir/extracted/PKG`` so that a second build needs neither apt nor the network.
+    """
+
+    _LISTS_MISSING = (
+        "Unable to locate package",
+        "has no installation candidate",
+        "No packages found",
+    )
+
+    def __init__(self, cache_dir: Path, log: Callable[[str], None]) -> None:
+        self.cache_dir = cache_dir
+        self.log = log
+        self._updated = False
+        self._unavailable_reason: str | None = None  # once apt has failed, stop asking it
+
+    def extracted(self, package: str) -> Path | None:
+        """Root of the unpacked package, fetching it if needed; None where that fails."""
+        root = self.cache_dir / "extracted" / package
+        if (root / ".complete").exists():
+            return root
+        deb = self._cached_deb(package)
+        if deb is None and self._unavailable_reason is None:
+            if shutil.which("apt-get") is None or shutil.which("dpkg") is None:
+                self._give_up("apt-get/dpkg not found (not a Debian system?)")
+            else:
+                deb = self._download(package)
+        if deb is None:
+            return None
+        partial = root.with_name(root.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.parent.mkdir(parents=True, exist_ok=True)  # dpkg -x creates one level only
+        result = self._run(["dpkg", "-x", str(deb), str(partial)], timeout=600)
+        if result.returncode != 0:
+            self.log(f"dpkg -x {deb.name} failed: {_last_line(result)}")
+            shutil.rmtree(partial, ignore_errors=True)
+            return None
+        (partial / ".complete").touch()
+        shutil.rmtree(root, ignore_errors=True)
+        partial.rename(root)
+        return root
+
+    def _give_up(self, reason: str) -> None:
+        self._unavailable_reason = reason
+        self.log(f"{reason}: continuing without the Debian packages not yet in {self.cache_dir}")
+
+    def _cached_deb(self, package: str) -> Path | None:
+        found = sorted(self.cache_dir.glob(f"{package}_*.deb"))
+        return found[-1] if found else None
+
+    def _download(self, package: str) -> Path | None:
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        self.log(f"apt-get download {package}")
+        result = self._apt_download(package)
+        lists_missing = any(marker in result.stderr for marker in self._LISTS_MISSING)
+        if result.returncode != 0 and lists_missing and not self._updated:
+            self._updated = True
+            self.log("package lists missing: running apt-get update")
+            update = self._run(["apt-get", "update"], timeout=600)
+            if update.returncode != 0:
+                self._give_up(f"apt-get update failed ({_last_line(update)})")
+                return None
+            result = self._apt_download(package)
+        deb = self._cached_deb(package)
+        if result.returncode != 0 or deb is None:
+            self._give_up(f"apt-get download {package} failed ({_last_line(result)})")
+            return None
+        return deb
+
+    def _apt_download(self, package: str) -> subprocess.CompletedProcess[str]:
+        command = ["apt-get", "download", package]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            # as root apt drops to the _apt user, which may not write here; nothing to gain
+            command[1:1] = ["-o", "APT::Sandbox::User=root"]
+        return self._run(command, timeout=1800, cwd=self.cache_dir)
+
+    @staticmethod
+    def _run(
+        command: list[str], timeout: float, cwd: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a command; a timeout or a missing program becomes a failed result, not a crash."""
+        try:
+            return subprocess.run(
+                command, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return subprocess.CompletedProcess(command, 1, "", str(exc))
+
+
+def _last_line(result: subprocess.CompletedProcess[str]) -> str:
+    text = (result.stderr or result.stdout or "").strip().splitlines()
+    return text[-1] if text else f"exit status {result.returncode}"
+
+
+# --- planning: what each source contributes ---------------------------------------------------
+
+
+def skimage_data_dir() -> Path | None:
+    """scikit-image's data folder, found without importing skimage (slow, may fetch data)."""
+    spec = importlib.util.find_spec("skimage")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations))) / "data"
+    return folder if folder.is_dir() else None
+
+
+def _open_image(path: Path) -> Callable[[], Image.Image]:
+    def load() -> Image.Image:
+        with Image.open(path) as image:
+            image.load()
+            return image
+
+    return load
+
+
+def _open_pattern(path: Path) -> Callable[[], Image.Image]:
+    if path.suffix.lower() != ".pat":
+        return _open_image(path)
+
+    def load() -> Image.Image:
+        pattern = read_pat(path)
+        pattern.image.info["pattern_name"] = pattern.name  # the header's name, for the note
+        return pattern.image
+
+    return load
+
+
+def plan_skimage(data_dir: Path) -> Iterable[Planned]:
+    for name, info in SKIMAGE_FILES.items():
+        path = data_dir / name
+        if path.is_file():
+            yield Planned(
+                info.split,
+                f"skimage__{Path(name).stem}",
+                "scikit-image",
+                info.licence,
+                info.note,
+                _open_image(path),
+            )
+
+
+def plan_mate(root: Path, skipped: list[str]) -> Iterable[Planned]:
+    folder = root / MATE_ROOT
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        relative = path.relative_to(folder).as_posix()
+        info = MATE_FILES.get(relative)
+        if info is None:
+            reason = MATE_SKIPPED.get(relative, "not in the reviewed list")
+            skipped.append(f"mate-backgrounds: {relative} ({reason})")
+            continue
+        note = info.note
+        if info.background is not None:
+            note += f"; alpha composited on the {info.background[0]} gradient from its XML entry"
+        yield Planned(
+            info.split,
+            f"mate__{relative.replace('/', '-').rsplit('.', 1)[0]}",
+            "mate-backgrounds",
+            info.licence,
+            note,
+            _open_image(path),
+            background=info.background,
+        )
+
+
+def plan_patterns(package: str, root: Path) -> Iterable[Planned]:
+    subdir, licence = PATTERN_SOURCES[package]
+    folder = root / subdir
+    paths = sorted(
+        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in PATTERN_EXTENSIONS
+    )
+    for path in paths:
+        relative = path.relative_to(folder).as_posix()
+        yield Planned(
+            "style",
+            f"{package}__{relative.replace('/', '-').rsplit('.', 1)[0]}",
+            package,
+            licence,
+            "pattern",
+            _open_pattern(path),
+            tile=True,
+        )
+
+
+# --- converting ---------------------------------------------------------------------------------
+
+
+def _gradient(size: tuple[int, int], spec: tuple[str, str, str]) -> Image.Image:
+    """A two-colour linear gradient, as MATE draws behind transparent wallpapers."""
+    direction, first, second = spec
+    ramp = Image.linear_gradient("L")  # 256x256, black at the top to white at the bottom
+    if direction == "horizontal":
+        ramp = ramp.rotate(90)  # counter-clockwise: black on the left, white on the right
+    mask = ramp.resize(size, Image.Resampling.BILINEAR)
+    return Image.composite(Image.new("RGB", size, second), Image.new("RGB", size, first), mask)
+
+
+def to_rgb(image: Image.Image, background: tuple[str, str, str] | None = None) -> Image.Image:
+    """RGB version of any PIL image; transparency is composited on ``background`` or white."""
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
+        image = image.convert("RGBA")
+        if background is not None:
+            base = _gradient(image.size, background).convert("RGBA")
+        else:
+            base = Image.new("RGBA", image.size, "white")
+        base.alpha_composite(image)
+        return base.convert("RGB")
+    return image.convert("RGB")
+
+
+def tile_to(image: Image.Image, min_side: int) -> tuple[Image.Image, str]:
+    """Repeat a small pattern until both sides are at least ``min_side``."""
+    nx = max(1, math.ceil(min_side / image.width))
+    ny = max(1, math.ceil(min_side / image.height))
+    if nx == ny == 1:
+        return image, ""
+    tiled = Image.new(image.mode, (image.width * nx, image.height * ny))
+    for y in range(ny):
+        for x in range(nx):
+            tiled.paste(image, (x * image.width, y * image.height))
+    return tiled, f"tiled {nx}x{ny} from {image.width}x{image.height}"
+
+
+def downscale(image: Image.Image, max_side: int) -> tuple[Image.Image, str]:
+    """Shrink so that the longest side is at most ``max_side`` (never enlarges)."""
+    longest = max(image.size)
+    if longest <= max_side:
+        return image, ""
+    scale = max_side / longest
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return (
+        image.resize(size, Image.Resampling.LANCZOS),
+        f"downscaled from {image.width}x{image.height}",
+    )
+
+
+def _save(image: Image.Image, target: Path) -> None:
+    """Write atomically, so that an interrupted build never leaves a half-written image."""
+    partial = target.with_name(f".{target.name}.partial")
+    if target.suffix == ".png":
+        image.save(partial, format="PNG", optimize=True)
+    else:
+        image.save(partial, format="JPEG", quality=JPEG_QUALITY, subsampling=0, optimize=True)
+    os.replace(partial, target)
+
+
+def convert(item: Planned, out_dir: Path) -> dict[str, str] | str:
+    """Write one corpus image; return its manifest row, or a reason to leave it out."""
+    try:
+        image = item.load()
+    except (OSError, ValueError, FlowstyleError, Image.DecompressionBombError) as exc:
+        return f"unreadable: {exc}"
+    notes = [item.note]
+    if image.info.get("pattern_name"):
+        notes.append(f"name {image.info['pattern_name']!r}")
+    if item.tile and min(image.size) < MIN_PATTERN_SIDE:
+        return f"{image.width}x{image.height}, under {MIN_PATTERN_SIDE} px"
+    if image.mode in ("L", "LA", "I", "I;16", "F") and item.background is None:
+        notes.append("grey, stored as RGB")
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+    if has_alpha and item.background is None:
+        notes.append("transparency composited on white")
+    image = to_rgb(image, item.background)
+    if item.tile:
+        image, note = tile_to(image, MIN_TILED_SIDE)
+        notes.append(note)
+    image, note = downscale(image, MAX_SIDE)
+    notes.append(note)
+    suffix = ".png" if max(image.size) <= PNG_MAX_SIDE else ".jpg"
+    target = out_dir / item.split / (item.name + suffix)
+    _save(image, target)
+    return {
+        "file": target.relative_to(out_dir).as_posix(),
+        "split": item.split,
+        "source": item.source,
+        "licence": item.licence,
+        "width": str(image.width),
+        "height": str(image.height),
+        "note": "; ".join(n for n in notes if n),
+    }
+
+
+# --- manifest -------------------------------------------------------------------------------------
+
+
+def read_manifest(path: Path) -> list[dict[str, str]]:
+    """Rows of a manifest.csv (empty list if there is none)."""
+    if not path.is_file():
+        return []
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def write_manifest(path: Path, rows: list[dict[str, str]]) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    with partial.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=MANIFEST_COLUMNS)
+        writer.writeheader()
+        writer.writerows(sorted(rows, key=lambda row: row["file"]))
+    os.replace(partial, path)
+
+
+def _copy_licences(out_dir: Path, roots: dict[str, Path]) -> None:
+    folder = out_dir / "licenses"
+    folder.mkdir(exist_ok=True)
+    for package, root in roots.items():
+        copyright_file = root / "usr/share/doc" / package / "copyright"
+        if copyright_file.is_file():
+            shutil.copyfile(copyright_file, folder / f"{package}.copyright")
+    skimage_dir = skimage_data_dir()
+    if skimage_dir is not None:
+        for dist in skimage_dir.parent.parent.glob("scikit_image-*.dist-info"):
+            for name in ("LICENSE.txt", "licenses/LICENSE.txt"):
+                if (dist / name).is_file():
+                    shutil.copyfile(dist / name, folder / "scikit-image.LICENSE.txt")
+                    break
+
+
+# --- the builder ----------------------------------------------------------------------------------
+
+
+def build_corpus(
+    out_dir: str | Path,
+    cache_dir: str | Path | None = None,
+    progress: bool = True,
+    use_debian: bool = True,
+) -> CorpusSummary:
+    """Build (or complete) the corpus in ``out_dir``; see the module docstring.
+
+    ``cache_dir`` holds the downloaded .deb files and their unpacked trees (default
+    :func:`default_cache_dir`). ``use_debian=False`` builds from scikit-image only.
+    Raises FlowstyleError only when no source at all is available.
+    """
+    started = time.perf_counter()
+    out_dir = Path(out_dir)
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+
+    def log(message: str) -> None:
+        if progress:
+            print(message, file=sys.stderr, flush=True)
+
+    for split in SPLITS:
+        (out_dir / split).mkdir(parents=True, exist_ok=True)
+
+    skipped: list[str] = []
+    planned: list[Planned] = []
+    data_dir = skimage_data_dir()
+    if data_dir is None:
+        log("scikit-image is not installed: no images from it")
+    else:
+        planned += plan_skimage(data_dir)
+
+    roots: dict[str, Path] = {}
+    unavailable: list[str] = []
+    if use_debian:
+        fetcher = DebianFetcher(cache, log)
+        for package in DEBIAN_PACKAGES:
+            root = fetcher.extracted(package)
+            if root is None:
+                unavailable.append(package)
+            else:
+                roots[package] = root
+    else:
+        log("Debian packages not requested: scikit-image images only")
+    if "mate-backgrounds" in roots:
+        planned += plan_mate(roots["mate-backgrounds"], skipped)
+    for package in PATTERN_SOURCES:
+        if package in roots:
+            planned += plan_patterns(package, roots[package])
+    previous = {row["file"]: row for row in read_manifest(out_dir / MANIFEST_NAME)}
+    if not planned and not previous:
+        raise FlowstyleError("no image source available (scikit-image missing and apt failed)")
+    by_stem = {row["file"].rsplit(".", 1)[0]: row for row in previous.values()}
+    rows: dict[str, dict[str, str]] = {}
+    summary = CorpusSummary(out_dir, [], skipped=skipped, unavailable=unavailable)
+    for item in tqdm(planned, desc="corpus", unit="img", disable=not progress):
+        old = by_stem.get(item.file)
+        if old is not None and (out_dir / old["file"]).is_file():
+            rows[old["file"]] = old
+            summary.reused += 1
+            continue
+        result = convert(item, out_dir)
+        if isinstance(result, str):
+            skipped.append(f"{item.source}: {item.name} ({result})")
+            continue
+        rows[result["file"]] = result
+        summary.written += 1
+    # keep earlier rows whose files are still there (e.g. built with apt, re-run without)
+    for file, row in previous.items():
+        if file not in rows and (out_dir / file).is_file():
+            rows[file] = row
+    write_manifest(out_dir / MANIFEST_NAME, list(rows.values()))
+    (out_dir / SKIPPED_NAME).write_text("".join(f"{entry}\n" for entry in skipped), "utf-8")
+    _copy_licences(out_dir, roots)
+    summary.rows = sorted(rows.values(), key=lambda row: row["file"])
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+# --- command line hook (flowstyle.cli looks this up) -------------------------------------------
+
+
+def add_data_command(sub: argparse._SubParsersAction) -> None:
+    """Register ``flowstyle data build DIR``: a thin wrapper around :func:`build_corpus`."""
+    data = sub.add_parser("data", help="training data: build the offline corpus")
+    data_sub = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    build = data_sub.add_parser(
+        "build", help="assemble content/ and style/ images from installed and Debian packages"
+    )
+    build.add_argument("out_dir", help="folder to build into (e.g. data/corpus)")
+    build.add_argument("--cache", help=f"where .deb files go (default {default_cache_dir()})")
+    build.add_argument("--no-debian", action="store_true", help="scikit-image images only")
+    build.add_argument("--quiet", action="store_true", help="no progress output")
+    build.set_defaults(func=_cmd_build)
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    summary = build_corpus(
+        args.out_dir, cache_dir=args.cache, progress=not args.quiet, use_debian=not args.no_debian
+    )
+    print(summary)
+    return 0

@@ -1,0 +1,268 @@
+"""Training images: folder scanning, a random-crop dataset and a resumable batch stream.
+
+Reproducibility is the point of this module. A training run must be resumable bit for bit,
+on one process or several, so nothing here keeps hidden random state:
+
+- sample ``i`` of epoch ``e`` is a pure function of ``(seed, e, i)``
+  (:meth:`ImageFolderDataset.sample`): its crop and flip come from a generator seeded with
+  exactly those three numbers;
+- the order of samples is a pure function of ``(seed, epoch)``: one permutation per epoch;
+- :func:`batch_iterator` treats training as one endless stream of positions (epoch after
+  epoch) and gives step ``s`` the positions ``[s * B * W, (s + 1) * B * W)``, each rank its own
+  ``B`` of them; resuming at step ``k`` is just starting the stream at ``k``. It works for any
+  folder size, even one smaller than a batch, and never drops images.
+
+Unreadable files are skipped (the next index is tried, deterministically) and counted, so a
+corrupt JPEG in a 80k-image WikiArt folder costs a warning, not a crashed run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+from torch.utils.data import Dataset
+
+from flowstyle.errors import FlowstyleError
+
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
+
+# What PIL raises for files it cannot decode (truncated, not an image, absurdly large).
+_READ_ERRORS = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
+
+
+def find_images(root: str | Path) -> list[Path]:
+    """All image files under ``root``, recursively, in a platform-independent sorted order.
+
+    Extensions are matched case-insensitively (COCO's ``train2014/*.jpg``, WikiArt's
+    ``Style_Name/*.jpg`` and camera ``.JPG`` files all work as they are). Hidden files and
+    folders (names starting with ".", e.g. macOS ``._x.jpg`` resource forks) are ignored.
+    Symlinked folders are followed once. Raises FlowstyleError if ``root`` is missing, not a
+    folder, or holds no images.
+    """
+    root = Path(root).expanduser()
+    if not root.exists():
+        raise FlowstyleError(f"image folder not found: {root}")
+    if not root.is_dir():
+        raise FlowstyleError(f"not a folder: {root}")
+    found: list[Path] = []
+    seen: set[str] = set()  # real paths of visited folders, against symlink loops
+    for folder, dirs, files in os.walk(root, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:
+            dirs.clear()
+            continue
+        seen.add(real)
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in files:
+            if not name.startswith(".") and os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS:
+                found.append(Path(folder, name))
+    if not found:
+        extensions = ", ".join(sorted(e.lstrip(".") for e in IMAGE_EXTENSIONS))
+        raise FlowstyleError(f"no images ({extensions}) found in {root}")
+    # sort by the relative path's parts, so the order is the same on every OS and file system
+    found.sort(key=lambda path: path.relative_to(root).parts)
+    return found
+
+
+def sample_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
+    """The generator for sample ``index`` of ``epoch``: depends on these three numbers only."""
+    return np.random.default_rng([seed, epoch, index])
+
+
+def epoch_permutation(n: int, seed: int, epoch: int) -> np.ndarray:
+    """The order in which epoch ``epoch`` visits the ``n`` samples (pure in seed and epoch)."""
+    # the trailing constant keeps this stream apart from sample_rng(seed, epoch, index)
+    return np.random.default_rng([seed, epoch, 2**32 - 1, 0]).permutation(n)
+
+
+def load_rgb(path: Path, min_side: int | None = None) -> Image.Image:
+    """Open an image as upright RGB; JPEGs are decoded at reduced size where that is enough.
+
+    ``draft`` lets libjpeg decode at 1/2, 1/4 or 1/8 scale while keeping both sides >=
+    ``min_side``: a large WikiArt scan then costs a fraction of a full decode.
+    """
+    with Image.open(path) as image:
+        if min_side is not None and image.format == "JPEG":
+            image.draft("RGB", (min_side, min_side))
+        image.load()
+        image = ImageOps.exif_transpose(image)
+        if image.mode.startswith("I;16"):  # 16-bit grey: convert("RGB") would clip to white
+            image = image.convert("I").point(lambda value: value / 256).convert("L")
+        if image.mode in ("RGBA", "LA", "PA") or (
+            image.mode == "P" and "transparency" in image.info
+        ):
+            rgba = image.convert("RGBA")
+            image = Image.new("RGBA", rgba.size, "white")
+            image.alpha_composite(rgba)
+        return image.convert("RGB")
+
+
+class ImageFolderDataset(Dataset):
+    """Random square crops from every image under a folder, as float tensors in [0, 1].
+
+    Each image is resized so that its shorter side is ``resize`` (or ``crop`` if that is
+    larger: small images are enlarged rather than rejected), then a random ``crop`` x ``crop``
+    window is cut out, optionally flipped left-right. ``resize=None`` keeps the original scale
+    (still enlarging images smaller than ``crop``).
+
+    ``dataset[i]`` uses :attr:`epoch` (see :meth:`set_epoch`); :meth:`sample` takes the epoch
+    explicitly. Files that cannot be read are skipped in favour of the next index; their
+    number is :attr:`bad_files` (their paths :attr:`bad_paths`) so the trainer can warn.
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        resize: int | None = 512,
+        crop: int = 256,
+        seed: int = 0,
+        flip: bool = False,
+    ) -> None:
+        if crop < 1 or (resize is not None and resize < 1):
+            raise FlowstyleError(f"crop ({crop}) and resize ({resize}) must be positive")
+        self.root = Path(root)
+        self.files = find_images(root)
+        self.resize = resize
+        self.crop = crop
+        self.seed = seed
+        self.flip = flip
+        self.epoch = 0
+        self.bad_paths: set[Path] = set()
+        self._first_error: str | None = None
+
+    @property
+    def bad_files(self) -> int:
+        """How many distinct files have failed to load so far."""
+        return len(self.bad_paths)
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Choose the epoch that ``dataset[i]`` draws its crops for."""
+        self.epoch = epoch
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return self.sample(index, self.epoch)
+
+    def sample(self, index: int, epoch: int = 0) -> torch.Tensor:
+        """Sample ``index`` of ``epoch``: a (3, crop, crop) float tensor in [0, 1].
+
+        A pure function of (seed, epoch, index) and the files. If the file at ``index`` is
+        unreadable the following files are tried in turn (with the same random draw), so the
+        result stays deterministic; FlowstyleError if no file at all can be read.
+        """
+        n = len(self.files)
+        if not 0 <= index < n:
+            raise IndexError(f"index {index} out of range for {n} images")
+        for offset in range(n):
+            path = self.files[(index + offset) % n]
+            if path in self.bad_paths:
+                continue
+            try:
+                image = load_rgb(path, self._target_short_side())
+            except _READ_ERRORS as exc:
+                self.bad_paths.add(path)
+                self._first_error = self._first_error or f"{path}: {exc}"
+                continue
+            return self._random_crop(image, sample_rng(self.seed, epoch, index))
+        raise FlowstyleError(
+            f"none of the {n} images in {self.root} could be read "
+            f"(first error: {self._first_error})"
+        )
+
+    def _target_short_side(self) -> int | None:
+        return None if self.resize is None else max(self.resize, self.crop)
+
+    def _random_crop(self, image: Image.Image, rng: np.random.Generator) -> torch.Tensor:
+        short = min(image.size)
+        target = self._target_short_side() or max(short, self.crop)
+        if short != target:
+            scale = target / short
+            width = max(target, round(image.width * scale))
+            height = max(target, round(image.height * scale))
+            image = image.resize((width, height), Image.Resampling.BILINEAR)
+        left = int(rng.integers(0, image.width - self.crop + 1))
+        top = int(rng.integers(0, image.height - self.crop + 1))
+        flip = bool(rng.random() < 0.5)  # drawn even when unused: crops do not depend on `flip`
+        image = image.crop((left, top, left + self.crop, top + self.crop))
+        if self.flip and flip:
+            image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        array = np.asarray(image, dtype=np.uint8)
+        return torch.from_numpy(array.copy()).permute(2, 0, 1).float().div_(255.0)
+
+
+def batch_positions(step: int, batch_size: int, rank: int = 0, world_size: int = 1) -> range:
+    """Positions in the endless sample stream that ``rank`` trains on at ``step``."""
+    start = (step * world_size + rank) * batch_size
+    return range(start, start + batch_size)
+
+
+def position_to_sample(
+    position: int, n: int, seed: int, cache: dict[int, np.ndarray]
+) -> tuple[int, int]:
+    """(epoch, index) of a stream position; ``cache`` keeps the permutations already drawn."""
+    epoch, offset = divmod(position, n)
+    if epoch not in cache:
+        cache.clear()  # positions only move forward: one or two epochs are ever needed
+        cache[epoch] = epoch_permutation(n, seed, epoch)
+    return epoch, int(cache[epoch][offset])
+
+
+def batch_iterator(
+    dataset: ImageFolderDataset,
+    batch_size: int,
+    seed: int,
+    start_step: int = 0,
+    rank: int = 0,
+    world_size: int = 1,
+    num_workers: int = 0,
+) -> Iterator[torch.Tensor]:
+    """Yield the batches (batch_size, 3, crop, crop) of steps start_step, start_step+1, ...
+
+    Endless: stop with ``itertools.islice`` or a step counter. Every step consumes
+    ``batch_size * world_size`` positions of the stream (see the module docstring) and rank
+    ``rank`` gets its own slice of them, so the ranks of one step see different images (an
+    image repeats only where a step straddles two epochs) and the batches from
+    ``start_step=k`` are exactly those an uninterrupted run yields from step k.
+    ``seed`` shuffles; the dataset's own seed draws the crops. ``num_workers > 0`` decodes in
+    that many threads and prepares the next batch while the caller trains on this one (PIL
+    releases the GIL while decoding and resizing); the batches are the same either way.
+    """
+    if batch_size < 1 or world_size < 1 or not 0 <= rank < world_size or start_step < 0:
+        raise FlowstyleError(
+            f"bad batch settings: batch_size={batch_size}, rank={rank}, "
+            f"world_size={world_size}, start_step={start_step}"
+        )
+    n = len(dataset)
+    cache: dict[int, np.ndarray] = {}
+
+    def samples_of(step: int) -> list[tuple[int, int]]:
+        positions = batch_positions(step, batch_size, rank, world_size)
+        return [position_to_sample(p, n, seed, cache) for p in positions]
+
+    def load(step: int, pool: Executor | None) -> list[Future[torch.Tensor]] | torch.Tensor:
+        pairs = samples_of(step)
+        if pool is None:
+            return torch.stack([dataset.sample(index, epoch) for epoch, index in pairs])
+        return [pool.submit(dataset.sample, index, epoch) for epoch, index in pairs]
+
+    step = start_step
+    if num_workers <= 0:
+        while True:
+            yield load(step, None)  # type: ignore[misc]
+            step += 1
+    with ThreadPoolExecutor(max_workers=num_workers, thread_name_prefix="flowstyle-data") as pool:
+        pending = load(step, pool)
+        while True:
+            upcoming = load(step + 1, pool)  # start decoding the next batch now
+            yield torch.stack([future.result() for future in pending])  # type: ignore[union-attr]
+            pending = upcoming
+            step += 1
+

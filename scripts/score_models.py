@@ -1,0 +1,76 @@
+"""Score models on a held-out split: style/content loss, style match, SSIM, grid ratio.
+
+Used to choose among ablation variants on data/splits/val (never on the test split).
+
+    python scripts/score_models.py runs/ablation/*/model.safetensors --split data/splits/val \
+        --size 256 --phases 1 --json runs/ablation/scores.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from flowstyle import Stylizer, load_model
+from flowstyle.eval import metrics
+from flowstyle.imageio import load_tensor
+from flowstyle.pipeline import resize_longest
+
+
+def score(model_path: str, split: Path, size: int, phases: int, pad: int) -> dict:
+    stylizer = Stylizer(load_model(model_path))
+    contents = sorted((split / "content").iterdir())
+    styles = sorted((split / "style").iterdir())
+    rows = []
+    for c in contents:
+        content = resize_longest(load_tensor(c), size)
+        for s in styles:
+            style = resize_longest(load_tensor(s), size)
+            t0 = time.perf_counter()
+            out = stylizer.stylize_tensor(content, style, pad=pad, phases=phases)
+            seconds = time.perf_counter() - t0
+            rows.append({
+                "style_loss": metrics.style_loss(out, style),
+                "content_loss": metrics.content_loss(out, content),
+                "style_match": metrics.style_match(out, content, style),
+                "ssim": metrics.ssim_luminance(out, content),
+                "grid": metrics.grid_ratio(out, content),
+                "grid_border": metrics.grid_ratio(out, content, border=32),
+                "seconds": seconds,
+            })
+    summary = {k: statistics.fmean(r[k] for r in rows) for k in rows[0]}
+    info = load_model(model_path).info
+    summary.update(model=model_path, steps=info.get("steps"), train_seconds=info.get("train_seconds"), phases=phases, pairs=len(rows))
+    return summary
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("models", nargs="+")
+    p.add_argument("--split", default="data/splits/val", type=Path)
+    p.add_argument("--size", type=int, default=256)
+    p.add_argument("--phases", default="1", help="comma list, e.g. 1,4,16")
+    p.add_argument("--pad", type=int, default=64)
+    p.add_argument("--json", type=Path)
+    args = p.parse_args()
+    torch.set_num_threads(2)
+    results = []
+    print("| model | phases | steps | style loss | content loss | style match | SSIM | grid | grid border | s/img |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for model in args.models:
+        for phases in (int(x) for x in args.phases.split(",")):
+            r = score(model, args.split, args.size, phases, args.pad)
+            results.append(r)
+            print(f"| {model} | {phases} | {r['steps']} | {r['style_loss']:.3f} | {r['content_loss']:.3f} | "
+                  f"{r['style_match']:.3f} | {r['ssim']:.3f} | {r['grid']:.2f} | {r['grid_border']:.2f} | {r['seconds']:.2f} |", flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
