@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test demo bench bench-train eval clean
+.PHONY: setup test demo bench bench-train eval corpus clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,13 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	@echo "make demo: the default models are not trained yet (issue: default models)"; exit 1
+
+corpus: $(STAMP)
+	$(BIN)/flowstyle data build data/corpus
+	$(BIN)/python scripts/make_splits.py data/corpus data/splits
+
+bench-train: $(STAMP)
+	$(BIN)/python scripts/bench_train.py --out reports/bench_train.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info
