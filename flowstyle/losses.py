@@ -61,11 +61,39 @@ def local_feature_loss(out_feats, content_feats, style_feats) -> Tensor:
     return total
 
 
+def _squeeze_lines(n: int) -> list[int]:
+    return sorted({n // 2, n // 4, (3 * n) // 4} - {0})
+
+
+def grid_energy(images: Tensor) -> Tensor:
+    """Per image: spectral power on the squeeze-frequency lines over the power 2-3 bins beside
+    them (luminance, Hann window) — the grid index, differentiable."""
+    luma = (images * images.new_tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1)
+    h, w = luma.shape[-2:]
+    window = torch.outer(torch.hann_window(h, periodic=False, device=images.device), torch.hann_window(w, periodic=False, device=images.device))
+    luma = (luma - luma.mean((-2, -1), keepdim=True)) * window
+    power = torch.fft.fft2(luma.float()).abs().pow(2)
+    rows, cols = _squeeze_lines(h), _squeeze_lines(w)
+    beside_r = sorted({(r + d) % h for r in rows for d in (-3, -2, 2, 3)} - set(rows))
+    beside_c = sorted({(c + d) % w for c in cols for d in (-3, -2, 2, 3)} - set(cols))
+    on = torch.cat([power[:, rows, :].flatten(1), power[:, :, cols].flatten(1)], 1).mean(1)
+    off = torch.cat([power[:, beside_r, :].flatten(1), power[:, :, beside_c].flatten(1)], 1).mean(1)
+    return on / (off + 1e-8)
+
+
+def grid_loss(out: Tensor, content: Tensor) -> Tensor:
+    """Anti-grid term (proposed in the report, untried there): penalise squeeze-frequency energy
+    the output has beyond the content's own, on a log scale."""
+    excess = torch.log(grid_energy(out) + 1e-6) - torch.log(grid_energy(content).detach() + 1e-6)
+    return torch.relu(excess).mean()
+
+
 @dataclass
 class LossWeights:
     content: float = 0.1
     style: float = 1.0
     local: float = 0.0
+    grid: float = 0.0
 
 
 @dataclass
@@ -74,6 +102,7 @@ class LossTerms:
     content: Tensor
     style: Tensor
     local: Tensor
+    grid: Tensor
 
 
 def compute_losses(
@@ -87,5 +116,6 @@ def compute_losses(
     c = content_loss(out_feats, content_feats)
     s = style_loss(out_feats, style_stats(style_feats))
     loc = local_feature_loss(out_feats, content_feats, style_feats) if weights.local > 0 else c.new_zeros(())
-    total = weights.content * c + weights.style * s + weights.local * loc
-    return LossTerms(total, c.detach(), s.detach(), loc.detach())
+    grid = grid_loss(out, content) if weights.grid > 0 else c.new_zeros(())
+    total = weights.content * c + weights.style * s + weights.local * loc + weights.grid * grid
+    return LossTerms(total, c.detach(), s.detach(), loc.detach(), grid.detach())

@@ -54,6 +54,8 @@ class TrainConfig:
     content_weight: float = 0.1
     style_weight: float = 1.0
     local_weight: float = 0.0
+    grid_weight: float = 0.0
+    threads: int | None = None
     device: str = "auto"
     bf16: bool = False
     seed: int = 0
@@ -125,6 +127,8 @@ class Trainer:
         self.out = Path(cfg.out)
         self.ckpt_path = self.out / "checkpoint.pt"
         torch.manual_seed(cfg.seed)
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
         self.content = ImageFolderDataset(cfg.content_dir, cfg.resize, cfg.crop, seed=cfg.seed)
         self.style = ImageFolderDataset(cfg.style_dir, cfg.resize, cfg.crop, seed=cfg.seed + 1)
         if len(self.content) == 0 or len(self.style) == 0:
@@ -135,7 +139,7 @@ class Trainer:
             self.model.to(memory_format=torch.channels_last)
         self.vgg = load_vgg("relu4_1", normalized=True, device=self.device)
         self.optimizer = torch.optim.Adam(self.trainable_parameters(), lr=cfg.lr)
-        self.weights = LossWeights(cfg.content_weight, cfg.style_weight, cfg.local_weight)
+        self.weights = LossWeights(cfg.content_weight, cfg.style_weight, cfg.local_weight, cfg.grid_weight)
         self.step = 0
         self.elapsed = 0.0
         if resume and self.ckpt_path.exists():
@@ -246,7 +250,7 @@ class Trainer:
         self.optimizer.step()
         return {
             "loss": terms.total.item(), "content": terms.content.item(), "style": terms.style.item(),
-            "local": terms.local.item(), "grad_norm": float(grad_norm), "lr": lr,
+            "local": terms.local.item(), "grid": terms.grid.item(), "grad_norm": float(grad_norm), "lr": lr,
         }
 
     # ---------------------------------------------------------------- loop
@@ -327,20 +331,25 @@ class Trainer:
 
 
 class _CsvLog:
-    FIELDS = ("step", "seconds", "loss", "content", "style", "local", "grad_norm", "lr", "images_per_s")
+    """Appends one row per logged step; keeps an existing file's columns when resuming."""
+
+    FIELDS = ("step", "seconds", "loss", "content", "style", "local", "grid", "grad_norm", "lr", "images_per_s")
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        new = not path.exists()
         self.path = path
-        if new:
+        if path.exists() and path.stat().st_size:
+            with path.open(newline="") as handle:
+                self.fields = tuple(next(csv.reader(handle)))
+        else:
+            self.fields = self.FIELDS
             with path.open("w", newline="") as handle:
-                csv.writer(handle).writerow(self.FIELDS)
+                csv.writer(handle).writerow(self.fields)
 
     def write(self, step: int, seconds: float, stats: dict) -> None:
-        row = [step, f"{seconds:.1f}"] + [f"{stats[k]:.6g}" for k in self.FIELDS[2:]]
+        values = {"step": step, "seconds": f"{seconds:.1f}", **{k: f"{v:.6g}" for k, v in stats.items()}}
         with self.path.open("a", newline="") as handle:
-            csv.writer(handle).writerow(row)
+            csv.writer(handle).writerow([values.get(k, "") for k in self.fields])
 
 
 def _progress(start: int, total: int, enabled: bool):
@@ -386,6 +395,8 @@ def add_train_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--content-weight", type=float, default=d.content_weight)
     p.add_argument("--style-weight", type=float, default=d.style_weight)
     p.add_argument("--local-weight", type=float, default=d.local_weight, help="AdaAttN local feature loss weight")
+    p.add_argument("--grid-weight", type=float, default=d.grid_weight, help="anti-grid spectral loss weight")
+    p.add_argument("--threads", type=int, help="CPU threads (default: torch's choice)")
     p.add_argument("--device", default=d.device, help="auto, cpu or cuda")
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (CPUs with bf16 support, GPUs)")
     p.add_argument("--seed", type=int, default=d.seed)
