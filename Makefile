@@ -17,7 +17,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 demo: $(STAMP)
-	@echo "make demo: the default models are not trained yet (issue: default models)"; exit 1
+	@mkdir -p out
+	$(BIN)/flowstyle demo -o out/demo.png
 
 corpus: $(STAMP)
 	$(BIN)/flowstyle data build data/corpus

@@ -166,6 +166,33 @@ def _cmd_init_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_demo(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demo", help="stylize the bundled sample photo with the bundled style")
+    p.add_argument("-o", "--output", default="flowstyle-demo.png", help="output image (default flowstyle-demo.png)")
+    p.add_argument("--model", default=None, help="model name or weights file (default artflow-adain)")
+    p.add_argument("--size", type=_positive_int, default=512)
+    p.set_defaults(func=_cmd_demo)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from importlib import resources
+
+    from .imageio import save_image
+    from .pipeline import Stylizer
+    from .zoo import DEFAULT_MODEL
+
+    assets = resources.files("flowstyle") / "assets"
+    output = Path(args.output)
+    if not output.parent.exists():
+        raise FlowstyleError(f"output folder does not exist: {output.parent}")
+    stylizer = Stylizer(args.model or DEFAULT_MODEL)
+    image = stylizer.stylize(str(assets / "astronaut.jpg"), str(assets / "send1.png"), size=args.size)
+    save_image(image, output)
+    print(f"content astronaut.jpg (NASA, public domain) + style send1.png (GIMP pattern, GPL-2+), model {stylizer.model.name}")
+    print(output.resolve())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -175,6 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_stylize(sub)
     _add_models(sub)
     _add_init_model(sub)
+    _add_demo(sub)
     for register in _extra_commands():
         register(sub)
     return parser

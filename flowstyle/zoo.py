@@ -27,7 +27,11 @@ FORMAT = "flowstyle/1"
 DEFAULT_MODEL = "artflow-adain"
 
 # Shipped models: name -> file in flowstyle/weights/ (filled by the default-models work).
-REGISTRY: dict[str, str] = {}
+REGISTRY: dict[str, str] = {
+    "artflow-adain": "artflow-adain.safetensors",
+    "artflow-adaattn": "artflow-adaattn.safetensors",
+    "artflow-adaattn-1x16": "artflow-adaattn-1x16.safetensors",
+}
 
 
 class StyleModel(nn.Module):

@@ -95,3 +95,10 @@ def test_init_model_writes_a_loadable_untrained_model(tmp_path):
     assert run("init-model", out, "--n-block", 1, "--n-flow", 2, "--width", 8) == 0
     model = load_model(out)
     assert model.flow.initialized and model.config.n_flow == 2
+
+
+def test_demo_uses_the_bundled_images(tiny_model_file, tmp_path, capsys):
+    out = tmp_path / "demo.png"
+    assert run("demo", "-o", out, "--model", tiny_model_file, "--size", 64) == 0
+    assert max(Image.open(out).size) == 64
+    assert str(out) in capsys.readouterr().out
