@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[test,eval]'
+	$(BIN)/pip install -q -e '.[test,eval,peer]'
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -23,6 +23,18 @@ demo: $(STAMP)
 corpus: $(STAMP)
 	$(BIN)/flowstyle data build data/corpus
 	$(BIN)/python scripts/make_splits.py data/corpus data/splits
+
+data/splits: | $(STAMP)
+	$(BIN)/flowstyle data build data/corpus
+	$(BIN)/python scripts/make_splits.py data/corpus data/splits
+
+eval: $(STAMP) data/splits
+	$(BIN)/flowstyle eval all --content data/splits/test/content --styles data/splits/test/style \
+	    --models artflow-adain,artflow-adaattn,artflow-adaattn-1x16,peer --size 256 --out reports/default \
+	    --note "held-out test split (scripts/make_splits.py)"
+
+bench: $(STAMP)
+	$(BIN)/python scripts/bench.py --out reports/bench.md
 
 bench-train: $(STAMP)
 	$(BIN)/python scripts/bench_train.py --out reports/bench_train.md

@@ -10,7 +10,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .corpus import add_data_command
 from .errors import FlowstyleError
+from .eval.cli import add_eval_command
+from .train import add_train_command
 
 EXIT_USAGE = 2
 
@@ -62,6 +65,8 @@ def _add_stylize(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--phases", type=_positive_int, default=1, help="squeeze phases to average: 1, 2, 4 or 16")
     p.add_argument("--max-keys", type=_positive_int, help="AdaAttN: sample at most K style positions")
     p.add_argument("--seed", type=int, default=0, help="seed for key sampling")
+    p.add_argument("--tile", type=_non_negative_int, help="rows per tile for big images (0: never tile; default: automatic)")
+    p.add_argument("--precision", choices=("float32", "bf16"), default="float32", help="bf16: faster on CPUs with bf16 units")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--overwrite", action="store_true", help="folder mode: redo existing outputs")
     p.set_defaults(func=_cmd_stylize)
@@ -83,8 +88,8 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     if output.suffix.lower() not in IMAGE_SUFFIXES and not content.is_dir():
         raise FlowstyleError(f"output must end in an image suffix ({', '.join(IMAGE_SUFFIXES)}): {output}")
     styles = [open_image(s) for s in args.styles]  # fail early on a bad style
-    stylizer = Stylizer(args.model or DEFAULT_MODEL, device=args.device)
-    options = dict(
+    stylizer = Stylizer(args.model or DEFAULT_MODEL, device=args.device, precision=args.precision)
+    options = dict(tile=args.tile, 
         method=args.method, alpha=args.alpha, style_weights=args.style_weights, blend=args.blend,
         size=args.size, style_size=args.style_size, pad=args.pad, pad_mode=args.pad_mode,
         max_keys=args.max_keys, seed=args.seed, phases=args.phases,
@@ -203,24 +208,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_models(sub)
     _add_init_model(sub)
     _add_demo(sub)
-    for register in _extra_commands():
-        register(sub)
+    add_train_command(sub)
+    add_data_command(sub)
+    add_eval_command(sub)
     return parser
-
-
-def _extra_commands() -> list:
-    """Sub-commands that live next to their feature (training, data, evaluation)."""
-    registers = []
-    for module, name in (("train", "add_train_command"), ("corpus", "add_data_command"), ("eval.cli", "add_eval_command")):
-        try:
-            mod = __import__(f"flowstyle.{module}", fromlist=[name])
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.startswith("flowstyle"):
-                continue
-            raise
-        if hasattr(mod, name):
-            registers.append(getattr(mod, name))
-    return registers
 
 
 def main(argv: Sequence[str] | None = None) -> int:

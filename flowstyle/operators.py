@@ -76,16 +76,34 @@ def _sample_keys(n: int, max_keys: int | None, seed: int, device: torch.device) 
     return torch.randperm(n, generator=generator)[:max_keys].sort().values.to(device)
 
 
+ATTENTION_CHUNK_BYTES = 256 * 2**20  # bound on chunk x Nk scores, should SDPA materialise them
+UNFUSED_MAX_SCORES = 2**20  # at or below this many scores per chunk, the textbook op order
+
+
 def attention_mean_var(
-    query: Tensor, key: Tensor, value: Tensor, chunk: int = 4096
+    query: Tensor, key: Tensor, value: Tensor, chunk: int | None = None
 ) -> tuple[Tensor, Tensor]:
     """Attention-weighted mean M = A V and variance A(V*V) - M*M, A = softmax(Q^T K), no scale.
 
     query (B, Nq, D), key (B, Nk, D), value (B, Nk, E). Both moments come from one attention
     whose values are [V, V*V]; it runs through scaled_dot_product_attention in query chunks, so
     the Nq x Nk map is never held whole.
+
+    SDPA's fused (flash) CPU kernel needs one head size for q, k and v; otherwise it takes the
+    unfused path, which materialises chunk x Nk scores (1 GiB per 4096 x 65536 chunk) and is
+    3-5x slower. Zero columns appended to q and k leave Q K^T unchanged and select the fused
+    kernel. Tiny problems keep the unfused path: it is as cheap there and follows the textbook
+    formula's operation order (S = sqrt(A V^2 - M^2) is ill-conditioned where the variance is
+    near zero, so two float32 orders can differ by ~1e-4). The default chunk keeps chunk x Nk
+    scores under ATTENTION_CHUNK_BYTES in case the unfused path is ever taken.
     """
     values = torch.cat([value, value * value], -1).unsqueeze(1)
+    n_keys = key.shape[1]
+    if chunk is None:
+        chunk = max(1, min(4096, ATTENTION_CHUNK_BYTES // (4 * n_keys)))
+    extra = values.shape[-1] - query.shape[-1]
+    if extra > 0 and min(chunk, query.shape[1]) * n_keys > UNFUSED_MAX_SCORES:
+        query, key = F.pad(query, (0, extra)), F.pad(key, (0, extra))
     key = key.unsqueeze(1)
     outs = []
     for start in range(0, query.shape[1], chunk):

@@ -2,14 +2,20 @@
 
 `Stylizer` holds one model and caches encoded styles, so one style over many contents is
 encoded once. `stylize` is the one-call convenience over it.
+
+Large images: the flow runs in overlapping row bands (`flowstyle.tiling`, exact), chosen
+automatically from an activation-memory estimate, while the operators see the whole latent
+(their statistics are global; a latent is only 12 bytes per pixel). Speed: inference mode,
+channels-last convolution weights on the CPU, and an optional bfloat16 path for the flow.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Union
 
@@ -21,11 +27,31 @@ from torch.nn import functional as F
 from .errors import FlowstyleError
 from .imageio import ImageLike, load_tensor, tensor_to_image
 from .operators import BLENDS, OPERATORS, normalize_weights, transfer
+from .tiling import auto_tile_rows, tiled_decode, tiled_encode
 from .zoo import DEFAULT_MODEL, StyleModel, load_model
 
 PAD_MODES = ("reflect", "zeros")
-MAX_PIXELS = 40_000_000  # beyond this the untiled flow needs tens of GiB; ask for --size
+PRECISIONS = ("float32", "bf16")
+# The flow runs in bands, so memory is set by the whole-image tensors (image, padded image,
+# content and style latents, the operator's temporaries: ~10 x 12 bytes per pixel): 40 MP
+# (e.g. 8K x 5K; 4096x4096 and 12 MP phone photos fit easily) needs about 5 GB.
+MAX_PIXELS = 40_000_000
 ModelLike = Union[str, os.PathLike, StyleModel]
+_THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "TORCH_NUM_THREADS")
+
+
+def configure_threads() -> int:
+    """Use every CPU this process may run on, unless the user chose a thread count.
+
+    torch defaults to the physical cores it detects, which can be fewer than the CPUs a
+    container or affinity mask grants; an explicit OMP/MKL setting always wins, and a count
+    the user already raised with torch.set_num_threads is never lowered.
+    """
+    if not any(os.environ.get(name) for name in _THREAD_ENV):
+        available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        if torch.get_num_threads() < available:
+            torch.set_num_threads(available)
+    return torch.get_num_threads()
 
 
 def phase_shifts(phases: int, multiple: int) -> list[tuple[int, int]]:
@@ -77,6 +103,30 @@ def _pad(x: Tensor, left: int, right: int, top: int, bottom: int, mode: str) -> 
     return x
 
 
+@contextlib.contextmanager
+def channels_last_weights(module: torch.nn.Module) -> Iterator[None]:
+    """Run with the module's 4-D parameters in channels-last layout, then put the originals back.
+
+    oneDNN convolutions on the CPU are markedly faster channels-last (measured in
+    docs/performance.md). Only the layout changes, and the original tensors are restored
+    afterwards, so the caller's model computes bit for bit as before outside this block.
+    """
+    params = [p for p in module.parameters() if p.dim() == 4]
+    originals = [p.data for p in params]
+    try:
+        for p in params:
+            p.data = p.data.contiguous(memory_format=torch.channels_last)
+        yield
+    finally:
+        for p, data in zip(params, originals):
+            p.data = data
+
+
+def _check_tile(tile: int | None) -> None:
+    if tile is not None and (isinstance(tile, bool) or not isinstance(tile, int) or tile < 0):
+        raise FlowstyleError(f"tile must be None (automatic), 0 (never) or a positive row count, got {tile!r}")
+
+
 def _check_size(x: Tensor, multiple: int, what: str) -> None:
     h, w = x.shape[-2:]
     if min(h, w) < multiple:
@@ -103,26 +153,70 @@ def _fingerprint(src: ImageLike) -> str | None:
 
 
 class Stylizer:
-    """A loaded model plus a cache of encoded styles: the object to keep for batch work."""
+    """A loaded model plus a cache of encoded styles: the object to keep for batch work.
+
+    precision: "float32" (default, exactly invertible) or "bf16" (bfloat16 autocast for the
+    flow's convolutions; faster on CPUs with bf16 units, output within ~1/255 of float32 —
+    see docs/performance.md). The operators always run in float32 (WCT in float64).
+    On the CPU each flow pass runs with channels-last convolution weights (faster there).
+    """
 
     def __init__(
-        self, model: ModelLike = DEFAULT_MODEL, device: str | torch.device = "cpu", cache_size: int = 32
+        self,
+        model: ModelLike = DEFAULT_MODEL,
+        device: str | torch.device = "cpu",
+        cache_size: int = 32,
+        precision: str = "float32",
     ) -> None:
+        if precision not in PRECISIONS:
+            raise FlowstyleError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
         self.device = torch.device(device)
+        self.precision = precision
         self.model = model if isinstance(model, StyleModel) else load_model(model)
         self.model.to(self.device).eval()
         self.cache_size = cache_size
         self._style_cache: OrderedDict[tuple, Tensor] = OrderedDict()
+        self._tile: int | None = None  # the tile setting of the stylize call in progress
 
     @property
     def multiple(self) -> int:
         return self.model.config.multiple
 
+    @contextlib.contextmanager
+    def _flow_pass(self) -> Iterator[None]:
+        """The settings of every flow pass: weights layout and precision."""
+        with contextlib.ExitStack() as stack:
+            if self.device.type == "cpu":
+                stack.enter_context(channels_last_weights(self.model.flow))
+            if self.precision == "bf16":
+                stack.enter_context(torch.autocast(self.device.type, dtype=torch.bfloat16))
+            yield
+
+    def _tile_rows(self, height: int, width: int) -> int | None:
+        """Band height for one flow pass over an image of this size; None runs it whole."""
+        if self._tile is None:
+            return auto_tile_rows(self.model.config, height, width)
+        return self._tile or None
+
     def _encode(self, x: Tensor) -> Tensor:
-        return self.model.flow.encode(x.to(self.device))
+        x = x.to(self.device)
+        rows = self._tile_rows(*x.shape[-2:])
+        with self._flow_pass():
+            z = self.model.flow.encode(x) if rows is None else tiled_encode(self.model.flow, x, rows)
+        return z.float()
+
+    def _decode(self, z: Tensor) -> Tensor:
+        m = self.multiple
+        rows = self._tile_rows(z.shape[-2] * m, z.shape[-1] * m)
+        with self._flow_pass():
+            x = self.model.flow.decode(z) if rows is None else tiled_decode(self.model.flow, z, rows)
+        return x.float()
 
     def encode_style(self, style: ImageLike, size: int | None) -> Tensor:
-        """Encode one style at `size` (longest side), centre-cropped to a multiple; cached."""
+        """Encode one style at `size` (longest side), centre-cropped to a multiple; cached.
+
+        Cached per Stylizer, so per precision; tiling does not change the result.
+        """
         key = _fingerprint(style)
         cache_key = (key, size)
         if key is not None and cache_key in self._style_cache:
@@ -157,36 +251,56 @@ class Stylizer:
         max_keys: int | None = None,
         seed: int = 0,
         phases: int = 1,
+        tile: int | None = None,
     ) -> Tensor:
-        """Like `stylize` but returns a (1, 3, H, W) float tensor in [0, 1] (no 8-bit rounding)."""
+        """Like `stylize` but returns a (1, 3, H, W) float tensor in [0, 1] (no 8-bit rounding).
+
+        tile: the flow's band height in image rows (None: automatic from a memory estimate,
+        0: never tile); any value gives the untiled result up to float rounding.
+        """
         method = method or self.model.method
         styles = list(styles) if isinstance(styles, (list, tuple)) else [styles]
         self._check_options(method, alpha, style_weights, len(styles), blend, pad, pad_mode, max_keys)
+        _check_tile(tile)
+        previous, self._tile = self._tile, tile
+        try:
+            return self._stylize(content, styles, method, alpha, style_weights, blend, size,
+                                 style_size, pad, pad_mode, max_keys, seed, phases)
+        finally:
+            self._tile = previous
+
+    def _stylize(self, content, styles, method, alpha, style_weights, blend, size, style_size,
+                 pad, pad_mode, max_keys, seed, phases) -> Tensor:
         x = resize_longest(load_tensor(content), size)
         _check_size(x, self.multiple, "content image")
         h, w = x.shape[-2:]
+        shifts = phase_shifts(phases, self.multiple)
         z_styles = [self.encode_style(s, style_size or max(h, w)) for s in styles]
         m = self.multiple
         base = _pad(x, pad, pad + (-(w + 2 * pad)) % m, pad, pad + (-(h + 2 * pad)) % m, pad_mode)
-        shifts = phase_shifts(phases, m)
+        del x  # large images: keep only the padded copy alive
         total = None
         with torch.inference_mode():
             for dy, dx in shifts:
                 shifted = _pad(base, dx, (m - dx) % m, dy, (m - dy) % m, pad_mode)
                 z_c = self._encode(shifted)
+                del shifted
                 z = transfer(
                     method, z_c, z_styles, alpha, style_weights, blend,
                     self.model.adaattn, max_keys, seed,
                 )
-                out = self.model.flow.decode(z)[..., dy + pad : dy + pad + h, dx + pad : dx + pad + w]
-                total = out if total is None else total + out
-        return (total / len(shifts)).clamp(0, 1).cpu()
+                del z_c
+                out = self._decode(z)[..., dy + pad : dy + pad + h, dx + pad : dx + pad + w]
+                del z
+                total = out.clone() if total is None else total.add_(out)
+                del out
+        return (total / len(shifts)).clamp_(0, 1).cpu()  # a normal tensor, not an inference one
 
     def stylize(self, content: ImageLike, styles: ImageLike | Sequence[ImageLike], **options) -> Image.Image:
         """Stylize `content` with one or several styles; returns an RGB PIL image.
 
         Options: method, alpha, style_weights, blend, size, style_size, pad, pad_mode,
-        max_keys, seed, phases (see `stylize`).
+        max_keys, seed, phases, tile (see `stylize` and `stylize_tensor`).
         """
         return tensor_to_image(self.stylize_tensor(content, styles, **options))
 
@@ -230,6 +344,8 @@ def stylize(
     phases: int = 1,
     style_size: int | None = None,
     device: str | torch.device = "cpu",
+    tile: int | None = None,
+    precision: str = "float32",
 ) -> Image.Image:
     """Paint `content` in the style of `styles` (one or a list); returns an RGB PIL image.
 
@@ -239,16 +355,18 @@ def stylize(
     blended style latent, same-size styles). size: longest side of the content (and styles).
     pad/pad_mode: border padding against edge artifacts. max_keys/seed: AdaAttN key sampling.
     phases: average over squeeze phases (1, 2, 4 or all) against the grid pattern.
+    tile: the flow's band height in rows for large images (None: automatic, 0: never).
+    precision: "float32" or "bf16" (faster flow on CPUs with bf16 units; not bit-exact).
     """
     if isinstance(model, StyleModel):
-        stylizer = Stylizer(model, device)
+        stylizer = Stylizer(model, device, precision=precision)
     else:
-        key = (str(model), str(device))
+        key = (str(model), str(device), precision)
         if key not in _STYLIZERS:
-            _STYLIZERS[key] = Stylizer(model, device)
+            _STYLIZERS[key] = Stylizer(model, device, precision=precision)
         stylizer = _STYLIZERS[key]
     return stylizer.stylize(
         content, styles, method=method, alpha=alpha, style_weights=style_weights, blend=blend,
         size=size, style_size=style_size, pad=pad, pad_mode=pad_mode, max_keys=max_keys,
-        seed=seed, phases=phases,
+        seed=seed, phases=phases, tile=tile,
     )

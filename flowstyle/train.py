@@ -367,6 +367,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Path
         return trainer.run()
     finally:
         if dist.is_initialized():
+            dist.barrier()  # no rank tears the group down while another still uses it
             dist.destroy_process_group()
 
 

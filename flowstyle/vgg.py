@@ -154,7 +154,10 @@ class VGGEncoder(nn.Module):
 
 @functools.lru_cache(maxsize=None)
 def _cached_vgg(last: str, normalized: bool, device: torch.device) -> VGGEncoder:
-    return VGGEncoder(last, normalized).to(device)
+    # built outside inference mode even if first asked for inside it: the shared instance is
+    # also used by training, where inference tensors cannot take part in autograd
+    with torch.inference_mode(False):
+        return VGGEncoder(last, normalized).to(device)
 
 
 def load_vgg(

@@ -22,7 +22,7 @@ from flowstyle.imageio import load_tensor
 from flowstyle.pipeline import resize_longest
 
 
-def score(model_path: str, split: Path, size: int, phases: int, pad: int) -> dict:
+def score(model_path: str, split: Path, size: int, phases: int, pad: int, pad_mode: str = "reflect") -> dict:
     stylizer = Stylizer(load_model(model_path))
     contents = sorted((split / "content").iterdir())
     styles = sorted((split / "style").iterdir())
@@ -32,7 +32,7 @@ def score(model_path: str, split: Path, size: int, phases: int, pad: int) -> dic
         for s in styles:
             style = resize_longest(load_tensor(s), size)
             t0 = time.perf_counter()
-            out = stylizer.stylize_tensor(content, style, pad=pad, phases=phases)
+            out = stylizer.stylize_tensor(content, style, pad=pad, pad_mode=pad_mode, phases=phases)
             seconds = time.perf_counter() - t0
             rows.append({
                 "style_loss": metrics.style_loss(out, style),
@@ -45,7 +45,7 @@ def score(model_path: str, split: Path, size: int, phases: int, pad: int) -> dic
             })
     summary = {k: statistics.fmean(r[k] for r in rows) for k in rows[0]}
     info = load_model(model_path).info
-    summary.update(model=model_path, steps=info.get("steps"), train_seconds=info.get("train_seconds"), phases=phases, pairs=len(rows))
+    summary.update(model=model_path, steps=info.get("steps"), train_seconds=info.get("train_seconds"), phases=phases, pad=f"{pad} {pad_mode}", pairs=len(rows))
     return summary
 
 
@@ -55,18 +55,19 @@ def main() -> None:
     p.add_argument("--split", default="data/splits/val", type=Path)
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--phases", default="1", help="comma list, e.g. 1,4,16")
-    p.add_argument("--pad", type=int, default=64)
+    p.add_argument("--pads", default="64:reflect", help="comma list of PAD:MODE, e.g. 64:reflect,0:reflect,64:zeros")
     p.add_argument("--json", type=Path)
     args = p.parse_args()
     torch.set_num_threads(2)
     results = []
-    print("| model | phases | steps | style loss | content loss | style match | SSIM | grid | grid border | s/img |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| model | phases | pad | steps | style loss | content loss | style match | SSIM | grid | grid border | s/img |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for model in args.models:
-        for phases in (int(x) for x in args.phases.split(",")):
-            r = score(model, args.split, args.size, phases, args.pad)
+        for phases, pad in ((int(x), p) for x in args.phases.split(",") for p in args.pads.split(",")):
+            pad_px, pad_mode = pad.split(":")
+            r = score(model, args.split, args.size, phases, int(pad_px), pad_mode)
             results.append(r)
-            print(f"| {model} | {phases} | {r['steps']} | {r['style_loss']:.3f} | {r['content_loss']:.3f} | "
+            print(f"| {model} | {phases} | {r['pad']} | {r['steps']} | {r['style_loss']:.3f} | {r['content_loss']:.3f} | "
                   f"{r['style_match']:.3f} | {r['ssim']:.3f} | {r['grid']:.2f} | {r['grid_border']:.2f} | {r['seconds']:.2f} |", flush=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))

