@@ -1,0 +1,49 @@
+"""Before/after crops of the squeeze grid: one pass vs phase averaging, pad 0 vs 64.
+
+    python scripts/grid_crops.py MODEL CONTENT STYLE --size 384 --out docs/img/grid_crops.png
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+from flowstyle import Stylizer
+from flowstyle.imageio import load_tensor, save_image, tensor_to_image
+from flowstyle.pipeline import resize_longest
+
+VARIANTS = [("1 pass, pad 0", dict(phases=1, pad=0)), ("1 pass, pad 64", dict(phases=1, pad=64)),
+            ("4 phases", dict(phases=4, pad=64)), ("16 phases", dict(phases=16, pad=64))]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("model")
+    p.add_argument("content")
+    p.add_argument("style")
+    p.add_argument("--size", type=int, default=384)
+    p.add_argument("--crop", type=int, default=96, help="side of the top-left corner crop, px")
+    p.add_argument("--zoom", type=int, default=3)
+    p.add_argument("--out", type=Path, required=True)
+    args = p.parse_args()
+    stylizer = Stylizer(args.model)
+    content = resize_longest(load_tensor(args.content), args.size)
+    tiles = [("content", tensor_to_image(content))]
+    for label, options in VARIANTS:
+        tiles.append((label, stylizer.stylize(content, args.style, **options)))
+    side = args.crop * args.zoom
+    sheet = Image.new("RGB", (side * len(tiles), side + 16), "white")
+    draw = ImageDraw.Draw(sheet)
+    for i, (label, img) in enumerate(tiles):
+        crop = img.crop((0, 0, args.crop, args.crop)).resize((side, side), Image.NEAREST)
+        sheet.paste(crop, (i * side, 16))
+        draw.text((i * side + 4, 2), label, fill="black")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    save_image(sheet, args.out)
+    print(args.out)
+
+
+if __name__ == "__main__":
+    main()
