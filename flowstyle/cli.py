@@ -62,7 +62,7 @@ def _add_stylize(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--style-size", type=_positive_int, help="longest side of the styles (default: the content's)")
     p.add_argument("--pad", type=_non_negative_int, default=64, help="border padding in px (default 64)")
     p.add_argument("--pad-mode", choices=("reflect", "zeros"), default="reflect")
-    p.add_argument("--phases", type=_positive_int, default=1, help="squeeze phases to average: 1, 2, 4 or 16")
+    p.add_argument("--phases", type=_positive_int, help="squeeze phases to average: 1, 2, 4 or 16 (default: the model's)")
     p.add_argument("--max-keys", type=_positive_int, help="AdaAttN: sample at most K style positions")
     p.add_argument("--seed", type=int, default=0, help="seed for key sampling")
     p.add_argument("--tile", type=_non_negative_int, help="rows per tile for big images (0: never tile; default: automatic)")

