@@ -552,7 +552,7 @@ def _header(ctx: Context, names: Sequence[str]) -> str:
         f"- date: {_dt.datetime.now().isoformat(timespec='seconds')}; flowstyle {__version__}, "
         f"torch {torch.__version__}, {platform.processor() or platform.machine()}, "
         f"torch threads: {torch.get_num_threads()}, device: {s.device}",
-        f"- settings: size {s.size} px, pad {s.pad} ({s.pad_mode}), phases {s.phases or "model default"}, "
+        f"- settings: size {s.size} px, pad {s.pad} ({s.pad_mode}), phases {s.phases or 'model default'}, "
         f"leak {s.leak_rounds} rounds on {s.leak_pairs} pair(s); experiments: {', '.join(names)}",
         f"- note: {s.note}" if s.note else None,
         "- models: " + "; ".join(f"`{r.short}` = {r.label}" for r in ctx.runners),
