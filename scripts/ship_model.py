@@ -1,0 +1,47 @@
+"""Copy a training run's exported model into the package as a named, documented model.
+
+    python scripts/ship_model.py runs/adain-2x8 artflow-adain --phases 16 \
+        --summary "AdaIN, 2x8 flow, width 128, trained 80 min on 2 CPU cores"
+
+Adds the name, a one-line summary, the recommended squeeze-phase count (the grid fix chosen
+in docs/grid.md) and the machine it was trained on to the weights file's metadata.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+from pathlib import Path
+
+from flowstyle.zoo import REGISTRY, load_model, save_model, weights_dir
+
+
+def cpu_name() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("run", type=Path)
+    p.add_argument("name", choices=sorted(REGISTRY))
+    p.add_argument("--phases", type=int, default=1)
+    p.add_argument("--summary", required=True)
+    args = p.parse_args()
+    model = load_model(args.run / "model.safetensors")
+    info = {
+        **model.info,
+        "name": args.name,
+        "summary": args.summary,
+        "default_phases": args.phases,
+        "trained_on": f"{cpu_name()}, 2 cores, no GPU",
+        "run": str(args.run),
+    }
+    path = save_model(model, weights_dir() / REGISTRY[args.name], info=info)
+    print(f"{path} ({path.stat().st_size / 2**20:.1f} MiB)")
+
+
+if __name__ == "__main__":
+    main()
