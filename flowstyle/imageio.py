@@ -107,6 +107,21 @@ def load_tensor(src: ImageLike) -> torch.Tensor:
     return image_to_tensor(load_image(src))
 
 
+def _default_file_mode() -> int:
+    """What open() would give a new file (0666 minus the umask); mkstemp alone gives 0600."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def atomic_temp_path(path: Path) -> str:
+    """A temporary file beside `path`, with normal permissions, to be renamed onto it."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent or ".")
+    os.close(fd)
+    os.chmod(tmp, _default_file_mode())
+    return tmp
+
+
 def save_image(img: Image.Image, path: str | os.PathLike, quality: int = 95) -> Path:
     """Write atomically: a temporary file in the same folder, renamed when complete."""
     path = Path(path)
@@ -115,9 +130,9 @@ def save_image(img: Image.Image, path: str | os.PathLike, quality: int = 95) -> 
         raise FlowstyleError(f"unknown output image format {path.suffix!r} for {path}")
     if path.parent and not path.parent.exists():
         raise FlowstyleError(f"output folder does not exist: {path.parent}")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent or ".")
+    tmp = atomic_temp_path(path)
     try:
-        with os.fdopen(fd, "wb") as handle:
+        with open(tmp, "wb") as handle:
             options = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
             img.save(handle, format=fmt, **options)
         os.replace(tmp, path)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -20,6 +19,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from .errors import FlowstyleError
+from .imageio import atomic_temp_path
 from .flow import ArtFlow, FlowConfig
 from .operators import OPERATORS, AdaAttN
 
@@ -107,8 +107,7 @@ def save_model(
         "info": json.dumps(merged_info, default=str),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
+    tmp = atomic_temp_path(path)
     try:
         save_file(tensors, tmp, metadata=metadata)
         os.replace(tmp, path)

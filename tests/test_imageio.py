@@ -69,3 +69,14 @@ def test_save_is_atomic_and_leaves_no_temp_files(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["a.png"]
     with pytest.raises(FlowstyleError, match="format"):
         save_image(img, tmp_path / "c.xyz")
+
+
+def test_saved_files_get_normal_permissions(tmp_path):
+    import os
+    import stat
+
+    save_image(Image.new("RGB", (4, 4)), tmp_path / "p.png")
+    mode = stat.S_IMODE(os.stat(tmp_path / "p.png").st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert mode == 0o666 & ~umask
