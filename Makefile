@@ -34,7 +34,7 @@ eval: $(STAMP) data/splits
 	    --note "held-out test split (scripts/make_splits.py)"
 
 bench: $(STAMP)
-	$(BIN)/python scripts/bench.py --out reports/bench.md
+	$(BIN)/python scripts/bench.py --model artflow-adain --methods adain wct --sizes 256 512 1024 2048 --repeats 2 --precision float32 bf16 --out reports/bench.md
 
 bench-train: $(STAMP)
 	$(BIN)/python scripts/bench_train.py --out reports/bench_train.md

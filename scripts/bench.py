@@ -164,8 +164,8 @@ def machine() -> str:
 def cases_for(args: argparse.Namespace) -> list[Case]:
     from flowstyle.zoo import list_models, load_model
 
-    shipped = [(entry.name, entry.name) for entry in list_models()]  # registered and present
-    specs = shipped + [(Path(p).stem, p) for p in args.model]
+    # --model names (or paths) choose what to bench; without it every shipped model
+    specs = [(Path(p).stem, p) for p in args.model] or [(e.name, e.name) for e in list_models()]
     if not specs:
         specs = [(UNTRAINED, UNTRAINED)]
     cases = []
@@ -261,7 +261,7 @@ def report(rows: list[tuple[Case, dict]], throughput: dict, args: argparse.Names
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", action="append", default=[], help="a weights file to bench (repeatable)")
+    p.add_argument("--model", action="append", default=[], help="a model name or weights file to bench (repeatable; default: every shipped model)")
     p.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024, 2048], help="longest sides in px")
     p.add_argument("--quick", action="store_true", help="sizes 256 and 512 only")
     p.add_argument("--repeats", type=int, default=3, help="timed runs per case after one warm-up")
