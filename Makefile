@@ -28,10 +28,15 @@ data/splits: | $(STAMP)
 	$(BIN)/flowstyle data build data/corpus
 	$(BIN)/python scripts/make_splits.py data/corpus data/splits
 
-eval: $(STAMP) data/splits
+eval: $(STAMP) data/splits runs/untrained-w128.safetensors
 	$(BIN)/flowstyle eval all --content data/splits/test/content --styles data/splits/test/style \
-	    --models artflow-adain,artflow-adaattn,artflow-adaattn-1x16,peer --size 256 --out reports/default \
-	    --note "held-out test split (scripts/make_splits.py)"
+	    --models artflow-adain,artflow-adaattn,artflow-adaattn-1x16,runs/untrained-w128.safetensors,peer \
+	    --size 192 --max-images 3 --leak-rounds 10 --threads 2 --out reports/default \
+	    --note "held-out test split (scripts/make_splits.py): contents and styles never used for training or for any choice"
+
+runs/untrained-w128.safetensors: | $(STAMP) data/splits
+	$(BIN)/flowstyle init-model $@ --width 128 --init-image data/splits/train/content/mate__nature-Aqua.jpg \
+	    --init-image data/splits/train/content/mate__nature-Garden.jpg --init-image data/splits/train/content/skimage__motorcycle_right.jpg
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py --model artflow-adain --methods adain wct --sizes 256 512 1024 2048 --repeats 2 --precision float32 bf16 --out reports/bench.md
