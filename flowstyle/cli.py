@@ -10,42 +10,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .cliargs import non_negative_int, positive_int, unit_float
 from .corpus import add_data_command
 from .errors import FlowstyleError
 from .eval.cli import add_eval_command
 from .train import add_train_command
 
 EXIT_USAGE = 2
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
-    return value
-
-
-def _unit_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {value}")
-    return value
 
 
 def _add_stylize(sub: argparse._SubParsersAction) -> None:
@@ -55,17 +26,17 @@ def _add_stylize(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", required=True, help="output image (or folder when CONTENT is a folder)")
     p.add_argument("--model", default=None, help="model name (see `flowstyle models`) or weights file")
     p.add_argument("--method", choices=("adain", "wct", "adaattn"), help="transfer operator (default: the model's)")
-    p.add_argument("--alpha", type=_unit_float, default=1.0, help="style strength, 0 (content) .. 1 (full style)")
+    p.add_argument("--alpha", type=unit_float, default=1.0, help="style strength, 0 (content) .. 1 (full style)")
     p.add_argument("--style-weights", type=float, nargs="+", help="one weight per style")
     p.add_argument("--blend", choices=("outputs", "latents"), default="outputs", help="how several styles mix")
-    p.add_argument("--size", type=_positive_int, help="resize so the longest side is N px")
-    p.add_argument("--style-size", type=_positive_int, help="longest side of the styles (default: the content's)")
-    p.add_argument("--pad", type=_non_negative_int, default=64, help="border padding in px (default 64)")
+    p.add_argument("--size", type=positive_int, help="resize so the longest side is N px")
+    p.add_argument("--style-size", type=positive_int, help="longest side of the styles (default: the content's)")
+    p.add_argument("--pad", type=non_negative_int, default=64, help="border padding in px (default 64)")
     p.add_argument("--pad-mode", choices=("reflect", "zeros"), default="reflect")
-    p.add_argument("--phases", type=_positive_int, help="squeeze phases to average: 1, 2, 4 or 16 (default: the model's)")
-    p.add_argument("--max-keys", type=_positive_int, help="AdaAttN: sample at most K style positions")
+    p.add_argument("--phases", type=positive_int, help="squeeze phases to average: 1, 2, 4 or 16 (default: the model's)")
+    p.add_argument("--max-keys", type=positive_int, help="AdaAttN: sample at most K style positions")
     p.add_argument("--seed", type=int, default=0, help="seed for key sampling")
-    p.add_argument("--tile", type=_non_negative_int, help="rows per tile for big images (0: never tile; default: automatic)")
+    p.add_argument("--tile", type=non_negative_int, help="rows per tile for big images (0: never tile; default: automatic)")
     p.add_argument("--precision", choices=("float32", "bf16"), default="float32", help="bf16: faster on CPUs with bf16 units")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--overwrite", action="store_true", help="folder mode: redo existing outputs")
@@ -146,10 +117,10 @@ def _cmd_models(args: argparse.Namespace) -> int:
 def _add_init_model(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("init-model", help="create an untrained (ActNorm-initialised) model file")
     p.add_argument("output", help="weights file to write (.safetensors)")
-    p.add_argument("--n-block", type=_positive_int, default=2)
-    p.add_argument("--n-flow", type=_non_negative_int, default=8)
-    p.add_argument("--n-trans", type=_non_negative_int, default=0)
-    p.add_argument("--width", type=_positive_int, default=512)
+    p.add_argument("--n-block", type=positive_int, default=2)
+    p.add_argument("--n-flow", type=non_negative_int, default=8)
+    p.add_argument("--n-trans", type=non_negative_int, default=0)
+    p.add_argument("--width", type=positive_int, default=512)
     p.add_argument("--coupling", choices=("additive", "affine"), default="additive")
     p.add_argument("--squeeze", choices=("checkerboard", "haar"), default="checkerboard")
     p.add_argument("--method", choices=("adain", "wct", "adaattn"), default="adain")
@@ -175,7 +146,7 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="stylize the bundled sample photo with the bundled style")
     p.add_argument("-o", "--output", default="flowstyle-demo.png", help="output image (default flowstyle-demo.png)")
     p.add_argument("--model", default=None, help="model name or weights file (default artflow-adain)")
-    p.add_argument("--size", type=_positive_int, default=512)
+    p.add_argument("--size", type=positive_int, default=512)
     p.set_defaults(func=_cmd_demo)
 
 

