@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import tempfile
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Union
 
@@ -114,12 +116,20 @@ def _default_file_mode() -> int:
     return 0o666 & ~umask
 
 
-def atomic_temp_path(path: Path) -> str:
-    """A temporary file beside `path`, with normal permissions, to be renamed onto it."""
+@contextmanager
+def atomic_output(path: Path) -> Iterator[str]:
+    """Yield a temporary file beside `path` (normal permissions); rename it onto `path` when the
+    block succeeds, delete it when it fails: readers never see a half-written file."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent or ".")
     os.close(fd)
-    os.chmod(tmp, _default_file_mode())
-    return tmp
+    try:
+        os.chmod(tmp, _default_file_mode())
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def save_image(img: Image.Image, path: str | os.PathLike, quality: int = 95) -> Path:
@@ -130,16 +140,9 @@ def save_image(img: Image.Image, path: str | os.PathLike, quality: int = 95) -> 
         raise FlowstyleError(f"unknown output image format {path.suffix!r} for {path}")
     if path.parent and not path.parent.exists():
         raise FlowstyleError(f"output folder does not exist: {path.parent}")
-    tmp = atomic_temp_path(path)
-    try:
-        with open(tmp, "wb") as handle:
-            options = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
-            img.save(handle, format=fmt, **options)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_output(path) as tmp, open(tmp, "wb") as handle:
+        options = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+        img.save(handle, format=fmt, **options)
     return path
 
 

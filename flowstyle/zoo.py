@@ -19,7 +19,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from .errors import FlowstyleError
-from .imageio import atomic_temp_path
+from .imageio import atomic_output
 from .flow import ArtFlow, FlowConfig
 from .operators import OPERATORS, AdaAttN
 
@@ -107,14 +107,8 @@ def save_model(
         "info": json.dumps(merged_info, default=str),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = atomic_temp_path(path)
-    try:
+    with atomic_output(path) as tmp:
         save_file(tensors, tmp, metadata=metadata)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     return path
 
 
