@@ -11,6 +11,9 @@ from skimage import data
 
 from flowstyle.zoo import StyleModel, init_model, save_model
 
+# The suite's one thread policy: 2 threads (the CI machine's cores) unless OMP_NUM_THREADS says
+# otherwise; on a busy machine run `OMP_NUM_THREADS=1 make test` (spinning OpenMP threads that
+# share a core with other work can be 30x slower).
 if not os.environ.get("OMP_NUM_THREADS"):
     torch.set_num_threads(2)
 

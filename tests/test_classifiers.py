@@ -10,14 +10,6 @@ from flowstyle.errors import FlowstyleError
 from flowstyle.eval import classifiers as C
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Two OpenMP threads on a busy 2-core machine can run 30x slower than one; restore after."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def test_network_shapes_without_weights():
     """Runs without any weights package: parameter counts of the published Lite models."""

@@ -20,15 +20,6 @@ pytest.importorskip("matplotlib")  # the `eval` extra draws the figures
 SIZE = 48
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny images gain nothing from threads, and two OpenMP threads on a busy 2-core machine
-    run 30x slower than one (spin-waiting); restore the setting afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 @pytest.fixture(scope="module")
 def image_dirs(photo_files, tmp_path_factory) -> tuple[Path, Path]:

@@ -15,14 +15,6 @@ from flowstyle.eval import metrics
 from flowstyle.operators import adain
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Two OpenMP threads on a busy 2-core machine can run 30x slower than one; restore after."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def _checkerboard(size: int, period: int) -> torch.Tensor:
     """A (1, 3, size, size) black/white checkerboard with squares of period/2 px."""
