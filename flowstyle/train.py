@@ -22,7 +22,7 @@ import torch.distributed as dist
 
 from .data import ImageFolderDataset, batch_iterator
 from .errors import FlowstyleError
-from .flow import ArtFlow
+from .flow import ArtFlow, FlowConfig
 from .losses import LossWeights, compute_losses
 from .operators import OPERATORS, apply_operator
 from .vgg import load_vgg
@@ -104,7 +104,7 @@ def _build_model(cfg: TrainConfig) -> StyleModel:
         for key, value in base.config.to_dict().items():
             setattr(cfg, key, value)  # the architecture is the initial model's
         return StyleModel(base.flow, cfg.method, base.adaattn if cfg.method == "adaattn" else None)
-    flow = ArtFlow(cfg.n_block, cfg.n_flow, cfg.n_trans, cfg.width, cfg.coupling, cfg.squeeze, seed=cfg.seed)
+    flow = ArtFlow(**{key: getattr(cfg, key) for key in FlowConfig.__dataclass_fields__}, seed=cfg.seed)
     return StyleModel(flow, cfg.method)
 
 
@@ -164,7 +164,7 @@ class Trainer:
     def _load_checkpoint(self) -> None:
         state = torch.load(self.ckpt_path, map_location=self.device, weights_only=False)
         saved = state["config"]
-        for key in ("n_block", "n_flow", "n_trans", "width", "coupling", "squeeze", "method"):
+        for key in (*FlowConfig.__dataclass_fields__, "method"):
             if saved[key] != getattr(self.cfg, key):
                 raise FlowstyleError(f"--resume: checkpoint has {key}={saved[key]!r}, command says {getattr(self.cfg, key)!r}")
         self.model.load_state_dict(state["model"])

@@ -192,23 +192,21 @@ def _default_init_images() -> list:
 
 
 def init_model(
-    n_block: int = 2,
-    n_flow: int = 8,
-    n_trans: int = 0,
-    width: int = 512,
-    coupling: str = "additive",
-    squeeze: str = "checkerboard",
     method: str = "adain",
     images: list | None = None,
     size: int = 256,
     seed: int = 0,
+    **architecture,
 ) -> StyleModel:
-    """An untrained model whose ActNorms are initialised on real photos (a usable baseline)."""
+    """An untrained model whose ActNorms are initialised on real photos (a usable baseline).
+
+    `architecture`: the `ArtFlow` / `FlowConfig` keywords (n_block, n_flow, width, ...).
+    """
     from .imageio import load_tensor
     from .pipeline import resize_longest
 
     torch.manual_seed(seed)
-    flow = ArtFlow(n_block, n_flow, n_trans, width, coupling, squeeze, seed=seed)
+    flow = ArtFlow(**architecture, seed=seed)
     m = flow.config.multiple
     batch = []
     for src in images or _default_init_images():
