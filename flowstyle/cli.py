@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .cliargs import non_negative_int, positive_int, unit_float
+from .cliargs import non_negative_int, positive_float, positive_int, unit_float
 from .corpus import add_data_command
 from .errors import FlowstyleError
 from .eval.cli import add_eval_command
@@ -34,6 +34,7 @@ def _add_stylize(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pad", type=non_negative_int, default=64, help="border padding in px (default 64)")
     p.add_argument("--pad-mode", choices=("reflect", "zeros"), default="reflect")
     p.add_argument("--phases", type=positive_int, help="squeeze phases to average: 1, 2, 4 or 16 (default: the model's)")
+    p.add_argument("--gain", type=positive_float, help="scale the style change; >1 restores what phase averaging softens (default: the model's)")
     p.add_argument("--max-keys", type=positive_int, help="AdaAttN: sample at most K style positions")
     p.add_argument("--seed", type=int, default=0, help="seed for key sampling")
     p.add_argument("--tile", type=non_negative_int, help="rows per tile for big images (0: never tile; default: automatic)")
@@ -60,8 +61,8 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
         raise FlowstyleError(f"output must end in an image suffix ({', '.join(IMAGE_SUFFIXES)}): {output}")
     styles = [open_image(s) for s in args.styles]  # fail early on a bad style
     stylizer = Stylizer(args.model or DEFAULT_MODEL, device=args.device, precision=args.precision)
-    options = dict(tile=args.tile, 
-        method=args.method, alpha=args.alpha, style_weights=args.style_weights, blend=args.blend,
+    options = dict(
+        tile=args.tile, gain=args.gain, method=args.method, alpha=args.alpha, style_weights=args.style_weights, blend=args.blend,
         size=args.size, style_size=args.style_size, pad=args.pad, pad_mode=args.pad_mode,
         max_keys=args.max_keys, seed=args.seed, phases=args.phases,
     )

@@ -219,12 +219,13 @@ def transfer(
 
     blend="outputs": sum_i w_i T(z_c, z_s_i) (styles of any size);
     blend="latents": T(z_c, sum_i w_i z_s_i) (styles of one size).
-    Then alpha trades style for content: alpha * T + (1 - alpha) * z_c.
+    Then alpha trades style for content: z_c + alpha * (T - z_c); alpha > 1 extrapolates past
+    T (the pipeline's `gain`, which restores the strength that phase averaging softens).
     """
     if not z_styles:
         raise ValueError("at least one style is needed")
-    if not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+    if alpha < 0.0:
+        raise ValueError(f"alpha must be >= 0, got {alpha}")
     if blend not in BLENDS:
         raise ValueError(f"blend must be one of {BLENDS}, got {blend!r}")
     weights = normalize_weights(style_weights, len(z_styles))
@@ -239,4 +240,4 @@ def transfer(
         out = op(sum(w * z for w, z in zip(weights, z_styles)))
     else:
         out = sum(w * op(z) for w, z in zip(weights, z_styles) if w > 0)
-    return alpha * out + (1.0 - alpha) * z_c if alpha < 1.0 else out
+    return z_c + alpha * (out - z_c) if alpha != 1.0 else out

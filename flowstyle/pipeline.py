@@ -36,6 +36,7 @@ PRECISIONS = ("float32", "bf16")
 # content and style latents, the operator's temporaries: ~10 x 12 bytes per pixel): 40 MP
 # (e.g. 8K x 5K; 4096x4096 and 12 MP phone photos fit easily) needs about 5 GB.
 MAX_PIXELS = 40_000_000
+MAX_GAIN = 3.0  # beyond this the extrapolated latent leaves the range the decoder was trained on
 ModelLike = Union[str, os.PathLike, StyleModel]
 _THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "TORCH_NUM_THREADS")
 
@@ -252,6 +253,7 @@ class Stylizer:
         seed: int = 0,
         phases: int | None = None,
         tile: int | None = None,
+        gain: float | None = None,
     ) -> Tensor:
         """Like `stylize` but returns a (1, 3, H, W) float tensor in [0, 1] (no 8-bit rounding).
 
@@ -259,17 +261,29 @@ class Stylizer:
         0: never tile); any value gives the untiled result up to float rounding.
         """
         method = method or self.model.method
-        if phases is None:  # the model's recommended grid fix (MODELS.md, docs/grid.md)
-            phases = int(self.model.info.get("default_phases", 1))
+        phases, gain = self.grid_fix(phases, gain)
         styles = list(styles) if isinstance(styles, (list, tuple)) else [styles]
-        self._check_options(method, alpha, style_weights, len(styles), blend, pad, pad_mode, max_keys)
+        self._check_options(method, alpha, style_weights, len(styles), blend, pad, pad_mode, max_keys, gain)
         _check_tile(tile)
         previous, self._tile = self._tile, tile
         try:
-            return self._stylize(content, styles, method, alpha, style_weights, blend, size,
+            return self._stylize(content, styles, method, alpha * gain, style_weights, blend, size,
                                  style_size, pad, pad_mode, max_keys, seed, phases)
         finally:
             self._tile = previous
+
+    def grid_fix(self, phases: int | None, gain: float | None) -> tuple[int, float]:
+        """The phases and gain a call uses: the model's recommendation (docs/grid.md) unless given.
+
+        Averaging over squeeze phases removes the grid but also softens the style a little;
+        `gain` > 1 scales the latent change T(z_c) - z_c to restore it. A model stores the gain
+        chosen (on validation pairs) for its `default_phases`, so it applies with those phases.
+        """
+        default_phases = int(self.model.info.get("default_phases", 1))
+        phases = default_phases if phases is None else phases
+        if gain is None:
+            gain = float(self.model.info.get("default_gain", 1.0)) if phases == default_phases else 1.0
+        return phases, gain
 
     def _stylize(self, content, styles, method, alpha, style_weights, blend, size, style_size,
                  pad, pad_mode, max_keys, seed, phases) -> Tensor:
@@ -302,17 +316,19 @@ class Stylizer:
         """Stylize `content` with one or several styles; returns an RGB PIL image.
 
         Options: method, alpha, style_weights, blend, size, style_size, pad, pad_mode,
-        max_keys, seed, phases, tile (see `stylize` and `stylize_tensor`).
+        max_keys, seed, phases, gain, tile (see `stylize` and `stylize_tensor`).
         """
         return tensor_to_image(self.stylize_tensor(content, styles, **options))
 
-    def _check_options(self, method, alpha, weights, n_styles, blend, pad, pad_mode, max_keys) -> None:
+    def _check_options(self, method, alpha, weights, n_styles, blend, pad, pad_mode, max_keys, gain) -> None:
         if method not in OPERATORS:
             raise FlowstyleError(f"unknown method {method!r}; choose from {', '.join(OPERATORS)}")
         if method == "adaattn" and self.model.adaattn is None:
             raise FlowstyleError("this model has no AdaAttN module; use method adain or wct")
         if not 0.0 <= alpha <= 1.0:
             raise FlowstyleError(f"alpha must be between 0 and 1, got {alpha}")
+        if not 0.0 < gain <= MAX_GAIN:
+            raise FlowstyleError(f"gain must be above 0 and at most {MAX_GAIN}, got {gain}")
         if blend not in BLENDS:
             raise FlowstyleError(f"blend must be one of {', '.join(BLENDS)}, got {blend!r}")
         if pad < 0:
@@ -344,6 +360,7 @@ def stylize(
     max_keys: int | None = None,
     seed: int = 0,
     phases: int | None = None,
+    gain: float | None = None,
     style_size: int | None = None,
     device: str | torch.device = "cpu",
     tile: int | None = None,
@@ -357,7 +374,9 @@ def stylize(
     blended style latent, same-size styles). size: longest side of the content (and styles).
     pad/pad_mode: border padding against edge artifacts. max_keys/seed: AdaAttN key sampling.
     phases: average over squeeze phases (1, 2, 4 or all) against the grid pattern
-    (None: the model's recommendation, stored in its weights file).
+    (None: the model's recommendation, stored in its weights file). gain: scales the latent
+    change T(z_c) - z_c; values > 1 restore the style strength that phase averaging softens
+    (None: the model's recommended gain with its default phases, else 1).
     tile: the flow's band height in rows for large images (None: automatic, 0: never).
     precision: "float32" or "bf16" (faster flow on CPUs with bf16 units; not bit-exact).
     """
@@ -371,5 +390,5 @@ def stylize(
     return stylizer.stylize(
         content, styles, method=method, alpha=alpha, style_weights=style_weights, blend=blend,
         size=size, style_size=style_size, pad=pad, pad_mode=pad_mode, max_keys=max_keys,
-        seed=seed, phases=phases, tile=tile,
+        seed=seed, phases=phases, gain=gain, tile=tile,
     )

@@ -22,7 +22,8 @@ from flowstyle.imageio import load_tensor
 from flowstyle.pipeline import resize_longest
 
 
-def score(model_path: str, split: Path, size: int, phases: int, pad: int, pad_mode: str = "reflect") -> dict:
+def score(model_path: str, split: Path, size: int, phases: int, pad: int, pad_mode: str = "reflect",
+          gain: float = 1.0) -> dict:
     stylizer = Stylizer(load_model(model_path))
     contents = sorted((split / "content").iterdir())
     styles = sorted((split / "style").iterdir())
@@ -32,7 +33,7 @@ def score(model_path: str, split: Path, size: int, phases: int, pad: int, pad_mo
         for s in styles:
             style = resize_longest(load_tensor(s), size)
             t0 = time.perf_counter()
-            out = stylizer.stylize_tensor(content, style, pad=pad, pad_mode=pad_mode, phases=phases)
+            out = stylizer.stylize_tensor(content, style, pad=pad, pad_mode=pad_mode, phases=phases, gain=gain)
             seconds = time.perf_counter() - t0
             rows.append({
                 "style_loss": metrics.style_loss(out, style),
@@ -45,7 +46,7 @@ def score(model_path: str, split: Path, size: int, phases: int, pad: int, pad_mo
             })
     summary = {k: statistics.fmean(r[k] for r in rows) for k in rows[0]}
     info = load_model(model_path).info
-    summary.update(model=model_path, steps=info.get("steps"), train_seconds=info.get("train_seconds"), phases=phases, pad=f"{pad} {pad_mode}", pairs=len(rows))
+    summary.update(model=model_path, steps=info.get("steps"), train_seconds=info.get("train_seconds"), phases=phases, gain=gain, pad=f"{pad} {pad_mode}", pairs=len(rows))
     return summary
 
 
@@ -56,18 +57,22 @@ def main() -> None:
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--phases", default="1", help="comma list, e.g. 1,4,16")
     p.add_argument("--pads", default="64:reflect", help="comma list of PAD:MODE, e.g. 64:reflect,0:reflect,64:zeros")
+    p.add_argument("--gains", default="1", help="comma list of latent gains (docs/grid.md), e.g. 1,1.3")
+    p.add_argument("--threads", type=int, default=2)
     p.add_argument("--json", type=Path)
     args = p.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     results = []
-    print("| model | phases | pad | steps | style loss | content loss | style match | SSIM | grid | grid border | s/img |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| model | phases | gain | pad | steps | style loss | content loss | style match | SSIM | grid | grid border | s/img |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for model in args.models:
-        for phases, pad in ((int(x), p) for x in args.phases.split(",") for p in args.pads.split(",")):
+        settings = [(int(x), p, float(g)) for x in args.phases.split(",") for p in args.pads.split(",")
+                    for g in args.gains.split(",")]
+        for phases, pad, gain in settings:
             pad_px, pad_mode = pad.split(":")
-            r = score(model, args.split, args.size, phases, int(pad_px), pad_mode)
+            r = score(model, args.split, args.size, phases, int(pad_px), pad_mode, gain)
             results.append(r)
-            print(f"| {model} | {phases} | {r['pad']} | {r['steps']} | {r['style_loss']:.3f} | {r['content_loss']:.3f} | "
+            print(f"| {model} | {phases} | {gain:g} | {r['pad']} | {r['steps']} | {r['style_loss']:.3f} | {r['content_loss']:.3f} | "
                   f"{r['style_match']:.3f} | {r['ssim']:.3f} | {r['grid']:.2f} | {r['grid_border']:.2f} | {r['seconds']:.2f} |", flush=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))

@@ -24,7 +24,7 @@ def test_all_options_together(tiny_model_file, photo_files, tmp_path):
     out = tmp_path / "out.jpg"
     code = run(
         "stylize", photo_files["astronaut"], photo_files["coffee"], photo_files["chelsea"], "-o", out,
-        "--model", tiny_model_file, "--method", "wct", "--alpha", 0.7, "--style-weights", 2, 1,
+        "--model", tiny_model_file, "--method", "wct", "--alpha", 0.7, "--gain", 1.2, "--style-weights", 2, 1,
         "--blend", "outputs", "--size", 48, "--pad", 16, "--pad-mode", "zeros", "--phases", 4, "--seed", 3,
     )
     assert code == 0 and max(Image.open(out).size) == 48
@@ -43,6 +43,8 @@ def test_all_options_together(tiny_model_file, photo_files, tmp_path):
         (["CONTENT", "STYLE", "--model", "no-such-model"], "no model named"),
         (["CONTENT", "STYLE", "--method", "adaattn"], "AdaAttN"),
         (["CONTENT", "STYLE", "--phases", "3"], "phases"),
+        (["CONTENT", "STYLE", "--gain", "0"], "above 0"),
+        (["CONTENT", "STYLE", "--gain", "9"], "gain must be"),
     ],
 )
 def test_user_errors_exit_2_with_one_line_and_no_file(args, message, tiny_model_file, photo_files, tmp_path, capsys):

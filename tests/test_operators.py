@@ -131,6 +131,10 @@ def test_alpha_blends_toward_content():
     full = transfer("adain", z_c, [z_s])
     assert torch.allclose(transfer("adain", z_c, [z_s], alpha=0.0), z_c)
     assert torch.allclose(transfer("adain", z_c, [z_s], alpha=0.25), 0.25 * full + 0.75 * z_c, atol=1e-6)
+    # above 1 it extrapolates along the same line (the pipeline's gain)
+    assert torch.allclose(transfer("adain", z_c, [z_s], alpha=1.5), 1.5 * full - 0.5 * z_c, atol=1e-5)
+    with pytest.raises(ValueError, match="alpha"):
+        transfer("adain", z_c, [z_s], alpha=-0.1)
 
 
 def test_output_blending_any_sizes_and_latent_blending_same_size():

@@ -1,5 +1,6 @@
 """The stylize pipeline: shapes, padding, determinism, blending, caching, errors."""
 
+import copy
 import numpy as np
 import pytest
 import torch
@@ -62,6 +63,28 @@ def test_phase_averaging(stylizer, photos):
     assert one.shape == four.shape and not torch.allclose(one, four)
     with pytest.raises(FlowstyleError, match="phases"):
         stylizer.stylize(photos["astronaut"], photos["coffee"], phases=3)
+
+
+def test_gain_scales_the_latent_change(stylizer, photos):
+    c, s = photos["astronaut"], photos["coffee"]
+    half = stylizer.stylize_tensor(c, s, pad=8, phases=1, alpha=0.5)
+    assert torch.equal(stylizer.stylize_tensor(c, s, pad=8, phases=1, alpha=0.25, gain=2.0), half)
+    full = stylizer.stylize_tensor(c, s, pad=8, phases=1)
+    strong = stylizer.stylize_tensor(c, s, pad=8, phases=1, gain=1.5)
+    assert not torch.allclose(full, strong)
+    with pytest.raises(FlowstyleError, match="gain"):
+        stylizer.stylize(c, s, gain=0)
+
+
+def test_model_default_gain_goes_with_its_default_phases(tiny_model):
+    model = copy.deepcopy(tiny_model)
+    model.info = {**model.info, "default_phases": 4, "default_gain": 1.3}
+    stylizer = Stylizer(model)
+    assert stylizer.grid_fix(None, None) == (4, 1.3)
+    assert stylizer.grid_fix(4, None) == (4, 1.3)
+    assert stylizer.grid_fix(1, None) == (1, 1.0)  # the gain was chosen for the default phases
+    assert stylizer.grid_fix(None, 1.1) == (4, 1.1)
+    assert Stylizer(tiny_model).grid_fix(None, None) == (1, 1.0)  # models without a recommendation
 
 
 def test_several_styles_with_weights(stylizer, photos):

@@ -122,9 +122,9 @@ class FlowRunner(Runner):
         model = self.stylizer.model
         self.name = name
         c = model.config
-        phases = settings.phases or int(model.info.get("default_phases", 1))
+        phases, gain = self.stylizer.grid_fix(settings.phases, None)
         self.label = (f"{model.method}, {c.n_block}x{c.n_flow}, w{c.width}, "
-                      f"{c.squeeze}, phases {phases})")
+                      f"{c.squeeze}, phases {phases}, gain {gain:g})")
         self.info = {"method": model.method, "config": c.to_dict(), "info": model.info}
 
     def stylize(self, content, styles, weights=None, pad=None, timed=False):
