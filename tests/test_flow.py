@@ -2,9 +2,10 @@
 
 import pytest
 import torch
+from torch import nn
 
 from flowstyle.flow import ArtFlow
-from flowstyle.flow.layers import Squeeze, squeeze2x2, unsqueeze2x2
+from flowstyle.flow.layers import CouplingNet, Squeeze, squeeze2x2, unsqueeze2x2
 from flowstyle.imageio import image_to_tensor
 
 from .conftest import perturb
@@ -104,6 +105,22 @@ def test_report_size_model_has_about_6_4m_parameters():
     flow = ArtFlow(2, 8, 0, width=512)
     n = sum(p.numel() for p in flow.parameters())
     assert 6.0e6 < n < 6.8e6
+
+
+@pytest.mark.parametrize("coupling", ["additive", "affine"])
+def test_cpu_inference_path_matches_the_training_path(coupling):
+    """CouplingNet's channels-last inference path computes what its layers compute."""
+    torch.manual_seed(0)
+    net = CouplingNet(6, 16, 12 if coupling == "affine" else 6)
+    for conv in net:
+        if isinstance(conv, nn.Conv2d):
+            nn.init.normal_(conv.weight, 0.0, 0.2)
+    a = torch.randn(2, 6, 10, 14)
+    expected = nn.Sequential.forward(net, a.clone())
+    with torch.inference_mode():
+        fast = net(a)
+    assert fast.is_contiguous() and fast.shape == expected.shape
+    assert torch.allclose(fast, expected, atol=1e-5)
 
 
 def test_wrong_sizes_are_rejected():

@@ -128,7 +128,7 @@ def _count_coupling_macs(flow: ArtFlow, x: torch.Tensor) -> int:
         for module in flow.modules():  # skip the data-dependent ActNorm init: shapes suffice
             if isinstance(module, ActNorm):
                 module.initialized.fill_(1)
-        flow.encode(x)
+    flow.encode(x)  # with autograd on, so the coupling nets run module by module (the hooks fire)
     for handle in handles:
         handle.remove()
     return total

@@ -140,6 +140,24 @@ class CouplingNet(nn.Sequential):
         nn.init.zeros_(middle.bias)
         super().__init__(first, nn.ReLU(inplace=True), middle, nn.ReLU(inplace=True), last)
 
+    def forward(self, a: Tensor) -> Tensor:
+        if a.device.type == "cpu" and not torch.is_grad_enabled():
+            return self._forward_channels_last(a)
+        return super().forward(a)
+
+    def _forward_channels_last(self, a: Tensor) -> Tensor:
+        """CPU inference: the same maths with the wide activations in channels-last layout.
+
+        oneDNN's 3x3 convolutions are fastest channels-last, and the 1x1 conv becomes one
+        matrix product over the channel axis (PyTorch sends single-threaded 1x1 convolutions
+        to a slow im2col path). Only the narrow input and output change layout.
+        See docs/performance.md for the measurements.
+        """
+        first, _, middle, _, last = self
+        h = F.conv2d(a.contiguous(memory_format=torch.channels_last), first.weight, first.bias, padding=1).relu_()
+        h = F.linear(h.permute(0, 2, 3, 1), middle.weight.flatten(1), middle.bias).relu_()
+        return F.conv2d(h.permute(0, 3, 1, 2), last.weight, last.bias, padding=1).contiguous()
+
 
 class Coupling(nn.Module):
     """Split channels in half and transform one half conditioned on the other.
