@@ -111,7 +111,8 @@ def _cmd_models(args: argparse.Namespace) -> int:
     for e in entries:
         c = e.config
         arch = f"{c['n_block']}x{c['n_flow']} trans {c['n_trans']} width {c['width']} {c['coupling']} {c['squeeze']}"
-        print(f"{e.name:28s} {e.method:8s} {arch}  {e.info.get('summary', '')}".rstrip())
+        fix = f"phases {e.info.get('default_phases', 1)} gain {e.info.get('default_gain', 1.0):g}"
+        print(f"{e.name:28s} {e.method:8s} {arch}  {fix}  {e.info.get('summary', '')}".rstrip())
     return 0
 
 

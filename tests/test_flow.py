@@ -107,9 +107,14 @@ def test_report_size_model_has_about_6_4m_parameters():
     assert 6.0e6 < n < 6.8e6
 
 
+@pytest.mark.parametrize("fused", [True, False])
 @pytest.mark.parametrize("coupling", ["additive", "affine"])
-def test_cpu_inference_path_matches_the_training_path(coupling):
-    """CouplingNet's channels-last inference path computes what its layers compute."""
+def test_cpu_inference_path_matches_the_training_path(coupling, fused, monkeypatch):
+    """CouplingNet's channels-last inference path (oneDNN-fused or plain) computes what its layers compute."""
+    from flowstyle.flow import layers
+
+    if not fused:
+        monkeypatch.setattr(layers, "_ONEDNN_FUSED", False)
     torch.manual_seed(0)
     net = CouplingNet(6, 16, 12 if coupling == "affine" else 6)
     for conv in net:
@@ -121,6 +126,13 @@ def test_cpu_inference_path_matches_the_training_path(coupling):
         fast = net(a)
     assert fast.is_contiguous() and fast.shape == expected.shape
     assert torch.allclose(fast, expected, atol=1e-5)
+    # under bf16 autocast it runs in bf16, like the plain layers do
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        expected = nn.Sequential.forward(net, a.clone())
+        with torch.inference_mode():
+            fast = net(a)
+    assert fast.dtype == expected.dtype == torch.bfloat16
+    assert torch.allclose(fast.float(), expected.float(), atol=0.05 * expected.abs().max().item())
 
 
 def test_wrong_sizes_are_rejected():
