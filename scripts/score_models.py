@@ -22,8 +22,20 @@ from flowstyle.imageio import load_tensor
 from flowstyle.pipeline import resize_longest
 
 
+def seconds_at(stylizer: Stylizer, content, style, size: int, repeats: int = 2, **options) -> float:
+    """Median seconds for one content at `size` px (style cached, as in batch work), after a warm-up."""
+    content, style = resize_longest(content, size), resize_longest(style, size)
+    stylizer.stylize_tensor(content, style, **options)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        stylizer.stylize_tensor(content, style, **options)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
 def score(model_path: str, split: Path, size: int, phases: int, pad: int, pad_mode: str = "reflect",
-          gain: float = 1.0) -> dict:
+          gain: float = 1.0, time_size: int | None = None) -> dict:
     stylizer = Stylizer(load_model(model_path))
     contents = sorted((split / "content").iterdir())
     styles = sorted((split / "style").iterdir())
@@ -45,6 +57,9 @@ def score(model_path: str, split: Path, size: int, phases: int, pad: int, pad_mo
                 "seconds": seconds,
             })
     summary = {k: statistics.fmean(r[k] for r in rows) for k in rows[0]}
+    if time_size:
+        summary[f"seconds_{time_size}"] = seconds_at(stylizer, load_tensor(contents[0]), load_tensor(styles[0]), time_size,
+                                                     pad=pad, pad_mode=pad_mode, phases=phases, gain=gain)
     info = load_model(model_path).info
     summary.update(model=model_path, steps=info.get("steps"), train_seconds=info.get("train_seconds"), phases=phases, gain=gain, pad=f"{pad} {pad_mode}", pairs=len(rows))
     return summary
@@ -59,21 +74,23 @@ def main() -> None:
     p.add_argument("--pads", default="64:reflect", help="comma list of PAD:MODE, e.g. 64:reflect,0:reflect,64:zeros")
     p.add_argument("--gains", default="1", help="comma list of latent gains (docs/grid.md), e.g. 1,1.3")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--time-size", type=int, help="also time one stylization at this size (px), style cached")
     p.add_argument("--json", type=Path)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     results = []
-    print("| model | phases | gain | pad | steps | style loss | content loss | style match | SSIM | grid | grid border | s/img |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| model | phases | gain | pad | steps | style loss | content loss | style match | SSIM | grid | grid border | s/img | s at time-size |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for model in args.models:
         settings = [(int(x), p, float(g)) for x in args.phases.split(",") for p in args.pads.split(",")
                     for g in args.gains.split(",")]
         for phases, pad, gain in settings:
             pad_px, pad_mode = pad.split(":")
-            r = score(model, args.split, args.size, phases, int(pad_px), pad_mode, gain)
+            r = score(model, args.split, args.size, phases, int(pad_px), pad_mode, gain, args.time_size)
             results.append(r)
             print(f"| {model} | {phases} | {gain:g} | {r['pad']} | {r['steps']} | {r['style_loss']:.3f} | {r['content_loss']:.3f} | "
-                  f"{r['style_match']:.3f} | {r['ssim']:.3f} | {r['grid']:.2f} | {r['grid_border']:.2f} | {r['seconds']:.2f} |", flush=True)
+                  f"{r['style_match']:.3f} | {r['ssim']:.3f} | {r['grid']:.2f} | {r['grid_border']:.2f} | {r['seconds']:.2f} | "
+                  f"{r.get(f'seconds_{args.time_size}', float('nan')):.2f} |", flush=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
 
