@@ -196,7 +196,8 @@ class Stylizer:
     def _tile_rows(self, height: int, width: int) -> int | None:
         """Band height for one flow pass over an image of this size; None runs it whole."""
         if self._tile is None:
-            return auto_tile_rows(self.model.config, height, width)
+            element_bytes = 2 if self.precision == "bf16" else 4
+            return auto_tile_rows(self.model.config, height, width, element_bytes=element_bytes)
         return self._tile or None
 
     def _encode(self, x: Tensor) -> Tensor:

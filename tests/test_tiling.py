@@ -92,10 +92,15 @@ def test_bf16_precision_stays_close_to_float32(tiny_model, photos):
 
 def test_auto_tiling_rule():
     cfg = FlowConfig(n_block=2, n_flow=8, width=128)
-    assert auto_tile_rows(cfg, 512, 512) is None
-    rows = auto_tile_rows(cfg, 4224, 4224)
-    assert rows is not None and rows % cfg.multiple == 0 and 64 <= rows < 4224
-    assert auto_tile_rows(cfg, 4224, 4224, budget_bytes=2**40) is None
+    assert auto_tile_rows(cfg, 256, 256) is None  # small: one pass
+    # speed limit: a first-block hidden activation (128 ch x 576 x rows/2, float32) under 16 MiB
+    rows = auto_tile_rows(cfg, 1152, 1152)
+    assert rows == 112 and 128 * 576 * (rows // 2) * 4 <= 16 * 2**20
+    assert auto_tile_rows(cfg, 1152, 1152, element_bytes=2) == 224  # bf16: twice the rows
+    assert auto_tile_rows(cfg, 8192, 8192) == 64  # never below the minimum band
+    # memory limit: a tight budget wins over the speed limit
+    assert auto_tile_rows(cfg, 1152, 1152, budget_bytes=2**24) == 64
+    assert auto_tile_rows(FlowConfig(n_block=2, n_flow=8, width=4), 1152, 1152) is None
 
 
 def test_coupling_macs_by_hand_and_by_counting_the_convolutions():
