@@ -69,11 +69,14 @@ def auto_tile_rows(
 
     Two limits, the smaller wins: memory (the pass's coupling activations stay under
     `budget_bytes`) and speed (one first-block hidden activation, `width` channels at half
-    resolution in `element_bytes`, stays under SPEED_BAND_BYTES). Bands are at least
+    resolution in `element_bytes`, stays under SPEED_BAND_BYTES, unless the whole image's is
+    at most twice that: measured, such sizes run fastest whole). Bands are at least
     MIN_BAND_ROWS high, a multiple of the flow's size multiple.
     """
     memory_rows = budget_bytes // (activation_bytes_per_pixel(config) * width)
     speed_rows = SPEED_BAND_BYTES // (config.width * width * element_bytes / 4)
+    if 2 * speed_rows >= height:  # whole-image activations within glibc's heap ceiling: no gain
+        speed_rows = height
     m = config.multiple
     rows = max(MIN_BAND_ROWS, int(min(memory_rows, speed_rows))) // m * m
     return None if rows >= height else rows

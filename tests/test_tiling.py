@@ -92,7 +92,9 @@ def test_bf16_precision_stays_close_to_float32(tiny_model, photos):
 
 def test_auto_tiling_rule():
     cfg = FlowConfig(n_block=2, n_flow=8, width=128)
-    assert auto_tile_rows(cfg, 256, 256) is None  # small: one pass
+    assert auto_tile_rows(cfg, 384, 384) is None  # small: one pass (19 MiB hidden activations)
+    assert auto_tile_rows(cfg, 640, 640, element_bytes=2) is None  # 26 MiB in bf16: still whole
+    assert auto_tile_rows(cfg, 640, 640) == 204  # 52 MiB in float32: bands
     # speed limit: a first-block hidden activation (128 ch x 576 x rows/2, float32) under 16 MiB
     rows = auto_tile_rows(cfg, 1152, 1152)
     assert rows == 112 and 128 * 576 * (rows // 2) * 4 <= 16 * 2**20
