@@ -15,7 +15,8 @@ from flowstyle.imageio import load_tensor, save_image, tensor_to_image
 from flowstyle.pipeline import resize_longest
 
 VARIANTS = [("1 pass, pad 0", dict(phases=1, pad=0)), ("1 pass, pad 64", dict(phases=1, pad=64)),
-            ("4 phases", dict(phases=4, pad=64)), ("16 phases", dict(phases=16, pad=64))]
+            ("4 phases", dict(phases=4, pad=64)),
+            ("16 phases, gain 1.15 (default)", dict(phases=16, pad=64, gain=1.15))]
 
 
 def main() -> None:
