@@ -104,8 +104,10 @@ def _banded(fn: Callable[[Tensor], Tensor], x: Tensor, band: int, halo: int) -> 
 
 
 def _band_rows(tile_rows: int, level: int) -> int:
-    """A band of `tile_rows` image rows in latent rows at `level` (at least one)."""
-    return max(1, tile_rows >> level)
+    """Latent rows per band at `level`: `tile_rows` image rows at the first block, and bands of
+    the same activation size deeper down (half the width, so twice the rows per level), which
+    halves the recomputed halo share at each deeper block."""
+    return max(1, (tile_rows >> 1) << (level - 1))
 
 
 def tiled_encode(flow: ArtFlow, x: Tensor, tile_rows: int) -> Tensor:
