@@ -258,7 +258,8 @@ class Stylizer:
     ) -> Tensor:
         """Like `stylize` but returns a (1, 3, H, W) float tensor in [0, 1] (no 8-bit rounding).
 
-        tile: the flow's band height in image rows (None: automatic from a memory estimate,
+        tile: the flow's band height in image rows at its first block, deeper blocks using
+        bands of the same activation size (None: automatic, from memory and speed limits;
         0: never tile); any value gives the untiled result up to float rounding.
         """
         method = method or self.model.method
