@@ -15,12 +15,9 @@ import argparse
 import time
 
 import torch
-from PIL import Image
-from skimage import data
 
 from flowstyle import Stylizer
-from flowstyle.imageio import image_to_tensor
-from flowstyle.pipeline import resize_longest
+from sample_pair import sample_pair
 
 
 def main() -> None:
@@ -32,8 +29,7 @@ def main() -> None:
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    content = resize_longest(image_to_tensor(Image.fromarray(data.astronaut())), args.size)
-    style = resize_longest(image_to_tensor(Image.fromarray(data.coffee())), args.size)
+    content, style = sample_pair(args.size)
     stylizer = Stylizer(args.model)
     stylizer.encode_style(style, args.size)  # cached: the timings below are the content's
 

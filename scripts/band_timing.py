@@ -15,12 +15,9 @@ import statistics
 import time
 
 import torch
-from PIL import Image
-from skimage import data
 
 from flowstyle import Stylizer
-from flowstyle.imageio import image_to_tensor
-from flowstyle.pipeline import resize_longest
+from sample_pair import sample_pair
 
 
 def main() -> None:
@@ -34,8 +31,7 @@ def main() -> None:
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    content = resize_longest(image_to_tensor(Image.fromarray(data.astronaut())), args.size)
-    style = resize_longest(image_to_tensor(Image.fromarray(data.coffee())), args.size)
+    content, style = sample_pair(args.size)
     stylizer = Stylizer(args.model, cache_size=0, precision=args.precision)
     for text in args.tiles.split(","):
         tile = None if text == "auto" else int(text)

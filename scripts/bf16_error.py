@@ -15,12 +15,9 @@ import time
 from pathlib import Path
 
 import torch
-from PIL import Image
-from skimage import data
 
 from flowstyle import Stylizer
-from flowstyle.imageio import image_to_tensor
-from flowstyle.pipeline import resize_longest
+from sample_pair import sample_pair
 from flowstyle.zoo import list_models
 
 
@@ -39,8 +36,7 @@ def main() -> None:
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    content = resize_longest(image_to_tensor(Image.fromarray(data.astronaut())), args.size)
-    style = resize_longest(image_to_tensor(Image.fromarray(data.coffee())), args.size)
+    content, style = sample_pair(args.size)
     lines = [f"bf16 against float32, {args.size} px, {torch.get_num_threads()} threads", "",
              "| model | phases | f32 s | bf16 s | speed-up | mean diff /255 | p99 /255 | max /255 |",
              "|---|---|---|---|---|---|---|---|"]

@@ -20,6 +20,8 @@ from pathlib import Path
 import torch
 from torch.profiler import ProfilerActivity, profile
 
+from sample_pair import sample_pair
+
 
 def conv_label(shapes: list) -> str:
     """'conv 3x3 6->128' from the recorded input shapes of an aten convolution."""
@@ -32,13 +34,8 @@ def conv_label(shapes: list) -> str:
 
 def profile_run(model: str, size: int, precision: str, phases: int) -> tuple[list[tuple[str, float, int]], float]:
     from flowstyle import Stylizer
-    from flowstyle.pipeline import resize_longest
-    from flowstyle.imageio import image_to_tensor
-    from skimage import data
-    from PIL import Image
 
-    content = resize_longest(image_to_tensor(Image.fromarray(data.astronaut())), size)
-    style = resize_longest(image_to_tensor(Image.fromarray(data.coffee())), size)
+    content, style = sample_pair(size)
     stylizer = Stylizer(model, precision=precision, cache_size=0)
     run = lambda: stylizer.stylize_tensor(content, style, phases=phases, gain=1.0)  # noqa: E731
     run()
