@@ -60,7 +60,7 @@ def score(model_path: str, split: Path, size: int, phases: int, pad: int, pad_mo
     if time_size:
         summary[f"seconds_{time_size}"] = seconds_at(stylizer, load_tensor(contents[0]), load_tensor(styles[0]), time_size,
                                                      pad=pad, pad_mode=pad_mode, phases=phases, gain=gain)
-    info = load_model(model_path).info
+    info = stylizer.model.info
     summary.update(model=model_path, steps=info.get("steps"), train_seconds=info.get("train_seconds"), phases=phases, gain=gain, pad=f"{pad} {pad_mode}", pairs=len(rows))
     return summary
 

@@ -1,10 +1,10 @@
 """Copy a training run's exported model into the package as a named, documented model.
 
-    python scripts/ship_model.py runs/adain-2x8 artflow-adain --phases 16 \
+    python scripts/ship_model.py runs/adain-2x8 artflow-adain --phases 16 --gain 1.15 \
         --summary "AdaIN, 2x8 flow, width 128, trained 80 min on 2 CPU cores"
 
-Adds the name, a one-line summary, the recommended squeeze-phase count (the grid fix chosen
-in docs/grid.md) and the machine it was trained on to the weights file's metadata.
+Adds the name, a one-line summary, the recommended squeeze-phase count and gain (the grid fix
+chosen in docs/grid.md; `scripts/set_grid_fix.py` changes them on a shipped model) and the machine it was trained on to the weights file's metadata.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ def main() -> None:
     p.add_argument("run", type=Path)
     p.add_argument("name", choices=sorted(REGISTRY))
     p.add_argument("--phases", type=int, default=1)
+    p.add_argument("--gain", type=float, default=1.0)
     p.add_argument("--summary", required=True)
     args = p.parse_args()
     model = load_model(args.run / "model.safetensors")
@@ -36,6 +37,7 @@ def main() -> None:
         "name": args.name,
         "summary": args.summary,
         "default_phases": args.phases,
+        "default_gain": args.gain,
         "trained_on": f"{cpu_name()}, 2 cores, no GPU",
         "run": str(args.run),
     }
