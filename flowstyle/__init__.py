@@ -11,7 +11,7 @@ from .errors import FlowstyleError
 from .flow import ArtFlow, FlowConfig
 from .operators import AdaAttN, adain, transfer, wct
 from .pipeline import Stylizer, stylize
-from .zoo import StyleModel, list_models, load_model, save_model
+from .models import StyleModel, list_models, load_model, save_model
 
 try:
     __version__ = version("flowstyle")

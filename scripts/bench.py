@@ -64,7 +64,7 @@ def _images(size: int):
 
 def _load(spec: str):
     from flowstyle.operators import AdaAttN
-    from flowstyle.zoo import init_model, load_model
+    from flowstyle.models import init_model, load_model
 
     if spec != UNTRAINED:
         return load_model(spec)
@@ -134,7 +134,7 @@ def matmul_throughput(dtype: torch.dtype, n: int = 2048, repeats: int = 5) -> fl
 def floor_macs(result: dict, method: str, phases: int) -> int:
     """Multiply-adds the model cannot avoid for this case (see the module docstring)."""
     from flowstyle.flow import FlowConfig
-    from flowstyle.tiling import coupling_macs
+    from flowstyle.flow.tiling import coupling_macs
 
     config = FlowConfig(**result["config"])
     macs = phases * 2 * coupling_macs(config, *result["content_padded"]) + coupling_macs(config, *result["style"])
@@ -162,7 +162,7 @@ def machine() -> str:
 
 
 def cases_for(args: argparse.Namespace) -> list[Case]:
-    from flowstyle.zoo import list_models, load_model
+    from flowstyle.models import list_models, load_model
 
     # --model names (or paths) choose what to bench; without it every shipped model
     specs = [(Path(p).stem, p) for p in args.model] or [(e.name, e.name) for e in list_models()]

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from flowstyle.train import TrainConfig, Trainer
+from flowstyle.training.trainer import TrainConfig, Trainer
 
 CONFIGS = {
     "default (2x8, width 128, crop 128, batch 4, bf16)": dict(width=128, crop=128, resize=160, bf16=True),

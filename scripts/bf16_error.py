@@ -18,7 +18,7 @@ import torch
 
 from flowstyle import Stylizer
 from sample_pair import sample_pair
-from flowstyle.zoo import list_models
+from flowstyle.models import list_models
 
 
 def timed(stylizer: Stylizer, content, style, phases: int | None) -> tuple[torch.Tensor, float]:

@@ -11,8 +11,8 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from flowstyle import Stylizer
-from flowstyle.imageio import load_tensor, save_image, tensor_to_image
-from flowstyle.pipeline import resize_longest
+from flowstyle.image.io import load_tensor, save_image, tensor_to_image
+from flowstyle.image.transforms import resize_longest
 
 VARIANTS = [("1 pass, pad 0", dict(phases=1, pad=0)), ("1 pass, pad 64", dict(phases=1, pad=64)),
             ("4 phases", dict(phases=4, pad=64)),

@@ -1,6 +1,6 @@
 """Compute the per-channel mean activations that normalise VGG19 (writes flowstyle/assets/).
 
-For every conv up to conv5_1 (the deepest one `flowstyle.vgg.VGGEncoder` builds), the mean of
+For every conv up to conv5_1 (the deepest one `flowstyle.training.vgg.VGGEncoder` builds), the mean of
 its post-ReLU output over all positions of a set of natural photos, in the raw (Caffe-scale)
 network. `VGGEncoder(normalized=True)` divides each channel by this mean, so the normalised
 network's channel means over these same photos are 1.
@@ -28,7 +28,7 @@ from safetensors.torch import save_file
 from skimage import data
 from torch import Tensor
 
-from flowstyle.vgg import NORM_FILE, VGGEncoder
+from flowstyle.training.vgg import NORM_FILE, VGGEncoder
 
 SHORT_SIDE = 256
 

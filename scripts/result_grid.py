@@ -11,8 +11,8 @@ from pathlib import Path
 from PIL import Image
 
 from flowstyle import Stylizer
-from flowstyle.imageio import is_image_file, load_tensor, save_image, tensor_to_image
-from flowstyle.pipeline import resize_longest
+from flowstyle.image.io import is_image_file, load_tensor, save_image, tensor_to_image
+from flowstyle.image.transforms import resize_longest
 
 
 def _square(img: Image.Image, side: int) -> Image.Image:

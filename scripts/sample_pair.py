@@ -7,8 +7,8 @@ from PIL import Image
 from skimage import data
 from torch import Tensor
 
-from flowstyle.imageio import image_to_tensor
-from flowstyle.pipeline import resize_longest
+from flowstyle.image.io import image_to_tensor
+from flowstyle.image.transforms import resize_longest
 
 
 def sample_pair(size: int) -> tuple[Tensor, Tensor]:

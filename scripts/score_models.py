@@ -18,8 +18,8 @@ import torch
 
 from flowstyle import Stylizer, load_model
 from flowstyle.eval import metrics
-from flowstyle.imageio import load_tensor
-from flowstyle.pipeline import resize_longest
+from flowstyle.image.io import load_tensor
+from flowstyle.image.transforms import resize_longest
 
 
 def seconds_at(stylizer: Stylizer, content, style, size: int, repeats: int = 2, **options) -> float:

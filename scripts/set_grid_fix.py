@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from flowstyle.zoo import REGISTRY, load_model, save_model, weights_dir
+from flowstyle.models import REGISTRY, load_model, save_model, weights_dir
 
 
 def main() -> None:

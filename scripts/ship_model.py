@@ -13,7 +13,7 @@ import argparse
 import platform
 from pathlib import Path
 
-from flowstyle.zoo import REGISTRY, load_model, save_model, weights_dir
+from flowstyle.models import REGISTRY, load_model, save_model, weights_dir
 
 
 def cpu_name() -> str:

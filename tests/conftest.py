@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 from skimage import data
 
-from flowstyle.zoo import StyleModel, init_model, save_model
+from flowstyle.models import StyleModel, init_model, save_model
 
 # The suite's one thread policy: 2 threads (the CI machine's cores) unless OMP_NUM_THREADS says
 # otherwise; on a busy machine run `OMP_NUM_THREADS=1 make test` (spinning OpenMP threads that

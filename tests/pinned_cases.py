@@ -52,7 +52,7 @@ def run_case(stylizer, name: str) -> np.ndarray:
 
 def build_model(method: str):
     """The untrained tiny model (fixed seed), nudged off its zero-initialised coupling outputs."""
-    from flowstyle.zoo import init_model
+    from flowstyle.models import init_model
 
     model = init_model(n_block=2, n_flow=2, width=8, method=method, size=32, seed=0)
     g = torch.Generator().manual_seed(1)
@@ -64,7 +64,7 @@ def build_model(method: str):
 
 def generate() -> None:  # pragma: no cover - run by hand
     from flowstyle.pipeline import Stylizer
-    from flowstyle.zoo import save_model
+    from flowstyle.models import save_model
 
     DATA.mkdir(parents=True, exist_ok=True)
     for method, path in MODELS.items():

@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from flowstyle.data import ImageFolderDataset, batch_iterator, find_images, sample_rng
+from flowstyle.training.data import ImageFolderDataset, batch_iterator, find_images, sample_rng
 from flowstyle.errors import FlowstyleError
 
 

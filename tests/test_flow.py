@@ -6,7 +6,7 @@ from torch import nn
 
 from flowstyle.flow import ArtFlow
 from flowstyle.flow.layers import CouplingNet, Squeeze, squeeze2x2, unsqueeze2x2
-from flowstyle.imageio import image_to_tensor
+from flowstyle.image.io import image_to_tensor
 
 from .conftest import perturb
 

@@ -2,10 +2,10 @@
 
 import torch
 
-from flowstyle.losses import (
+from flowstyle.training.losses import (
     LossWeights, attention_target, compute_losses, grid_energy, grid_loss, style_loss, style_stats,
 )
-from flowstyle.vgg import load_vgg
+from flowstyle.training.vgg import load_vgg
 
 
 def test_grid_energy_flags_a_period_2_pattern_and_not_a_smooth_image():

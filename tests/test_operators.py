@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from flowstyle.imageio import image_to_tensor
+from flowstyle.image.io import image_to_tensor
 from flowstyle.operators import (
     AdaAttN, adaattn_naive, adain, attention_mean_var, mean_std, transfer, wct,
 )

@@ -8,7 +8,8 @@ from PIL import Image
 
 import flowstyle
 from flowstyle.errors import FlowstyleError
-from flowstyle.pipeline import Stylizer, phase_shifts, resize_longest
+from flowstyle.image.transforms import resize_longest
+from flowstyle.pipeline import Stylizer, phase_shifts
 
 from .conftest import as_array
 

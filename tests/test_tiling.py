@@ -8,8 +8,8 @@ from flowstyle.errors import FlowstyleError
 from flowstyle.flow import ArtFlow, FlowConfig
 from flowstyle.flow.layers import ActNorm
 from flowstyle.pipeline import Stylizer
-from flowstyle.tiling import _banded, auto_tile_rows, coupling_halo, coupling_macs, tiled_decode, tiled_encode
-from flowstyle.zoo import init_model
+from flowstyle.flow.tiling import _banded, auto_tile_rows, coupling_halo, coupling_macs, tiled_decode, tiled_encode
+from flowstyle.models import init_model
 
 from .conftest import perturb, rng_image
 

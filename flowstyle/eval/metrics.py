@@ -30,7 +30,7 @@ import torch
 from torch import Tensor
 
 from ..errors import FlowstyleError
-from ..imageio import ImageLike, load_tensor
+from ..image.io import ImageLike, load_tensor
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 CONTENT_LAYER = "relu4_1"
@@ -150,7 +150,7 @@ def grid_ratio(stylized: ImageLike, content: ImageLike, border: int | None = Non
 
 
 def _vgg_features(img: ImageLike) -> dict[str, Tensor]:
-    from ..vgg import load_vgg
+    from ..training.vgg import load_vgg
 
     with torch.inference_mode():
         return load_vgg("relu4_1", normalized=True)(as_tensor(img))
@@ -168,7 +168,7 @@ def style_loss(out: ImageLike, style: ImageLike) -> float:
 
     The training objective of ArtFlow/AdaIN (weight 1); images may differ in size.
     """
-    from ..vgg import mean_std
+    from ..training.vgg import mean_std
 
     fo, fs = _vgg_features(out), _vgg_features(style)
     total = 0.0

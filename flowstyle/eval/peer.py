@@ -20,7 +20,7 @@ import torch
 from PIL import Image
 
 from ..errors import FlowstyleError
-from ..imageio import ImageLike, load_image
+from ..image.io import ImageLike, load_image
 
 PEER_NAME = "peer"
 PEER_SIZE = 384  # the transformer network's fixed working size (longer side)

@@ -1,4 +1,4 @@
-"""Weights files and the model zoo.
+"""Weights files: one safetensors file per model, its config and provenance in the metadata.
 
 One `.safetensors` file per model: the flow's tensors (and the AdaAttN module's, if any) plus
 metadata holding the architecture, the default operator and free-form provenance (training
@@ -10,57 +10,21 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
-from torch import nn
 
-from .errors import FlowstyleError
-from .imageio import atomic_output
-from .flow import ArtFlow, FlowConfig
-from .operators import OPERATORS, AdaAttN
+from ..errors import FlowstyleError
+from ..flow import ArtFlow, FlowConfig
+from ..image.io import atomic_output
+from ..operators import AdaAttN
+from . import registry
+from .registry import DEFAULT_MODEL, REGISTRY, resolve
+from .style_model import StyleModel
 
 FORMAT = "flowstyle/1"
-DEFAULT_MODEL = "artflow-adain"
-
-# Shipped models: name -> file in flowstyle/weights/ (filled by the default-models work).
-REGISTRY: dict[str, str] = {
-    "artflow-adain": "artflow-adain.safetensors",
-    "artflow-adaattn": "artflow-adaattn.safetensors",
-    "artflow-adaattn-1x16": "artflow-adaattn-1x16.safetensors",
-}
-
-
-class StyleModel(nn.Module):
-    """A flow plus the operator it was trained for (and that operator's parameters)."""
-
-    def __init__(
-        self,
-        flow: ArtFlow,
-        method: str = "adain",
-        adaattn: AdaAttN | None = None,
-        info: dict | None = None,
-    ) -> None:
-        super().__init__()
-        if method not in OPERATORS:
-            raise ValueError(f"unknown method {method!r}; choose from {', '.join(OPERATORS)}")
-        if method == "adaattn" and adaattn is None:
-            adaattn = AdaAttN(flow.config.latent_channels)
-        self.flow = flow
-        self.method = method
-        self.adaattn = adaattn
-        self.info = dict(info or {})
-
-    @property
-    def config(self) -> FlowConfig:
-        return self.flow.config
-
-    @property
-    def name(self) -> str:
-        return str(self.info.get("name", "unnamed"))
 
 
 @dataclass
@@ -72,10 +36,6 @@ class ModelEntry:
     method: str
     config: dict
     info: dict = field(default_factory=dict)
-
-
-def weights_dir() -> Path:
-    return Path(str(resources.files("flowstyle") / "weights"))
 
 
 def save_model(
@@ -110,21 +70,6 @@ def save_model(
     with atomic_output(path) as tmp:
         save_file(tensors, tmp, metadata=metadata)
     return path
-
-
-def resolve(name_or_path: str | os.PathLike) -> Path:
-    """A registry name or a path -> the weights file, or a FlowstyleError listing the names."""
-    key = str(name_or_path)
-    if key in REGISTRY:
-        path = weights_dir() / REGISTRY[key]
-        if not path.exists():
-            raise FlowstyleError(f"model {key!r} is registered but its file is missing: {path}")
-        return path
-    path = Path(key)
-    if path.is_file():
-        return path
-    names = ", ".join(sorted(REGISTRY)) or "none shipped yet"
-    raise FlowstyleError(f"no model named or at {key!r} (known models: {names})")
 
 
 def read_metadata(path: str | os.PathLike) -> dict[str, str]:
@@ -168,7 +113,7 @@ def list_models() -> list[ModelEntry]:
     """Every registered model with its metadata."""
     entries = []
     for name in sorted(REGISTRY):
-        path = weights_dir() / REGISTRY[name]
+        path = registry.weights_dir() / REGISTRY[name]
         if not path.exists():
             continue
         metadata = read_metadata(path)
@@ -184,37 +129,3 @@ def list_models() -> list[ModelEntry]:
     return entries
 
 
-def _default_init_images() -> list:
-    """Bundled photos (scikit-image, public domain) for ActNorm initialisation."""
-    from skimage import data
-
-    return [data.astronaut(), data.chelsea(), data.coffee()]
-
-
-def init_model(
-    method: str = "adain",
-    images: list | None = None,
-    size: int = 256,
-    seed: int = 0,
-    **architecture,
-) -> StyleModel:
-    """An untrained model whose ActNorms are initialised on real photos (a usable baseline).
-
-    `architecture`: the `ArtFlow` / `FlowConfig` keywords (n_block, n_flow, width, ...).
-    """
-    from .imageio import load_tensor
-    from .pipeline import resize_longest
-
-    torch.manual_seed(seed)
-    flow = ArtFlow(**architecture, seed=seed)
-    m = flow.config.multiple
-    batch = []
-    for src in images or _default_init_images():
-        x = resize_longest(load_tensor(src), size)
-        h, w = x.shape[-2:]
-        side = max(m, min(h, w) - min(h, w) % m)
-        batch.append(x[..., :side, :side])
-    side = min(t.shape[-1] for t in batch)
-    flow.initialize(torch.cat([t[..., :side, :side] for t in batch]))
-    info = {"name": "untrained", "summary": "untrained flow (ActNorm initialised on photos)"}
-    return StyleModel(flow, method, info=info)

@@ -10,11 +10,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .cliargs import non_negative_int, positive_float, positive_int, unit_float
-from .corpus import add_data_command
-from .errors import FlowstyleError
-from .eval.cli import add_eval_command
-from .train import add_train_command
+from .args import non_negative_int, positive_float, positive_int, unit_float
+from ..corpus import add_data_command
+from ..errors import FlowstyleError
+from .eval import add_eval_command
+from ..training.trainer import add_train_command
 
 EXIT_USAGE = 2
 
@@ -47,9 +47,9 @@ def _add_stylize(sub: argparse._SubParsersAction) -> None:
 def _cmd_stylize(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .imageio import IMAGE_SUFFIXES, is_image_file, open_image, save_image
-    from .pipeline import Stylizer
-    from .zoo import DEFAULT_MODEL
+    from ..image.io import IMAGE_SUFFIXES, is_image_file, open_image, save_image
+    from ..pipeline import Stylizer
+    from ..models import DEFAULT_MODEL
 
     content = Path(args.content)
     output = Path(args.output)
@@ -103,7 +103,7 @@ def _add_models(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
-    from .zoo import list_models
+    from ..models import list_models
 
     entries = list_models()
     if not entries:
@@ -132,7 +132,7 @@ def _add_init_model(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_init_model(args: argparse.Namespace) -> int:
-    from .zoo import init_model, save_model
+    from ..models import init_model, save_model
 
     model = init_model(
         n_block=args.n_block, n_flow=args.n_flow, n_trans=args.n_trans, width=args.width,
@@ -155,9 +155,9 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from importlib import resources
 
-    from .imageio import save_image
-    from .pipeline import Stylizer
-    from .zoo import DEFAULT_MODEL
+    from ..image.io import save_image
+    from ..pipeline import Stylizer
+    from ..models import DEFAULT_MODEL
 
     assets = resources.files("flowstyle") / "assets"
     output = Path(args.output)
@@ -172,7 +172,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from .. import __version__
 
     parser = argparse.ArgumentParser(prog="flowstyle", description="Style transfer with a reversible flow.")
     parser.add_argument("--version", action="version", version=f"flowstyle {__version__}")

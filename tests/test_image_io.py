@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from flowstyle.errors import FlowstyleError
-from flowstyle.imageio import load_image, load_tensor, open_image, save_image
+from flowstyle.image.io import load_image, load_tensor, open_image, save_image
 
 
 def test_exif_orientation_is_applied(tmp_path):

@@ -14,7 +14,7 @@ import argparse
 import shlex
 import sys
 
-from ..cliargs import non_negative_int, positive_int
+from .args import non_negative_int, positive_int
 
 SUBCOMMANDS = {
     "all": "every experiment below, one report",
@@ -90,7 +90,7 @@ def _missing_experiment(parser: argparse.ArgumentParser) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from .experiments import EXPERIMENTS, Settings, run_experiments
+    from ..eval.experiments import EXPERIMENTS, Settings, run_experiments
 
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     classifiers = tuple(c.strip() for c in args.classifiers.split(",")) if args.classifiers else None
@@ -107,7 +107,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_classify_image(args: argparse.Namespace) -> int:
-    from . import classifiers as C
+    from ..eval import classifiers as C
 
     for path, pred in zip(args.images, C.top1(args.images, args.classifier)):
         print(f"{path}\t{pred.index}\t{pred.name}\t{pred.probability:.3f}")

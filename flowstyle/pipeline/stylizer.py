@@ -24,13 +24,14 @@ from PIL import Image
 from torch import Tensor
 from torch.nn import functional as F
 
-from .errors import FlowstyleError
-from .imageio import ImageLike, load_tensor, tensor_to_image
-from .operators import BLENDS, OPERATORS, normalize_weights, transfer
-from .tiling import auto_tile_rows, tiled_decode, tiled_encode
-from .zoo import DEFAULT_MODEL, StyleModel, load_model
+from ..errors import FlowstyleError
+from ..flow.tiling import auto_tile_rows, tiled_decode, tiled_encode
+from ..image.io import ImageLike, load_tensor, tensor_to_image
+from ..image.transforms import PAD_MODES, center_crop_to_multiple, pad_to_multiple, resize_longest
+from ..image.transforms import pad as pad_image
+from ..models import DEFAULT_MODEL, StyleModel, load_model
+from ..operators import BLENDS, OPERATORS, normalize_weights, transfer
 
-PAD_MODES = ("reflect", "zeros")
 PRECISIONS = ("float32", "bf16")
 # The flow runs in bands, so memory is set by the whole-image tensors (image, padded image,
 # content and style latents, the operator's temporaries: ~10 x 12 bytes per pixel): 40 MP
@@ -71,37 +72,6 @@ def phase_shifts(phases: int, multiple: int) -> list[tuple[int, int]]:
     if phases == full:
         return [(dy, dx) for dy in range(multiple) for dx in range(multiple)]
     raise FlowstyleError(f"phases must be 1, 2, 4 or {full} for this model, got {phases}")
-
-
-def resize_longest(x: Tensor, size: int | None) -> Tensor:
-    """Resize (1, 3, H, W) so the longest side is `size` (aspect kept, antialiased)."""
-    if size is None:
-        return x
-    if size < 1:
-        raise FlowstyleError(f"size must be positive, got {size}")
-    h, w = x.shape[-2:]
-    scale = size / max(h, w)
-    new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
-    if (new_h, new_w) == (h, w):
-        return x
-    out = F.interpolate(x, size=(new_h, new_w), mode="bicubic", antialias=True, align_corners=False)
-    return out.clamp(0, 1)
-
-
-def _pad(x: Tensor, left: int, right: int, top: int, bottom: int, mode: str) -> Tensor:
-    if not (left or right or top or bottom):
-        return x
-    if mode == "zeros":
-        return F.pad(x, (left, right, top, bottom), mode="constant", value=0.0)
-    # reflect needs pad < side; repeat in steps for pads larger than the image
-    while left or right or top or bottom:
-        h, w = x.shape[-2:]
-        step = [min(left, w - 1), min(right, w - 1), min(top, h - 1), min(bottom, h - 1)]
-        if not any(step):
-            return F.pad(x, (left, right, top, bottom), mode="replicate")
-        x = F.pad(x, tuple(step), mode="reflect")
-        left, right, top, bottom = (a - b for a, b in zip((left, right, top, bottom), step))
-    return x
 
 
 @contextlib.contextmanager
@@ -226,10 +196,7 @@ class Stylizer:
             return self._style_cache[cache_key]
         x = resize_longest(load_tensor(style), size)
         _check_size(x, self.multiple, "style image")
-        m = self.multiple
-        h, w = x.shape[-2:]
-        top, left = (h % m) // 2, (w % m) // 2
-        x = x[..., top : top + h - h % m, left : left + w - w % m]
+        x = center_crop_to_multiple(x, self.multiple)
         with torch.inference_mode():
             z = self._encode(x)
         if key is not None:
@@ -295,12 +262,12 @@ class Stylizer:
         shifts = phase_shifts(phases, self.multiple)
         z_styles = [self.encode_style(s, style_size or max(h, w)) for s in styles]
         m = self.multiple
-        base = _pad(x, pad, pad + (-(w + 2 * pad)) % m, pad, pad + (-(h + 2 * pad)) % m, pad_mode)
+        base = pad_to_multiple(x, pad, m, pad_mode)
         del x  # large images: keep only the padded copy alive
         total = None
         with torch.inference_mode():
             for dy, dx in shifts:
-                shifted = _pad(base, dx, (m - dx) % m, dy, (m - dy) % m, pad_mode)
+                shifted = pad_image(base, dx, (m - dx) % m, dy, (m - dy) % m, pad_mode)
                 z_c = self._encode(shifted)
                 del shifted
                 z = transfer(

@@ -25,8 +25,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from .flow.layers import FlowStep
-from .flow.model import ArtFlow, FlowConfig
+from .layers import FlowStep
+from .model import ArtFlow, FlowConfig
 
 FLOAT_BYTES = 4
 # Live hidden tensors of a coupling net at peak (conv output, ReLU'd copy, next conv's output,

@@ -21,12 +21,12 @@ import torch
 import torch.distributed as dist
 
 from .data import ImageFolderDataset, batch_iterator
-from .errors import FlowstyleError
-from .flow import ArtFlow, FlowConfig
+from ..errors import FlowstyleError
+from ..flow import ArtFlow, FlowConfig
 from .losses import LossWeights, compute_losses
-from .operators import OPERATORS, apply_operator
+from ..operators import OPERATORS, apply_operator
 from .vgg import load_vgg
-from .zoo import StyleModel, load_model, save_model
+from ..models import StyleModel, load_model, save_model
 
 
 @dataclass
@@ -314,7 +314,7 @@ class Trainer:
     @torch.no_grad()
     def write_samples(self, content: torch.Tensor, style: torch.Tensor) -> Path:
         """content | style | stylized | reverse (stylized restyled with the content) for 2 pairs."""
-        from .imageio import save_image, tensor_to_image
+        from ..image.io import save_image, tensor_to_image
 
         self.model.eval()
         n = min(2, content.shape[0])

@@ -13,7 +13,7 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from .operators import attention_mean_var, normalize
+from ..operators import attention_mean_var, normalize
 from .vgg import VGGEncoder, mean_std
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")

@@ -5,9 +5,10 @@ import json
 import pytest
 import torch
 
-from flowstyle import zoo
+from flowstyle import models as zoo
+from flowstyle.models import registry
 from flowstyle.errors import FlowstyleError
-from flowstyle.zoo import StyleModel, init_model, load_model, save_model
+from flowstyle.models import StyleModel, init_model, load_model, save_model
 
 
 def test_round_trip_keeps_every_tensor_config_and_method(tiny_model, tmp_path):
@@ -44,7 +45,7 @@ def test_half_precision_file_is_smaller_and_still_exactly_invertible(tiny_model,
 
 
 def test_registry_names_resolve_to_package_files(tiny_model, tmp_path, monkeypatch):
-    monkeypatch.setattr(zoo, "weights_dir", lambda: tmp_path)
+    monkeypatch.setattr(registry, "weights_dir", lambda: tmp_path)
     monkeypatch.setitem(zoo.REGISTRY, "tiny-test", "tiny.safetensors")
     save_model(tiny_model, tmp_path / "tiny.safetensors", info={"summary": "a tiny one"})
     assert load_model("tiny-test").name == "tiny-test"

@@ -32,7 +32,7 @@ from torch import Tensor, nn
 from flowstyle.errors import FlowstyleError
 
 WEIGHTS_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
-NORM_FILE = Path(__file__).parent / "assets" / "vgg19_norm.safetensors"
+NORM_FILE = Path(__file__).parent.parent / "assets" / "vgg19_norm.safetensors"
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 
 # VGG19's conv blocks: (number of convs, output channels). A 2x2 max-pool ends each block.

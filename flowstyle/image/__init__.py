@@ -1,0 +1,1 @@
+"""Images: reading and writing (io) and geometry (transforms)."""

@@ -1,0 +1,10 @@
+"""Models: weights files with typed metadata, the registry of shipped models, StyleModel."""
+
+from .registry import DEFAULT_MODEL, REGISTRY, resolve, weights_dir
+from .style_model import StyleModel, init_model
+from .weights import ModelEntry, list_models, load_model, read_metadata, save_model
+
+__all__ = [
+    "DEFAULT_MODEL", "REGISTRY", "resolve", "weights_dir", "StyleModel", "init_model",
+    "ModelEntry", "list_models", "load_model", "read_metadata", "save_model",
+]

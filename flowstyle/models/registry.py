@@ -1,0 +1,37 @@
+"""The shipped models: name -> weights file in flowstyle/weights/, and name-or-path resolution."""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+from ..errors import FlowstyleError
+
+DEFAULT_MODEL = "artflow-adain"
+
+# Shipped models: name -> file in flowstyle/weights/ (filled by the default-models work).
+REGISTRY: dict[str, str] = {
+    "artflow-adain": "artflow-adain.safetensors",
+    "artflow-adaattn": "artflow-adaattn.safetensors",
+    "artflow-adaattn-1x16": "artflow-adaattn-1x16.safetensors",
+}
+
+
+def weights_dir() -> Path:
+    return Path(str(resources.files("flowstyle") / "weights"))
+
+
+def resolve(name_or_path: str | os.PathLike) -> Path:
+    """A registry name or a path -> the weights file, or a FlowstyleError listing the names."""
+    key = str(name_or_path)
+    if key in REGISTRY:
+        path = weights_dir() / REGISTRY[key]
+        if not path.exists():
+            raise FlowstyleError(f"model {key!r} is registered but its file is missing: {path}")
+        return path
+    path = Path(key)
+    if path.is_file():
+        return path
+    names = ", ".join(sorted(REGISTRY)) or "none shipped yet"
+    raise FlowstyleError(f"no model named or at {key!r} (known models: {names})")

@@ -1,0 +1,1 @@
+"""Training: the VGG loss network, the losses, the data stream and the training loop."""
