@@ -46,3 +46,26 @@ def test_style_loss_is_zero_against_its_own_statistics_and_content_terms():
 def test_attention_target_of_identical_features_stays_close():
     f = torch.randn(1, 8, 6, 6) * 3
     assert attention_target(f, f).shape == f.shape
+
+
+def test_range_loss_is_zero_inside_the_image_range_and_quadratic_outside():
+    from flowstyle.training.losses import range_loss
+
+    inside = torch.rand(2, 3, 8, 8)
+    assert range_loss(inside).item() == 0.0
+    out = torch.zeros(1, 1, 2, 2)
+    out[0, 0, 0, 0] = 1.5  # 0.5 above
+    out[0, 0, 1, 1] = -0.2  # 0.2 below
+    assert abs(range_loss(out).item() - (0.25 + 0.04) / 4) < 1e-7
+
+
+def test_shift_consistency_loss_is_zero_for_a_shift_equivariant_map():
+    from flowstyle.training.losses import shift_consistency_loss
+
+    image = torch.rand(1, 3, 20, 20)
+    dy, dx = 1, 3
+    a, b = image[..., :16, :16], image[..., dy:dy + 16, dx:dx + 16]
+    assert shift_consistency_loss(a * 2, b * 2, dy, dx).item() == 0.0  # pointwise map: equivariant
+    phase = torch.zeros(1, 3, 16, 16)
+    phase[..., ::2, ::2] = 1.0  # a pattern fixed to the grid, not to the image
+    assert shift_consistency_loss(a + phase, b + phase, dy, dx).item() > 0.1

@@ -130,3 +130,15 @@ def test_torchrun_two_processes_keep_weights_identical(folders, tmp_path):
     report = json.loads((out / "distributed.json").read_text())
     assert report["world_size"] == 2 and len(set(report["checksums"])) == 1
     assert proc.stdout.count("model.safetensors") == 1
+
+
+def test_range_and_shift_losses_are_trained_and_logged(folders, tmp_path):
+    trainer = Trainer(_cfg(folders, tmp_path / "run", iters=3, range_weight=10.0, shift_weight=10.0), progress=False)
+    trainer.run()
+    rows = list(csv.DictReader((tmp_path / "run" / "log.csv").open()))
+    assert float(rows[-1]["shift"]) > 0 and float(rows[-1]["range"]) >= 0
+    # the shifted copies are cropped by 4 px: still a multiple of the squeeze
+    content = torch.rand(2, 3, 32, 32)
+    c, s, dy, dx = trainer._shift_pairs(content, torch.rand(2, 3, 32, 32))
+    assert c.shape == (3, 3, 28, 28) and s.shape == (3, 3, 28, 28) and (dy, dx) != (0, 0)
+    assert torch.equal(c[2], content[0, :, dy:dy + 28, dx:dx + 28]) and torch.equal(s[2], s[0])

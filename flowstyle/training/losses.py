@@ -88,12 +88,32 @@ def grid_loss(out: Tensor, content: Tensor) -> Tensor:
     return torch.relu(excess).mean()
 
 
+def range_loss(out: Tensor) -> Tensor:
+    """Mean squared excursion of the decoded image outside [0, 1].
+
+    The VGG losses never see a clamp, so a decoder can leave the image range wherever that
+    lowers them; on unfamiliar inputs such a decoder blows out (half the pixels clipped). This
+    term keeps the decoded image inside the range the user will see, without clamping it.
+    """
+    return (torch.relu(out - 1.0).pow(2) + torch.relu(-out).pow(2)).mean()
+
+
+def shift_consistency_loss(out: Tensor, out_shifted: Tensor, dy: int, dx: int) -> Tensor:
+    """MSE between a stylization and that of a copy of its input shifted by (dy, dx) px,
+    on the overlap after shifting back: zero only if the flow does not depend on where the
+    squeeze grid falls (the cause of the grid pattern)."""
+    h, w = out.shape[-2:]
+    return F.mse_loss(out[..., dy:, dx:], out_shifted[..., : h - dy, : w - dx])
+
+
 @dataclass
 class LossWeights:
     content: float = 0.1
     style: float = 1.0
     local: float = 0.0
     grid: float = 0.0
+    range: float = 0.0
+    shift: float = 0.0
 
 
 @dataclass
@@ -103,6 +123,7 @@ class LossTerms:
     style: Tensor
     local: Tensor
     grid: Tensor
+    range: Tensor
 
 
 def compute_losses(
@@ -117,5 +138,8 @@ def compute_losses(
     s = style_loss(out_feats, style_stats(style_feats))
     loc = local_feature_loss(out_feats, content_feats, style_feats) if weights.local > 0 else c.new_zeros(())
     grid = grid_loss(out, content) if weights.grid > 0 else c.new_zeros(())
+    rng = range_loss(out.float())
     total = weights.content * c + weights.style * s + weights.local * loc + weights.grid * grid
-    return LossTerms(total, c.detach(), s.detach(), loc.detach(), grid.detach())
+    if weights.range > 0:
+        total = total + weights.range * rng
+    return LossTerms(total, c.detach(), s.detach(), loc.detach(), grid.detach(), rng.detach())

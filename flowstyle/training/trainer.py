@@ -23,7 +23,7 @@ import torch.distributed as dist
 from .data import ImageFolderDataset, batch_iterator
 from ..errors import FlowstyleError
 from ..flow import ArtFlow, FlowConfig
-from .losses import LossWeights, compute_losses
+from .losses import LossWeights, compute_losses, shift_consistency_loss
 from ..operators import OPERATORS, apply_operator
 from .vgg import load_vgg
 from ..models import StyleModel, load_model, save_model
@@ -55,6 +55,8 @@ class TrainConfig:
     style_weight: float = 1.0
     local_weight: float = 0.0
     grid_weight: float = 0.0
+    range_weight: float = 0.0
+    shift_weight: float = 0.0
     threads: int | None = None
     device: str = "auto"
     bf16: bool = False
@@ -139,7 +141,9 @@ class Trainer:
             self.model.to(memory_format=torch.channels_last)
         self.vgg = load_vgg("relu4_1", normalized=True, device=self.device)
         self.optimizer = torch.optim.Adam(self.trainable_parameters(), lr=cfg.lr)
-        self.weights = LossWeights(cfg.content_weight, cfg.style_weight, cfg.local_weight, cfg.grid_weight)
+        self.weights = LossWeights(
+            cfg.content_weight, cfg.style_weight, cfg.local_weight, cfg.grid_weight, cfg.range_weight, cfg.shift_weight
+        )
         self.step = 0
         self.elapsed = 0.0
         if resume and self.ckpt_path.exists():
@@ -236,21 +240,46 @@ class Trainer:
             if len(set(sums)) != 1:
                 raise RuntimeError(f"ranks diverged: {sums}")
 
+    def _shift_pairs(self, content: torch.Tensor, style: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int, int]:
+        """For the shift-consistency loss: the first half of the batch again, shifted by a
+        random (dy, dx) in 0..3 px (not both 0), every image cropped by 4 px to stay a multiple
+        of the squeeze; the pair shares one style crop. Seeded by the step (resumable)."""
+        g = torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + self.step)
+        dy, dx = 0, 0
+        while dy == 0 and dx == 0:
+            dy, dx = (int(v) for v in torch.randint(0, 4, (2,), generator=g))
+        h, w = content.shape[-2:]
+        half = max(1, content.shape[0] // 2)
+        base = content[:, :, : h - 4, : w - 4]
+        shifted = content[:half, :, dy : dy + h - 4, dx : dx + w - 4]
+        styles = style[:, :, : h - 4, : w - 4]
+        return torch.cat([base, shifted]), torch.cat([styles, styles[:half]]), dy, dx
+
     def train_step(self, content: torch.Tensor, style: torch.Tensor) -> dict[str, float]:
         lr = self.cfg.lr / (1.0 + self.cfg.lr_decay * self.step)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
+        n = content.shape[0]
+        if self.weights.shift > 0:
+            content, style, dy, dx = self._shift_pairs(content, style)
         with self._autocast():
             out = self.stylize_batch(content, style)
             terms = compute_losses(self.vgg, out, content, style, self.weights)
+            total = terms.total
+            shift = total.new_zeros(())
+            if self.weights.shift > 0:
+                half = content.shape[0] - n
+                shift = shift_consistency_loss(out[:half].float(), out[n:].float(), dy, dx)
+                total = total + self.weights.shift * shift
         self.optimizer.zero_grad(set_to_none=True)
-        terms.total.float().backward()
+        total.float().backward()
         self._sync_gradients()
         grad_norm = torch.nn.utils.clip_grad_norm_(self.trainable_parameters(), self.cfg.clip)
         self.optimizer.step()
         return {
-            "loss": terms.total.item(), "content": terms.content.item(), "style": terms.style.item(),
-            "local": terms.local.item(), "grid": terms.grid.item(), "grad_norm": float(grad_norm), "lr": lr,
+            "loss": total.item(), "content": terms.content.item(), "style": terms.style.item(),
+            "local": terms.local.item(), "grid": terms.grid.item(), "range": terms.range.item(),
+            "shift": shift.item(), "grad_norm": float(grad_norm), "lr": lr,
         }
 
     # ---------------------------------------------------------------- loop
@@ -333,7 +362,7 @@ class Trainer:
 class _CsvLog:
     """Appends one row per logged step; keeps an existing file's columns when resuming."""
 
-    FIELDS = ("step", "seconds", "loss", "content", "style", "local", "grid", "grad_norm", "lr", "images_per_s")
+    FIELDS = ("step", "seconds", "loss", "content", "style", "local", "grid", "range", "shift", "grad_norm", "lr", "images_per_s")
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -397,6 +426,8 @@ def add_train_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--style-weight", type=float, default=d.style_weight)
     p.add_argument("--local-weight", type=float, default=d.local_weight, help="AdaAttN local feature loss weight")
     p.add_argument("--grid-weight", type=float, default=d.grid_weight, help="anti-grid spectral loss weight")
+    p.add_argument("--range-weight", type=float, default=d.range_weight, help="weight of the penalty on decoded values outside [0, 1]")
+    p.add_argument("--shift-weight", type=float, default=d.shift_weight, help="shift-consistency loss weight (the flow learns to ignore the squeeze phase)")
     p.add_argument("--threads", type=int, help="CPU threads (default: torch's choice)")
     p.add_argument("--device", default=d.device, help="auto, cpu or cuda")
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (CPUs with bf16 support, GPUs)")
