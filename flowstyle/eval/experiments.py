@@ -81,7 +81,10 @@ def image_paths(sources: Sequence[str | os.PathLike], limit: int | None = None) 
             raise FlowstyleError(f"no such file or folder: {p}")
     if not paths:
         raise FlowstyleError(f"no images in {', '.join(map(str, sources))}")
-    return paths[:limit] if limit else paths
+    if not limit or limit >= len(paths):
+        return paths
+    # evenly spaced through the sorted list, so that every source (file-name prefix) is drawn on
+    return [paths[(i * len(paths)) // limit] for i in range(limit)]
 
 
 def load_images(paths: Sequence[Path], size: int) -> list[NamedImage]:
@@ -225,6 +228,13 @@ def _pm(values: Sequence[float]) -> str:
     return f"{_fmt(mean)} ± {_fmt(spread)}" if len(values) > 1 else _fmt(mean)
 
 
+def _mw(values: Sequence[float], higher_is_better: bool = True) -> str:
+    median, worst = M.median_worst(values, higher_is_better)
+    if math.isnan(median):
+        return "n/a"
+    return f"{_fmt(median)} ({_fmt(worst)})" if len(values) > 1 else _fmt(median)
+
+
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
@@ -287,7 +297,7 @@ def exp_metrics(ctx: Context) -> Section:
         reference["gram_loss"].append(M.gram_loss(ctx.contents[ci].tensor, ctx.styles[si].tensor))
     for r in ctx.runners:
         cols: dict[str, list[float]] = {k: [] for k in (
-            "style_loss", "gram_loss", "content_loss", "ssim", "style_match", "grid", "grid_border",
+            "style_loss", "gram_loss", "content_loss", "ssim", "style_match", "clipped", "grid", "grid_border",
             "grid_pad0", "grid_border_pad0", "seconds", "peak_mib")}
         for n, (ci, si) in enumerate(ctx.pairs):
             ctx.log(f"metrics {r.name}: pair {n + 1}/{len(ctx.pairs)}")
@@ -296,6 +306,7 @@ def exp_metrics(ctx: Context) -> Section:
             cols["gram_loss"].append(M.gram_loss(out, s))
             cols["content_loss"].append(M.content_loss(out, c))
             cols["ssim"].append(M.ssim_luminance(out, c))
+            cols["clipped"].append(M.clipped_fraction(out))
             cols["style_match"].append(1.0 - cols["style_loss"][-1] / reference["style_loss"][n])
             cols["grid"].append(_grid_or_nan(out, c, None))
             cols["grid_border"].append(_grid_or_nan(out, c, M.BORDER))
@@ -310,20 +321,25 @@ def exp_metrics(ctx: Context) -> Section:
             cols["seconds"].append(cost.seconds)
             cols["peak_mib"].append(cost.peak_mib if cost.peak_mib is not None else math.nan)
         data[r.name] = cols
-        rows.append([r.short] + [_pm(cols[k]) for k in (
-            "style_match", "style_loss", "gram_loss", "content_loss", "ssim", "grid", "grid_border",
-            "grid_pad0", "grid_border_pad0", "seconds", "peak_mib")])
-    rows.append(["content (no change)", "0", _pm(reference["style_loss"]), _pm(reference["gram_loss"]),
-                 "0", "1", "1", "1", "1", "1", "—", "—"])
+        below = sum(1 for v in cols["style_match"] if v < 0)
+        rows.append([r.short, _mw(cols["style_match"]), f"{below}/{len(cols['style_match'])}",
+                     _mw(cols["ssim"]), _mw([100 * v for v in cols["clipped"]], False)]
+                    + [_pm(cols[k]) for k in ("style_loss", "gram_loss", "content_loss", "grid", "grid_border",
+                                              "grid_pad0", "grid_border_pad0", "seconds", "peak_mib")])
+    reference["clipped"] = [M.clipped_fraction(ctx.contents[ci].tensor) for ci, _ in ctx.pairs]
+    rows.append(["content (no change)", "0", "—", "1", _mw([100 * v for v in reference["clipped"]], False),
+                 _pm(reference["style_loss"]), _pm(reference["gram_loss"]), "0", "1", "1", "1", "1", "—", "—"])
     data["content"] = reference
     p = ctx.settings.pad
-    headers = ["model", "style match ↑", "style loss ↓", "Gram loss ↓", "content loss ↓", "SSIM ↑",
-               f"grid (pad {p})", f"grid border (pad {p})", "grid (pad 0)", "grid border (pad 0)",
-               "s / image", "peak MiB"]
+    headers = ["model", "style match ↑", "pairs < 0", "SSIM ↑", "clipped % ↓", "style loss ↓", "Gram loss ↓",
+               "content loss ↓", f"grid (pad {p})", f"grid border (pad {p})", "grid (pad 0)",
+               "grid border (pad 0)", "s / image", "peak MiB"]
     size = ctx.settings.size
     body = (
-        f"Mean ± standard deviation over {len(ctx.pairs)} content x style pairs at {size} px "
-        f"(longest side). Style match = 1 - style loss(output, style) / style loss(content, style). "
+        f"Over {len(ctx.pairs)} content x style pairs at {size} px (longest side). Style match, "
+        f"SSIM and clipped %: median, with the worst decile of the pairs in brackets; 'pairs < 0': "
+        f"outputs further from the style than the content was. Clipped %: pixels with any channel "
+        f"at 0 or 255. Other columns: mean ± standard deviation. Style match = 1 - style loss(output, style) / style loss(content, style). "
         f"Style loss: VGG19 relu1_1..relu4_1 mean/std MSE; Gram loss: Gram-matrix MSE; content loss: "
         f"relu4_1 MSE; SSIM of luminance against the content. Grid: periodic energy at the squeeze "
         f"frequencies, output / content (1.0 = no grid), whole image and {M.BORDER} px border band. "

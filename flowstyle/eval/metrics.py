@@ -303,6 +303,23 @@ def measure(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, Cos
 # --------------------------------------------------------------------------- summaries
 
 
+def clipped_fraction(img: ImageLike) -> float:
+    """Share of pixels with any channel at 0 or 255 once written as 8-bit: blown-out areas."""
+    x = as_tensor(img).detach().float().clamp(0, 1)
+    q = torch.round(x * 255)
+    clipped = ((q <= 0) | (q >= 255)).any(dim=-3)
+    return float(clipped.float().mean())
+
+
+def median_worst(values: Sequence[float], higher_is_better: bool = True) -> tuple[float, float]:
+    """Median and worst decile (10th percentile if higher is better, else 90th) of finite values."""
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    if not finite:
+        return math.nan, math.nan
+    arr = np.asarray(finite, dtype=np.float64)
+    return float(np.median(arr)), float(np.percentile(arr, 10 if higher_is_better else 90))
+
+
 def mean_spread(values: Sequence[float]) -> tuple[float, float]:
     """Mean and (population) standard deviation of finite values; (nan, nan) when none."""
     finite = [v for v in values if v is not None and math.isfinite(v)]
