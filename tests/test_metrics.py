@@ -128,16 +128,16 @@ def test_mean_spread_ignores_non_finite():
 
 def test_clipped_fraction_counts_pixels_with_any_channel_at_the_ends():
     img = torch.full((3, 4, 5), 0.5)
-    assert M.clipped_fraction(img) == 0.0
+    assert metrics.clipped_fraction(img) == 0.0
     img[0, 0, 0] = 1.0  # one channel at 255
     img[2, 1, 1] = -0.3  # below 0 counts as 0
     img[1, 2, 2] = 0.999  # rounds to 255
     img[1, 3, 3] = 0.001  # rounds to 0
-    assert M.clipped_fraction(img) == 4 / 20
+    assert metrics.clipped_fraction(img) == 4 / 20
 
 
 def test_median_and_worst_decile_take_the_side_that_is_worse():
     values = list(range(11))  # 0..10
-    assert M.median_worst(values) == (5.0, 1.0)
-    assert M.median_worst(values, higher_is_better=False) == (5.0, 9.0)
-    assert M.median_worst([float("nan"), 2.0]) == (2.0, 2.0)
+    assert metrics.median_worst(values) == (5.0, 1.0)
+    assert metrics.median_worst(values, higher_is_better=False) == (5.0, 9.0)
+    assert metrics.median_worst([float("nan"), 2.0]) == (2.0, 2.0)
