@@ -133,7 +133,7 @@ def test_clipped_fraction_counts_pixels_with_any_channel_at_the_ends():
     img[2, 1, 1] = -0.3  # below 0 counts as 0
     img[1, 2, 2] = 0.999  # rounds to 255
     img[1, 3, 3] = 0.001  # rounds to 0
-    assert metrics.clipped_fraction(img) == 4 / 20
+    assert metrics.clipped_fraction(img) == pytest.approx(4 / 20)
 
 
 def test_median_and_worst_decile_take_the_side_that_is_worse():
