@@ -21,18 +21,18 @@ demo: $(STAMP)
 	$(BIN)/flowstyle demo -o out/demo.png
 
 corpus: $(STAMP)
-	$(BIN)/flowstyle data build data/corpus
-	$(BIN)/python scripts/make_splits.py data/corpus data/splits
+	$(BIN)/python -m tools.corpus.build data/corpus
+	$(BIN)/python -m tools.corpus.splits data/corpus data/splits
 
 data/splits: | $(STAMP)
-	$(BIN)/flowstyle data build data/corpus
-	$(BIN)/python scripts/make_splits.py data/corpus data/splits
+	$(BIN)/python -m tools.corpus.build data/corpus
+	$(BIN)/python -m tools.corpus.splits data/corpus data/splits
 
 eval: $(STAMP) data/splits runs/untrained-w128.safetensors
 	$(BIN)/flowstyle eval all --content data/splits/test/content --styles data/splits/test/style \
 	    --models artflow-adain,artflow-adaattn,artflow-adaattn-1x16,runs/untrained-w128.safetensors,peer \
 	    --size 192 --max-images 3 --leak-rounds 10 --threads 2 --out reports/default \
-	    --note "held-out test split (scripts/make_splits.py): contents and styles never used for training or for any choice"
+	    --note "held-out test split (tools/corpus/splits.py): contents and styles never used for training or for any choice"
 
 runs/untrained-w128.safetensors: | $(STAMP) data/splits
 	$(BIN)/flowstyle init-model $@ --width 128 --init-image data/splits/train/content/mate__nature-Aqua.jpg \

@@ -1,4 +1,4 @@
-"""The GIMP pattern reader and the offline corpus builder (no network: apt is faked away)."""
+"""The corpus builder in tools/corpus: .pat reader, tables, reserved guard, cross-source splits."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from flowstyle import corpus
-from flowstyle.corpus import build_corpus, read_manifest
+from tools.corpus import build as corpus
+from tools.corpus import splits
+from tools.corpus.build import build_corpus, read_manifest
 from flowstyle.errors import FlowstyleError
-from flowstyle.gimp_pat import encode_pat, parse_pat, read_pat
+from tools.corpus.gimp_pat import encode_pat, parse_pat, read_pat
 
-CHELSEA = corpus.SKIMAGE_FILES["chelsea.png"]
 
 
 def _pat_bytes(pixels: np.ndarray, name: str = "Test pattern") -> bytes:
@@ -95,151 +95,69 @@ def _no_apt(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(corpus.subprocess, "run", forbidden)
 
 
-def test_build_without_apt_uses_scikit_image(tmp_path: Path, monkeypatch, capsys) -> None:
-    _no_apt(monkeypatch)
-    out = tmp_path / "corpus"
-    summary = build_corpus(out, cache_dir=tmp_path / "cache", progress=True)
-    assert "apt-get/dpkg not found" in capsys.readouterr().err
-    assert set(summary.unavailable) == set(corpus.DEBIAN_PACKAGES)
-    rows = read_manifest(out / "manifest.csv")
-    assert rows == summary.rows and len(rows) == len(corpus.SKIMAGE_FILES)
-    assert {row["source"] for row in rows} == {"scikit-image"}
-    counts = summary.counts()
-    assert counts[("content", "scikit-image")] == 6 and counts[("style", "scikit-image")] == 4
+def test_cross_source_splits_are_disjoint_and_large_enough() -> None:
+    """No package of xtest/xval gives anything to train/val/test; reserved ones never appear."""
+    sources = corpus.load_sources()
+    groups: dict[str, set[str]] = {}
+    for source in sources.values():
+        groups.setdefault(source.group, set()).add(source.name)
+    assert set(groups) == {"insource", "xval", "xtest"}
+    assert not groups["xval"] & groups["xtest"]
+    assert not (groups["xval"] | groups["xtest"]) & groups["insource"]
+    assert len(groups["xval"]) >= 2 and len(groups["xtest"]) >= 2
+    for name in sources:
+        assert name not in corpus.RESERVED_PACKAGES
+    rules = corpus.load_rules()
+    assert set(rules) <= set(sources)
+    # a manifest with one image per source: each lands only in its group's splits
+    rows = [{"file": f"content/{s.prefix}__x.jpg", "source": s.name} for s in sources.values()]
+    rows += [{"file": f"{kind}/{name}", "source": "scikit-image"}
+             for split, kinds in splits.load_heldout().items() for kind, names in kinds.items()
+             for name in names]
+    assignment = splits.assign(rows)
     for row in rows:
-        assert list(row) == list(corpus.MANIFEST_COLUMNS)
-        with Image.open(out / row["file"]) as image:
-            assert image.mode == "RGB"
-            assert image.size == (int(row["width"]), int(row["height"]))
-        assert row["licence"]
-    assert "grey, stored as RGB" in next(r["note"] for r in rows if "brick" in r["file"])
-    assert "6 content, 4 style" in str(summary)
-
-    again = build_corpus(out, cache_dir=tmp_path / "cache", progress=False)
-    assert again.written == 0 and again.reused == len(rows) and again.rows == rows
+        group = sources[row["source"]].group
+        split = assignment[row["file"]]
+        if group == "insource":
+            assert split in ("train", "val", "test")
+        else:
+            assert split == group
 
 
-def test_build_from_cached_debian_trees(tmp_path: Path, monkeypatch) -> None:
-    """Unpacked packages already in the cache are used without apt (as on a second build)."""
-    _no_apt(monkeypatch)
-    monkeypatch.setattr(corpus, "SKIMAGE_FILES", {})  # only the fake packages below
+def test_reserved_sources_are_refused(tmp_path: Path) -> None:
+    for name in ("gnome-backgrounds", "plasma-workspace-wallpapers", "ukui-wallpapers",
+                 "sklearn/datasets/images/china.jpg", "matplotlib/mpl-data/grace_hopper.jpg"):
+        with pytest.raises(corpus.ReservedSourceError):
+            corpus.check_not_reserved(name)
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    (tables / "sources.csv").write_text(
+        "source,prefix,origin,group,root,licence,min_side,note\n"
+        "gnome-backgrounds,g,debian,xtest,usr,x,0,\n")
+    with pytest.raises(corpus.ReservedSourceError):
+        corpus.load_sources(tables)
+
+
+def test_build_from_cached_tree_with_rules(tmp_path: Path, monkeypatch) -> None:
+    """A cached, unpacked package is planned by its rules; apt is never run."""
+    monkeypatch.setattr(corpus.subprocess, "run", lambda *a, **k: (_ for _ in ()).throw(
+        AssertionError("no commands in tests")))
+    monkeypatch.setattr(corpus.shutil, "which", lambda cmd: None)
     cache = tmp_path / "cache"
-    gimp = cache / "extracted" / "gimp-data"
-    patterns = gimp / "usr/share/gimp/2.0/patterns"
-    (patterns / "Stone").mkdir(parents=True)
-    (patterns / "Stone" / "grey.pat").write_bytes(_pat_bytes(np.full((64, 48), 100)))
-    (patterns / "Stone" / "rgba.pat").write_bytes(
-        _pat_bytes(np.dstack([np.zeros((40, 40, 3)), np.full((40, 40), 255)]))
-    )
-    (patterns / "tiny.pat").write_bytes(_pat_bytes(np.zeros((4, 4))))  # a dither matrix: left out
-    (patterns / "broken.pat").write_bytes(b"GPAT nonsense")
-    (gimp / "usr/share/doc/gimp-data").mkdir(parents=True)
-    (gimp / "usr/share/doc/gimp-data/copyright").write_text("Files: *\nLicense: GPL-3+\n")
-    (gimp / ".complete").touch()
-    mate = cache / "extracted" / "mate-backgrounds"
-    nature = mate / corpus.MATE_ROOT / "nature"
-    nature.mkdir(parents=True)
-    Image.new("RGB", (2048, 1536), (10, 120, 30)).save(nature / "Aqua.jpg")
-    Image.new("RGB", (300, 200)).save(nature / "Unknown.jpg")  # not in the reviewed list
-    (mate / ".complete").touch()
-
+    tree = cache / "extracted" / "palapeli-data"
+    photos = tree / "usr/share/palapeli/collection"
+    photos.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (300, 400, 3), dtype=np.uint8)).save(photos / "a.jpg")
+    Image.new("RGB", (100, 100), "red").save(photos / "tiny.jpg")
+    (tree / "usr/share/doc/palapeli-data").mkdir(parents=True)
+    (tree / "usr/share/doc/palapeli-data/copyright").write_text("GPL-2+")
+    (tree / ".complete").touch()
+    monkeypatch.setattr(corpus, "SOURCES", {"palapeli-data": corpus.SOURCES["palapeli-data"]})
     out = tmp_path / "corpus"
     summary = build_corpus(out, cache_dir=cache, progress=False)
-    rows = {row["file"]: row for row in summary.rows}
-    assert set(rows) == {
-        "content/mate__nature-Aqua.jpg",
-        "style/gimp-data__Stone-grey.png",
-        "style/gimp-data__Stone-rgba.png",
-    }
-    aqua = rows["content/mate__nature-Aqua.jpg"]
-    assert (aqua["width"], aqua["height"]) == ("1024", "768") and aqua["licence"] == "GPL-2+"
-    grey = rows["style/gimp-data__Stone-grey.png"]
-    assert (grey["width"], grey["height"]) == ("288", "256")
-    assert "tiled 6x4 from 48x64" in grey["note"] and "'Test pattern'" in grey["note"]
-    assert sorted(summary.unavailable) == ["gimp-data-extras", "krita-data"]
-    skipped = "\n".join(summary.skipped)
-    assert "tiny" in skipped and "broken" in skipped and "Unknown.jpg" in skipped
-    assert (out / "licenses" / "gimp-data.copyright").read_text().startswith("Files: *")
-
-    # re-run without the packages: the rows already built stay in the manifest
-    monkeypatch.setattr(corpus, "DEBIAN_PACKAGES", ())
-    again = build_corpus(out, cache_dir=tmp_path / "empty", progress=False)
-    assert {row["file"] for row in again.rows} == set(rows)
-
-
-class FakeApt:
-    """Stands in for subprocess.run: records commands and plays apt-get / dpkg."""
-
-    def __init__(self, download_error: str | None = None, lists_missing: bool = False) -> None:
-        self.commands: list[list[str]] = []
-        self.download_error = download_error
-        self.lists_missing = lists_missing
-
-    def __call__(self, command, cwd=None, **kwargs) -> subprocess.CompletedProcess:
-        command = [c for c in command if c not in ("-o", "APT::Sandbox::User=root")]
-        self.commands.append(command)
-        if command[:2] == ["apt-get", "update"]:
-            self.lists_missing = False
-            return subprocess.CompletedProcess(command, 0, "", "")
-        if command[:2] == ["apt-get", "download"]:
-            if self.lists_missing:
-                return self._fail(command, f"E: Unable to locate package {command[2]}")
-            if self.download_error:
-                return self._fail(command, self.download_error)
-            (Path(cwd) / f"{command[2]}_1.0_all.deb").write_bytes(b"!<arch>")
-            return subprocess.CompletedProcess(command, 0, "", "")
-        if command[:2] == ["dpkg", "-x"]:
-            package = Path(command[2]).name.split("_")[0]
-            target = Path(command[3])
-            (target / "usr/share/doc" / package).mkdir(parents=True)
-            (target / "usr/share/doc" / package / "copyright").write_text(f"{package} licence")
-            if package == "mate-backgrounds":
-                nature = target / corpus.MATE_ROOT / "nature"
-                nature.mkdir(parents=True)
-                Image.new("RGB", (640, 480), "green").save(nature / "Aqua.jpg")
-            return subprocess.CompletedProcess(command, 0, "", "")
-        raise AssertionError(f"unexpected command {command}")
-
-    @staticmethod
-    def _fail(command, message: str) -> subprocess.CompletedProcess:
-        return subprocess.CompletedProcess(command, 100, "", message + "\n")
-
-
-@pytest.fixture()
-def apt_present(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(corpus.shutil, "which", lambda cmd: f"/usr/bin/{cmd}")
-    monkeypatch.setattr(corpus, "SKIMAGE_FILES", {})
-
-
-def test_apt_offline_gives_up_after_one_failure(tmp_path: Path, monkeypatch, apt_present,
-                                                 capsys) -> None:
-    monkeypatch.setattr(corpus, "SKIMAGE_FILES", {"chelsea.png": CHELSEA})
-    fake = FakeApt(download_error="E: Failed to fetch http://deb.debian.org/x  Temporary "
-                                  "failure resolving 'deb.debian.org'")
-    monkeypatch.setattr(corpus.subprocess, "run", fake)
-    summary = build_corpus(tmp_path / "corpus", cache_dir=tmp_path / "cache", progress=True)
-    assert fake.commands == [["apt-get", "download", "mate-backgrounds"]]  # no retries, no update
-    err = capsys.readouterr().err
-    assert err.count("failed") == 1 and "Temporary failure resolving" in err
-    assert set(summary.unavailable) == set(corpus.DEBIAN_PACKAGES)
-    assert [row["file"] for row in summary.rows] == ["content/skimage__chelsea.png"]
-
-
-def test_apt_update_when_lists_are_missing_then_cached(tmp_path: Path, monkeypatch,
-                                                       apt_present) -> None:
-    fake = FakeApt(lists_missing=True)
-    monkeypatch.setattr(corpus.subprocess, "run", fake)
-    cache = tmp_path / "cache"
-    summary = build_corpus(tmp_path / "corpus", cache_dir=cache, progress=False)
-    assert fake.commands[:3] == [["apt-get", "download", "mate-backgrounds"],
-                                 ["apt-get", "update"],
-                                 ["apt-get", "download", "mate-backgrounds"]]
-    assert sum(c[:2] == ["dpkg", "-x"] for c in fake.commands) == len(corpus.DEBIAN_PACKAGES)
-    assert summary.unavailable == []
-    assert [row["file"] for row in summary.rows] == ["content/mate__nature-Aqua.jpg"]
-    licences = {p.name for p in (tmp_path / "corpus" / "licenses").iterdir()}
-    assert licences >= {f"{p}.copyright" for p in corpus.DEBIAN_PACKAGES}
-    # second build: everything comes from the cache, no command runs
-    fake.commands.clear()
-    again = build_corpus(tmp_path / "corpus", cache_dir=cache, progress=False)
-    assert fake.commands == [] and again.reused == 1
+    assert [row["file"] for row in summary.rows] == ["content/palapeli__collection-a.png"]
+    assert (out / "licenses" / "palapeli-data.copyright").is_file()
+    assert "under 200 px" in (out / "skipped.txt").read_text()
+    again = build_corpus(out, cache_dir=cache, progress=False)
+    assert again.written == 0 and again.reused == 1

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .args import non_negative_int, positive_float, positive_int, unit_float
-from ..corpus import add_data_command
 from ..errors import FlowstyleError
 from .eval import add_eval_command
 from ..training.trainer import add_train_command
@@ -182,7 +181,6 @@ def build_parser() -> argparse.ArgumentParser:
     _add_init_model(sub)
     _add_demo(sub)
     add_train_command(sub)
-    add_data_command(sub)
     add_eval_command(sub)
     return parser
 

@@ -1,7 +1,7 @@
 """Reader for GIMP pattern files (``.pat``).
 
 GIMP and Krita ship their texture patterns in this small format, which Pillow cannot open.
-The corpus builder (:mod:`flowstyle.corpus`) turns them into PNG style images.
+The corpus builder (:mod:`tools.corpus.build`) turns them into PNG style images.
 
 Layout (all integers big-endian uint32)::
 

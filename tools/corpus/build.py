@@ -24,10 +24,13 @@ from __future__ import annotations
 
 import argparse
 import csv
+import fnmatch
+import io
 import importlib.util
 import math
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import time
@@ -40,7 +43,8 @@ from PIL import Image
 from tqdm import tqdm
 
 from flowstyle.errors import FlowstyleError
-from flowstyle.gimp_pat import read_pat
+from tools.corpus.gimp_pat import read_pat
+from tools.corpus.qrc import iter_rcc
 
 MAX_SIDE = 1024  # longest side of any corpus image: keeps the corpus small, 2x the largest crop
 MIN_TILED_SIDE = 256  # small patterns are repeated until both sides reach this
@@ -52,126 +56,87 @@ MANIFEST_NAME = "manifest.csv"
 SKIPPED_NAME = "skipped.txt"  # files left out, one per line with the reason
 MANIFEST_COLUMNS = ("file", "split", "source", "licence", "width", "height", "note")
 SPLITS = ("content", "style")
-DEBIAN_PACKAGES = ("mate-backgrounds", "gimp-data", "gimp-data-extras", "krita-data")
+TABLES = Path(__file__).with_name("tables")
+
+# Reserved for an independent evaluation: never fetched, never read, never in a split.
+RESERVED_PACKAGES = frozenset(
+    {"plasma-workspace-wallpapers", "ukui-wallpapers", "gnome-backgrounds", "scikit-learn",
+     "sklearn", "matplotlib"}
+)
+RESERVED_FILE_NAMES = frozenset({"china.jpg", "flower.jpg", "grace_hopper.jpg", "grace_hopper.png"})
 
 
-class SourceImage(NamedTuple):
-    """How one file of a source becomes a corpus image."""
+class ReservedSourceError(FlowstyleError):
+    """A source or file reserved for the independent evaluation was asked for."""
 
-    split: str
+
+@dataclass(frozen=True)
+class Source:
+    """One row of tables/sources.csv: a package and how its files are named and grouped."""
+
+    name: str
+    prefix: str  # file names start with PREFIX__
+    origin: str  # debian | pypi
+    group: str  # insource (train/val/test) | xtest | xval (held out whole)
+    root: str  # folder inside the package the rules' patterns are relative to
+    licence: str
+    min_side: int  # smaller images are left out (0: no limit)
+    note: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One row of tables/rules.csv; for each file the first matching rule of its source wins."""
+
+    source: str
+    pattern: str  # fnmatch pattern on the path relative to the source root
+    split: str  # content | style | skip
     licence: str
     note: str
-    background: tuple[str, str, str] | None = None  # (vertical|horizontal, colour1, colour2)
+    background: tuple[str, str, str] | None  # (vertical|horizontal, colour1, colour2)
+    tile: bool
 
 
-# --- scikit-image (skimage/data, read straight from the installed folder) -------------------
-# Licences from the docstrings of the skimage.data loaders (scikit-image 0.26).
-# Left out: grey photos (camera, coins, moon, cell, clock_motion, page, text, microaneurysms),
-# synthetic test images (chessboard_*, color, logo, phantom, horse silhouette), medical /
-# astronomy images that are neither useful content nor style (retina, hubble_deep_field),
-# and the tiny multipage/gif test files.
-SKIMAGE_FILES: dict[str, SourceImage] = {
-    "astronaut.png": SourceImage("content", "public domain", "NASA Great Images (Eileen Collins)"),
-    "chelsea.png": SourceImage("content", "CC0", "photo: Stefan van der Walt"),
-    "coffee.png": SourceImage("content", "CC0", "photo: Rachel Michetti"),
-    "motorcycle_left.png": SourceImage(
-        "content",
-        "BSD-3-Clause (scikit-image distribution)",
-        "Middlebury 2014 stereo benchmark, Scharstein et al.; no separate licence stated",
-    ),
-    "motorcycle_right.png": SourceImage(
-        "content",
-        "BSD-3-Clause (scikit-image distribution)",
-        "Middlebury 2014 stereo benchmark, Scharstein et al.; no separate licence stated",
-    ),
-    "rocket.jpg": SourceImage("content", "public domain", "SpaceX, Falcon 9 / DSCOVR launch"),
-    "brick.png": SourceImage("style", "CC0", "CC0Textures Bricks25; grey texture"),
-    "grass.png": SourceImage("style", "CC0", "CC0Textures; grey texture"),
-    "gravel.png": SourceImage("style", "CC0", "CC0Textures Gravel04; grey texture"),
-    "ihc.png": SourceImage(
-        "style", "no known copyright restrictions", "immunohistochemistry micrograph (CMMI)"
-    ),
-}
+def check_not_reserved(name: str) -> None:
+    """Refuse reserved packages and reserved sample files (see RESERVED_*)."""
+    base = name.lower().rsplit("/", 1)[-1]
+    if name.lower() in RESERVED_PACKAGES or base in RESERVED_FILE_NAMES:
+        raise ReservedSourceError(f"{name} is reserved for the independent evaluation")
+    if any(part in RESERVED_PACKAGES for part in name.lower().split("/")):
+        raise ReservedSourceError(f"{name} is reserved for the independent evaluation")
 
-# --- Debian mate-backgrounds 1.26 ----------------------------------------------------------
-# The split below was decided by looking at every file. nature/ holds 12 photographs
-# (content); abstract/ and desktop/ hold art (style). Licences and authors are from
-# usr/share/doc/mate-backgrounds/copyright. The transparent overlays are composited on the
-# gradient their entry in usr/share/mate-background-properties/*.xml puts behind them, which
-# is how they look on a desktop (their RGB alone is flat white or black).
-_MATE_BLUE_GREEN = "#27587E", "#627F5A"
-MATE_FILES: dict[str, SourceImage] = {
-    **{
-        f"nature/{name}": SourceImage("content", "GPL-2+", f"photo: {author}")
-        for name, author in [
-            ("Aqua.jpg", "Charles Barbin"),
-            ("Blinds.jpg", "Lennart Poettering, Andrea Cimitan"),
-            ("Dune.jpg", "Marco Cogoni, Hylke Bons"),
-            ("FreshFlower.jpg", "Jens Ansorg"),
-            ("Garden.jpg", "Charles Barbin"),
-            ("GreenMeadow.jpg", "Timothy Schellhase, Lapo Calamandrei"),
-            ("LadyBird.jpg", "Charles Barbin"),
-            ("RainDrops.jpg", "blackcombwhistler07"),
-            ("Storm.jpg", "Sergey Nazarov"),
-            ("TwoWings.jpg", "Charles Barbin, Hylke Bons"),
-            ("Wood.jpg", "Jean-Francois Fortin Tam"),
-            ("YellowFlower.jpg", "Charles Barbin"),
-        ]
-    },
-    "abstract/Elephants.jpg": SourceImage("style", "GPL-2+", "painting: Wyng Stancikaite"),
-    "abstract/Arc-Colors-Transparent-Wallpaper.png": SourceImage(
-        "style", "GPL-2+", "gnome-colors", ("vertical", *_MATE_BLUE_GREEN)
-    ),
-    "abstract/Flow.png": SourceImage(
-        "style", "GPL-2+", "Daniel Galleguillos, Hylke Bons", ("horizontal", *_MATE_BLUE_GREEN)
-    ),
-    "abstract/Gulp.png": SourceImage(
-        "style",
-        "GPL-2+",
-        "Daniel Galleguillos, Hylke Bons",
-        ("horizontal", *reversed(_MATE_BLUE_GREEN)),
-    ),
-    "abstract/Silk.png": SourceImage(
-        "style", "GPL-2+", "Patryk Zawadzki", ("horizontal", *_MATE_BLUE_GREEN)
-    ),
-    "abstract/Spring.png": SourceImage(
-        "style", "GPL-2+", "Patryk Zawadzki", ("vertical", *_MATE_BLUE_GREEN)
-    ),
-    "abstract/Waves.png": SourceImage(
-        "style", "GPL-2+", "Patryk Zawadzki", ("horizontal", *_MATE_BLUE_GREEN)
-    ),
-    "desktop/Stripes.png": SourceImage(
-        "style", "GPL-2+", "Jakub Steiner", ("vertical", "#5891BC", "#44A52A")
-    ),
-    **{
-        f"desktop/Ubuntu-Mate-{tone}-no-logo.png": SourceImage(
-            "style", "CC-BY-SA-4.0", "Goce Mitevski"
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def load_sources(tables: Path = TABLES) -> dict[str, Source]:
+    sources = {}
+    for row in _read_csv(tables / "sources.csv"):
+        check_not_reserved(row["source"])
+        sources[row["source"]] = Source(
+            row["source"], row["prefix"], row["origin"], row["group"], row["root"],
+            row["licence"], int(row["min_side"] or 0), row["note"],
         )
-        for tone in ("Cold", "Radioactive", "Warm")
-    },
-}
-MATE_SKIPPED: dict[str, str] = {
-    "abstract/Elephants_3840x2160.jpg": "larger copy of Elephants.jpg",
-    "abstract/Elephants_5640x3172.jpg": "larger copy of Elephants.jpg",
-    "desktop/Float-into-MATE.png": "MATE logo",
-    "desktop/GreenTraditional.jpg": "MATE logo on a white background",
-    "desktop/MATE-Stripes-Dark.png": "MATE wordmark",
-    "desktop/MATE-Stripes-Light.png": "MATE wordmark",
-    "desktop/Ubuntu-Mate-Dark-no-logo.png": "almost uniformly black",
-}
-MATE_ROOT = "usr/share/backgrounds/mate"
+    return sources
 
-# --- patterns: licences from each package's usr/share/doc/PKG/copyright ----------------------
-# gimp-data and krita-data have no stanza for their patterns, so the package-wide "Files: *"
-# licence applies; the copyright files are copied into the corpus (licenses/) verbatim.
-PATTERN_SOURCES: dict[str, tuple[str, str]] = {
-    # package: (folder inside the package, licence)
-    "gimp-data": ("usr/share/gimp/2.0/patterns", "GPL-3+/GPL-2+ (package-wide)"),
-    "gimp-data-extras": ("usr/share/gimp/2.0/patterns", "GPL-2+"),
-    "krita-data": ("usr/share/krita/patterns", "GPL/LGPL (package-wide)"),
-}
-PATTERN_EXTENSIONS = (".pat", ".png")
 
+def load_rules(tables: Path = TABLES) -> dict[str, list[Rule]]:
+    rules: dict[str, list[Rule]] = {}
+    for row in _read_csv(tables / "rules.csv"):
+        check_not_reserved(row["source"])
+        background = tuple(row["background"].split()) if row["background"] else None
+        rules.setdefault(row["source"], []).append(
+            Rule(row["source"], row["pattern"], row["split"], row["licence"], row["note"],
+                 background, row["tile"] == "yes")  # type: ignore[arg-type]
+        )
+    return rules
+
+
+SOURCES = load_sources()
+RULES = load_rules()
+DEBIAN_PACKAGES = tuple(name for name, s in SOURCES.items() if s.origin == "debian")
 
 @dataclass(frozen=True)
 class Planned:
@@ -185,6 +150,7 @@ class Planned:
     load: Callable[[], Image.Image]
     tile: bool = False  # repeat up to MIN_TILED_SIDE (patterns)
     background: tuple[str, str, str] | None = None
+    min_side: int = 0  # smaller images are left out (icons)
 
     @property
     def file(self) -> str:
@@ -375,59 +341,63 @@ def _open_pattern(path: Path) -> Callable[[], Image.Image]:
     return load
 
 
-def plan_skimage(data_dir: Path) -> Iterable[Planned]:
-    for name, info in SKIMAGE_FILES.items():
-        path = data_dir / name
-        if path.is_file():
-            yield Planned(
-                info.split,
-                f"skimage__{Path(name).stem}",
-                "scikit-image",
-                info.licence,
-                info.note,
-                _open_image(path),
-            )
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".pat")
 
 
-def plan_mate(root: Path, skipped: list[str]) -> Iterable[Planned]:
-    folder = root / MATE_ROOT
+def _open_bytes(data: bytes) -> Callable[[], Image.Image]:
+    def load() -> Image.Image:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+        return image
+
+    return load
+
+
+def _candidates(source: Source, root: Path) -> Iterable[tuple[str, Callable[[], Image.Image]]]:
+    """(path relative to the source root, loader) for every image file of a source."""
+    folder = root / source.root
+    if not folder.is_dir():
+        return
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         relative = path.relative_to(folder).as_posix()
-        info = MATE_FILES.get(relative)
-        if info is None:
-            reason = MATE_SKIPPED.get(relative, "not in the reviewed list")
-            skipped.append(f"mate-backgrounds: {relative} ({reason})")
+        if path.suffix.lower() == ".rcc":
+            try:
+                members = list(iter_rcc(path))
+            except (OSError, ValueError, struct.error):
+                continue
+            for inner, data in members:
+                # gcompris/src/activities/NAME/resource/... -> RCC.rcc/...
+                short = inner.split("/resource/", 1)[-1]
+                if short.lower().endswith(IMAGE_EXTENSIONS):
+                    yield f"{relative}/{short}", _open_bytes(data)
+        elif path.suffix.lower() in IMAGE_EXTENSIONS:
+            yield relative, _open_pattern(path)
+
+
+def plan_source(source: Source, root: Path, rules: list[Rule], skipped: list[str]) -> Iterable[Planned]:
+    """What the rules of tables/rules.csv take from one source (first matching rule wins)."""
+    for relative, load in _candidates(source, root):
+        check_not_reserved(relative)
+        rule = next((r for r in rules if fnmatch.fnmatchcase(relative, r.pattern)), None)
+        if rule is None or rule.split == "skip":
+            if rule is not None or source.min_side == 0:  # reviewed lists name every file
+                reason = rule.note if rule is not None else "not in the reviewed list"
+                skipped.append(f"{source.name}: {relative} ({reason})")
             continue
-        note = info.note
-        if info.background is not None:
-            note += f"; alpha composited on the {info.background[0]} gradient from its XML entry"
+        stem = relative.rsplit(".", 1)[0].replace(".rcc/", "/").replace("/", "-")
+        note = rule.note
+        if rule.background is not None:
+            note += f"; alpha composited on a {rule.background[0]} gradient"
         yield Planned(
-            info.split,
-            f"mate__{relative.replace('/', '-').rsplit('.', 1)[0]}",
-            "mate-backgrounds",
-            info.licence,
+            rule.split,
+            f"{source.prefix}__{stem}",
+            source.name,
+            rule.licence or source.licence,
             note,
-            _open_image(path),
-            background=info.background,
-        )
-
-
-def plan_patterns(package: str, root: Path) -> Iterable[Planned]:
-    subdir, licence = PATTERN_SOURCES[package]
-    folder = root / subdir
-    paths = sorted(
-        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in PATTERN_EXTENSIONS
-    )
-    for path in paths:
-        relative = path.relative_to(folder).as_posix()
-        yield Planned(
-            "style",
-            f"{package}__{relative.replace('/', '-').rsplit('.', 1)[0]}",
-            package,
-            licence,
-            "pattern",
-            _open_pattern(path),
-            tile=True,
+            load,
+            tile=rule.tile,
+            background=rule.background,
+            min_side=0 if rule.tile else source.min_side,
         )
 
 
@@ -506,6 +476,8 @@ def convert(item: Planned, out_dir: Path) -> dict[str, str] | str:
         notes.append(f"name {image.info['pattern_name']!r}")
     if item.tile and min(image.size) < MIN_PATTERN_SIDE:
         return f"{image.width}x{image.height}, under {MIN_PATTERN_SIDE} px"
+    if item.min_side and min(image.size) < item.min_side:
+        return f"{image.width}x{image.height}, under {item.min_side} px"
     if image.mode in ("L", "LA", "I", "I;16", "F") and item.background is None:
         notes.append("grey, stored as RGB")
     has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
@@ -517,6 +489,9 @@ def convert(item: Planned, out_dir: Path) -> dict[str, str] | str:
         notes.append(note)
     image, note = downscale(image, MAX_SIDE)
     notes.append(note)
+    spread = max(band[1] - band[0] for band in image.getextrema())
+    if spread < 24:
+        return f"almost uniform (value range {spread})"
     suffix = ".png" if max(image.size) <= PNG_MAX_SIDE else ".jpg"
     target = out_dir / item.split / (item.name + suffix)
     _save(image, target)
@@ -595,29 +570,28 @@ def build_corpus(
 
     skipped: list[str] = []
     planned: list[Planned] = []
-    data_dir = skimage_data_dir()
-    if data_dir is None:
-        log("scikit-image is not installed: no images from it")
-    else:
-        planned += plan_skimage(data_dir)
-
     roots: dict[str, Path] = {}
     unavailable: list[str] = []
-    if use_debian:
-        fetcher = DebianFetcher(cache, log)
-        for package in DEBIAN_PACKAGES:
-            root = fetcher.extracted(package)
-            if root is None:
-                unavailable.append(package)
-            else:
-                roots[package] = root
-    else:
+    fetcher = DebianFetcher(cache, log) if use_debian else None
+    if fetcher is None:
         log("Debian packages not requested: scikit-image images only")
-    if "mate-backgrounds" in roots:
-        planned += plan_mate(roots["mate-backgrounds"], skipped)
-    for package in PATTERN_SOURCES:
-        if package in roots:
-            planned += plan_patterns(package, roots[package])
+    for name, source in SOURCES.items():
+        check_not_reserved(name)
+        if source.origin == "pypi":
+            data_dir = skimage_data_dir() if name == "scikit-image" else None
+            if data_dir is None:
+                log(f"{name} is not installed: no images from it")
+                continue
+            root = data_dir.parent.parent
+        elif fetcher is None:
+            continue
+        else:
+            root = fetcher.extracted(name)
+            if root is None:
+                unavailable.append(name)
+                continue
+            roots[name] = root
+        planned += plan_source(source, root, RULES.get(name, []), skipped)
     previous = {row["file"]: row for row in read_manifest(out_dir / MANIFEST_NAME)}
     if not planned and not previous:
         raise FlowstyleError("no image source available (scikit-image missing and apt failed)")
@@ -648,26 +622,27 @@ def build_corpus(
     return summary
 
 
-# --- command line hook (flowstyle.cli looks this up) -------------------------------------------
+# --- command line ---------------------------------------------------------------------------------
 
 
-def add_data_command(sub: argparse._SubParsersAction) -> None:
-    """Register ``flowstyle data build DIR``: a thin wrapper around :func:`build_corpus`."""
-    data = sub.add_parser("data", help="training data: build the offline corpus")
-    data_sub = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
-    build = data_sub.add_parser(
-        "build", help="assemble content/ and style/ images from installed and Debian packages"
-    )
-    build.add_argument("out_dir", help="folder to build into (e.g. data/corpus)")
-    build.add_argument("--cache", help=f"where .deb files go (default {default_cache_dir()})")
-    build.add_argument("--no-debian", action="store_true", help="scikit-image images only")
-    build.add_argument("--quiet", action="store_true", help="no progress output")
-    build.set_defaults(func=_cmd_build)
-
-
-def _cmd_build(args: argparse.Namespace) -> int:
-    summary = build_corpus(
-        args.out_dir, cache_dir=args.cache, progress=not args.quiet, use_debian=not args.no_debian
-    )
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tools.corpus.build DIR``: build or complete the corpus in DIR."""
+    parser = argparse.ArgumentParser(prog="python -m tools.corpus.build", description=__doc__.split("\n")[0])
+    parser.add_argument("out_dir", nargs="?", default="data/corpus", help="folder to build into")
+    parser.add_argument("--cache", help=f"where .deb files go (default {default_cache_dir()})")
+    parser.add_argument("--no-debian", action="store_true", help="scikit-image images only")
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
+    args = parser.parse_args(argv)
+    try:
+        summary = build_corpus(
+            args.out_dir, cache_dir=args.cache, progress=not args.quiet, use_debian=not args.no_debian
+        )
+    except FlowstyleError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     print(summary)
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

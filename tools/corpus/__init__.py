@@ -1,0 +1,1 @@
+"""Offline corpus builder and split maker (run by `make corpus`)."""
