@@ -200,3 +200,17 @@ def test_bad_batch_settings(folder: Path, kwargs: dict) -> None:
     settings = dict(batch_size=2, seed=0) | kwargs
     with pytest.raises(FlowstyleError):
         next(batch_iterator(ImageFolderDataset(folder), **settings))
+
+
+def test_balance_sources_draws_sources_by_the_square_root_of_their_size(tmp_path):
+    from flowstyle.training.data import balance_sources, source_of
+
+    root = tmp_path / "style"
+    root.mkdir()
+    files = [root / f"big__{i}.png" for i in range(16)] + [root / "small__0.png"]
+    files += [root / "sub" / "x.png"]
+    assert source_of(files[0], root) == "big" and source_of(files[-1], root) == "sub"
+    assert source_of(root / "plain.png", root) == ""
+    out = balance_sources(files, root)
+    assert out.count(files[0]) == 1 and out.count(root / "small__0.png") == 4  # sqrt(16 / 1)
+    assert out.count(root / "sub" / "x.png") == 4

@@ -18,6 +18,8 @@ corrupt JPEG in a 80k-image WikiArt folder costs a warning, not a crashed run.
 
 from __future__ import annotations
 
+import math
+
 import os
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
@@ -103,6 +105,31 @@ def load_rgb(path: Path, min_side: int | None = None) -> Image.Image:
         return image.convert("RGB")
 
 
+def source_of(path: Path, root: Path) -> str:
+    """The source an image came from: its first sub-folder under ``root`` (COCO, WikiArt
+    style folders) or, for files straight in ``root``, the ``source__`` prefix of its name
+    (the corpus builder's naming); one common source otherwise."""
+    relative = path.relative_to(root)
+    if len(relative.parts) > 1:
+        return relative.parts[0]
+    name = relative.name
+    return name.split("__", 1)[0] if "__" in name else ""
+
+
+def balance_sources(files: list[Path], root: Path) -> list[Path]:
+    """Repeat the files of small sources so that a source of n files is drawn about in
+    proportion to sqrt(n), not n: one big package (hundreds of star-chart drawings) no longer
+    outweighs the others, and a small one is not repeated into memorisation."""
+    groups: dict[str, list[Path]] = {}
+    for path in files:
+        groups.setdefault(source_of(path, root), []).append(path)
+    largest = max(len(group) for group in groups.values())
+    out: list[Path] = []
+    for path in files:
+        out += [path] * max(1, round(math.sqrt(largest / len(groups[source_of(path, root)]))))
+    return out
+
+
 class ImageFolderDataset(Dataset):
     """Random square crops from every image under a folder, as float tensors in [0, 1].
 
@@ -123,11 +150,14 @@ class ImageFolderDataset(Dataset):
         crop: int = 256,
         seed: int = 0,
         flip: bool = False,
+        balance: bool = False,
     ) -> None:
         if crop < 1 or (resize is not None and resize < 1):
             raise FlowstyleError(f"crop ({crop}) and resize ({resize}) must be positive")
         self.root = Path(root)
         self.files = find_images(root)
+        if balance:  # see balance_sources
+            self.files = balance_sources(self.files, self.root.expanduser())
         self.resize = resize
         self.crop = crop
         self.seed = seed

@@ -57,6 +57,7 @@ class TrainConfig:
     grid_weight: float = 0.0
     range_weight: float = 0.0
     shift_weight: float = 0.0
+    balance_sources: bool = False
     threads: int | None = None
     device: str = "auto"
     bf16: bool = False
@@ -131,8 +132,8 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
-        self.content = ImageFolderDataset(cfg.content_dir, cfg.resize, cfg.crop, seed=cfg.seed)
-        self.style = ImageFolderDataset(cfg.style_dir, cfg.resize, cfg.crop, seed=cfg.seed + 1)
+        self.content = ImageFolderDataset(cfg.content_dir, cfg.resize, cfg.crop, seed=cfg.seed, balance=cfg.balance_sources)
+        self.style = ImageFolderDataset(cfg.style_dir, cfg.resize, cfg.crop, seed=cfg.seed + 1, balance=cfg.balance_sources)
         if len(self.content) == 0 or len(self.style) == 0:
             raise FlowstyleError("training needs at least one content and one style image")
         self.model = _build_model(cfg).to(self.device)
@@ -427,6 +428,7 @@ def add_train_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--local-weight", type=float, default=d.local_weight, help="AdaAttN local feature loss weight")
     p.add_argument("--grid-weight", type=float, default=d.grid_weight, help="anti-grid spectral loss weight")
     p.add_argument("--range-weight", type=float, default=d.range_weight, help="weight of the penalty on decoded values outside [0, 1]")
+    p.add_argument("--balance-sources", action="store_true", help="draw each source (sub-folder or name prefix 'source__') about in proportion to the square root of its size")
     p.add_argument("--shift-weight", type=float, default=d.shift_weight, help="shift-consistency loss weight (the flow learns to ignore the squeeze phase)")
     p.add_argument("--threads", type=int, help="CPU threads (default: torch's choice)")
     p.add_argument("--device", default=d.device, help="auto, cpu or cuda")

@@ -1,0 +1,80 @@
+"""Where does the blow-out come from? One flow pass per pair, no clamp: the decoded range.
+
+For each model and operator, over content x style pairs: style match, SSIM, clipped share of
+the clamped output, and the 0.1% / 99.9% quantiles of the *unclamped* decoded values (a decoder
+that stays in range has them inside [0, 1]). Comparing a trained flow with an untrained one
+(linear: zero-initialised couplings) separates the decoder's share from the operator's.
+
+    .venv/bin/python research/blowout.py --content data/splits/xval/content \
+        --styles data/splits/xval/style --models artflow-adain runs/untrained-w128.safetensors \
+        --ops adain wct --size 256 --max-images 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+
+import torch
+import torch.nn.functional as F
+
+from flowstyle import load_model
+from flowstyle.eval import metrics as M
+from flowstyle.eval.experiments import image_paths, load_images
+from flowstyle.operators import adain, wct
+
+OPS = {"adain": adain, "wct": wct}
+
+
+def one_pass(model, op, content: torch.Tensor, style: torch.Tensor, pad: int = 32) -> torch.Tensor:
+    flow = model.flow
+    m = flow.config.multiple if hasattr(flow, "config") else 4
+    h, w = content.shape[-2:]
+    bottom, right = (-h) % m, (-w) % m
+    c = F.pad(content, (pad, pad + right, pad, pad + bottom), mode="reflect")
+    sh, sw = style.shape[-2:]
+    s = style[..., : sh - sh % m, : sw - sw % m]
+    with torch.no_grad():
+        out = flow.decode(op(flow.encode(c), flow.encode(s)))
+    return out[..., pad : pad + h, pad : pad + w]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--content", nargs="+", required=True)
+    p.add_argument("--styles", nargs="+", required=True)
+    p.add_argument("--models", nargs="+", required=True)
+    p.add_argument("--ops", nargs="+", default=["adain", "wct"], choices=sorted(OPS))
+    p.add_argument("--size", type=int, default=256)
+    p.add_argument("--max-images", type=int, default=6)
+    p.add_argument("--threads", type=int, default=1)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    contents = load_images(image_paths(args.content, args.max_images), args.size)
+    styles = load_images(image_paths(args.styles, args.max_images), args.size)
+    print(f"{len(contents)} contents x {len(styles)} styles at {args.size} px, one pass, pad 32 reflect")
+    print("| model | op | style match (median / worst decile / pairs < 0) | SSIM | clipped % | decoded q0.1% | decoded q99.9% |")
+    print("|---|---|---|---|---|---|---|")
+    for name in args.models:
+        model = load_model(name)
+        for op_name in args.ops:
+            sm, ss, clip, lo, hi = [], [], [], [], []
+            for c in contents:
+                for s in styles:
+                    raw = one_pass(model, OPS[op_name], c.tensor, s.tensor)
+                    flat = raw.flatten()
+                    lo.append(float(torch.quantile(flat, 0.001)))
+                    hi.append(float(torch.quantile(flat, 0.999)))
+                    out = raw.clamp(0, 1)
+                    sm.append(M.style_match(out, c.tensor, s.tensor))
+                    ss.append(M.ssim_luminance(out, c.tensor))
+                    clip.append(100 * M.clipped_fraction(out))
+            med, worst = M.median_worst(sm)
+            below = sum(v < 0 for v in sm)
+            print(f"| {name} | {op_name} | {med:+.2f} / {worst:+.2f} / {below}/{len(sm)} | "
+                  f"{statistics.median(ss):.2f} | {statistics.median(clip):.1f} | "
+                  f"{statistics.median(lo):+.2f} | {statistics.median(hi):+.2f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

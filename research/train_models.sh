@@ -1,0 +1,17 @@
+#!/bin/sh
+# The training campaign of the shipped models (issue 11 + 12): broad corpus (make corpus),
+# range loss + shift-consistency loss, float32 (the AMD EPYC dev machine has no bf16 units),
+# one thread per run so that two runs share the 2 cores. Every run resumes from its checkpoint:
+# rerun this script after a kill and it continues. Usage: sh research/train_models.sh RUN
+#   RUN = adain | adain-noshift | adaattn | adaattn-1x16
+set -e
+FS=${FS:-.venv/bin/flowstyle}
+DATA="--content-dir data/splits/train/content --style-dir data/splits/train/style"
+COMMON="--batch 4 --crop 128 --resize 256 --width 128 --lr 5e-4 --iters 100000 --save-every 50 --save-minutes 5 --threads 1 --resume"
+case "$1" in
+  adain)          $FS train $DATA $COMMON --method adain --range-weight 20 --shift-weight 200 --out runs/adain-2x8 ;;
+  adain-noshift)  $FS train $DATA $COMMON --method adain --range-weight 20 --shift-weight 0 --out runs/adain-2x8-noshift ;;
+  adaattn)        $FS train $DATA $COMMON --method adaattn --init runs/adain-2x8/model.safetensors --lr 2e-4 --range-weight 20 --shift-weight 200 --out runs/adaattn-2x8 ;;
+  adaattn-1x16)   $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --range-weight 20 --shift-weight 200 --out runs/adaattn-1x16 ;;
+  *) echo "usage: $0 adain|adain-noshift|adaattn|adaattn-1x16" >&2; exit 2 ;;
+esac
