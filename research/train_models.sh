@@ -7,7 +7,7 @@
 set -e
 FS=${FS:-.venv/bin/flowstyle}
 DATA="--content-dir data/splits/train/content --style-dir data/splits/train/style"
-COMMON="--batch 4 --crop 128 --resize 256 --width 128 --lr 5e-4 --iters 100000 --save-every 50 --save-minutes 5 --threads 1 --resume"
+COMMON="--balance-sources --batch 4 --crop 128 --resize 256 --width 128 --lr 5e-4 --iters 100000 --save-every 50 --save-minutes 5 --threads 1 --resume"
 case "$1" in
   adain)          $FS train $DATA $COMMON --method adain --range-weight 20 --shift-weight 200 --out runs/adain-2x8 ;;
   adain-noshift)  $FS train $DATA $COMMON --method adain --range-weight 20 --shift-weight 0 --out runs/adain-2x8-noshift ;;
