@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test demo bench bench-train eval corpus clean
+.PHONY: setup test demo bench bench-train eval eval-test eval-xtest corpus clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,11 +28,26 @@ data/splits: | $(STAMP)
 	$(BIN)/python -m tools.corpus.build data/corpus
 	$(BIN)/python -m tools.corpus.splits data/corpus data/splits
 
-eval: $(STAMP) data/splits runs/untrained-w128.safetensors
+MODELS_EVAL := artflow-adain,artflow-adaattn,artflow-adaattn-1x16,runs/untrained-w128.safetensors,peer
+
+# two reports: the in-source test split (same packages as the training images, 192 px, every
+# experiment) and the cross-source test split (packages never trained on or used for a choice,
+# 512 px, each model's default path): the second measures generalisation
+eval: eval-test eval-xtest
+
+eval-test: $(STAMP) data/splits runs/untrained-w128.safetensors
 	$(BIN)/flowstyle eval all --content data/splits/test/content --styles data/splits/test/style \
 	    --models artflow-adain,artflow-adaattn,artflow-adaattn-1x16,runs/untrained-w128.safetensors,peer \
 	    --size 192 --max-images 3 --leak-rounds 10 --threads 2 --out reports/default \
 	    --note "held-out test split (tools/corpus/splits.py): contents and styles never used for training or for any choice"
+
+eval-xtest: $(STAMP) data/splits runs/untrained-w128.safetensors
+	$(BIN)/flowstyle eval metrics --content data/splits/xtest/content --styles data/splits/xtest/style \
+	    --models $(MODELS_EVAL) --size 512 --max-images 6 --threads 2 --out reports/xtest \
+	    --note "cross-source test split (tools/corpus/splits.py): whole packages never trained on nor used for any choice"
+	$(BIN)/flowstyle eval grid --content data/splits/xtest/content --styles data/splits/xtest/style \
+	    --models artflow-adain,artflow-adaattn,artflow-adaattn-1x16,peer --size 256 --max-images 4 --threads 2 \
+	    --out reports/xtest-grid --note "cross-source test split: comparison figure"
 
 runs/untrained-w128.safetensors: | $(STAMP) data/splits
 	$(BIN)/flowstyle init-model $@ --width 128 --init-image data/splits/train/content/mate__nature-Aqua.jpg \
