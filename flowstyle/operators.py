@@ -17,12 +17,22 @@ EPS = 1e-5
 BLENDS = ("outputs", "latents")
 
 
-def mean_std(z: Tensor, eps: float = EPS) -> tuple[Tensor, Tensor]:
-    """Per-sample, per-channel mean and std over positions, shaped (B, C, 1, 1)."""
-    flat = z.flatten(2)
-    mean = flat.mean(2)
-    var = flat.var(2, unbiased=False)
-    return mean[..., None, None], torch.sqrt(var + eps)[..., None, None]
+def mean_std(z: Tensor, eps: float = EPS, weight: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """Per-sample, per-channel mean and std over positions, shaped (B, C, 1, 1).
+
+    weight: (B or 1, 1, H, W) non-negative position weights (a soft region mask): the
+    statistics of that region only, each position counted by its weight.
+    """
+    if weight is None:
+        flat = z.flatten(2)
+        mean = flat.mean(2)
+        var = flat.var(2, unbiased=False)
+        return mean[..., None, None], torch.sqrt(var + eps)[..., None, None]
+    w = weight.to(z.dtype)
+    total = w.sum((2, 3), keepdim=True)
+    mean = (w * z).sum((2, 3), keepdim=True) / total
+    var = (w * (z - mean) ** 2).sum((2, 3), keepdim=True) / total
+    return mean, torch.sqrt(var + eps)
 
 
 def normalize(z: Tensor, eps: float = EPS) -> Tensor:
@@ -31,10 +41,17 @@ def normalize(z: Tensor, eps: float = EPS) -> Tensor:
     return (z - mean) / std
 
 
-def adain(z_c: Tensor, z_s: Tensor, eps: float = EPS) -> Tensor:
-    """Adaptive instance normalisation: give z_c the channel means and stds of z_s."""
+def adain(z_c: Tensor, z_s: Tensor, eps: float = EPS, weight: Tensor | None = None) -> Tensor:
+    """Adaptive instance normalisation: give z_c the channel means and stds of z_s.
+
+    weight: a soft region mask of z_c (see `mean_std`); the content statistics are then the
+    region's, so the region (not the whole latent) gets the style's statistics.
+    """
     mean_s, std_s = mean_std(z_s, eps)
-    return normalize(z_c, eps) * std_s + mean_s
+    if weight is None:
+        return normalize(z_c, eps) * std_s + mean_s
+    mean_c, std_c = mean_std(z_c, eps, weight)
+    return (z_c - mean_c) / std_c * std_s + mean_s
 
 
 def _sym_power(cov: Tensor, power: float, eps: float) -> Tensor:
@@ -44,23 +61,31 @@ def _sym_power(cov: Tensor, power: float, eps: float) -> Tensor:
     return evecs @ torch.diag_embed(evals) @ evecs.transpose(-1, -2)
 
 
-def _mean_cov(z: Tensor, reg: float) -> tuple[Tensor, Tensor]:
+def _mean_cov(z: Tensor, reg: float, weight: Tensor | None = None) -> tuple[Tensor, Tensor]:
     flat = z.flatten(2).double()
-    mean = flat.mean(2, keepdim=True)
-    centred = flat - mean
-    cov = centred @ centred.transpose(1, 2) / flat.shape[2]
+    if weight is None:
+        mean = flat.mean(2, keepdim=True)
+        centred = flat - mean
+        cov = centred @ centred.transpose(1, 2) / flat.shape[2]
+    else:
+        w = weight.flatten(2).double()  # (B or 1, 1, N)
+        total = w.sum(2, keepdim=True)
+        mean = (w * flat).sum(2, keepdim=True) / total
+        centred = flat - mean
+        cov = (w * centred) @ centred.transpose(1, 2) / total
     eye = torch.eye(cov.shape[-1], dtype=cov.dtype, device=cov.device)
     return mean, cov + reg * eye
 
 
-def wct(z_c: Tensor, z_s: Tensor, eps: float = EPS) -> Tensor:
+def wct(z_c: Tensor, z_s: Tensor, eps: float = EPS, weight: Tensor | None = None) -> Tensor:
     """Whitening and colouring transform: give z_c the channel covariance of z_s.
 
     Symmetric (ZCA) whitening in float64 with a diagonal regulariser `eps`, so a constant
-    image or a one-colour style gives finite output.
+    image or a one-colour style gives finite output. weight: a soft region mask of z_c (see
+    `mean_std`): whiten with the region's own mean and covariance.
     """
     b, c, h, w = z_c.shape
-    mean_c, cov_c = _mean_cov(z_c, eps)
+    mean_c, cov_c = _mean_cov(z_c, eps, weight)
     mean_s, cov_s = _mean_cov(z_s, eps)
     whiten = _sym_power(cov_c, -0.5, eps)
     colour = _sym_power(cov_s, 0.5, eps)
@@ -178,12 +203,18 @@ def apply_operator(
     adaattn: AdaAttN | None = None,
     max_keys: int | None = None,
     seed: int = 0,
+    weight: Tensor | None = None,
 ) -> Tensor:
-    """T(z_c, z_s) for the operator named `method`."""
+    """T(z_c, z_s) for the operator named `method`.
+
+    weight: a soft region mask of z_c. AdaIN and WCT take the content statistics over that
+    region; AdaAttN's attention needs nothing (its queries are per position, and which
+    positions attend to this style is decided by the compositing in `transfer`).
+    """
     if method == "adain":
-        return adain(z_c, z_s)
+        return adain(z_c, z_s, weight=weight)
     if method == "wct":
-        return wct(z_c, z_s)
+        return wct(z_c, z_s, weight=weight)
     if method == "adaattn":
         if adaattn is None:
             raise ValueError("method 'adaattn' needs a model with a trained AdaAttN module")
@@ -214,11 +245,14 @@ def transfer(
     adaattn: AdaAttN | None = None,
     max_keys: int | None = None,
     seed: int = 0,
+    regions: Tensor | None = None,
 ) -> Tensor:
     """Combine a content latent with one or more style latents.
 
     blend="outputs": sum_i w_i T(z_c, z_s_i) (styles of any size);
     blend="latents": T(z_c, sum_i w_i z_s_i) (styles of one size).
+    regions: instead of global weights, a soft mask (B or 1, n_styles, H, W) at the latent's
+    resolution, summing to 1 over styles at each position: `regional_transfer`.
     Then alpha trades style for content: z_c + alpha * (T - z_c); alpha > 1 extrapolates past
     T (the pipeline's `gain`, which restores the strength that phase averaging softens).
     """
@@ -228,6 +262,9 @@ def transfer(
         raise ValueError(f"alpha must be >= 0, got {alpha}")
     if blend not in BLENDS:
         raise ValueError(f"blend must be one of {BLENDS}, got {blend!r}")
+    if regions is not None:
+        out = regional_transfer(method, z_c, z_styles, regions, adaattn, max_keys, seed)
+        return z_c + alpha * (out - z_c) if alpha != 1.0 else out
     weights = normalize_weights(style_weights, len(z_styles))
 
     def op(z_s: Tensor) -> Tensor:
@@ -241,3 +278,37 @@ def transfer(
     else:
         out = sum(w * op(z) for w, z in zip(weights, z_styles) if w > 0)
     return z_c + alpha * (out - z_c) if alpha != 1.0 else out
+
+
+def regional_transfer(
+    method: str,
+    z_c: Tensor,
+    z_styles: Sequence[Tensor],
+    regions: Tensor,
+    adaattn: AdaAttN | None = None,
+    max_keys: int | None = None,
+    seed: int = 0,
+) -> Tensor:
+    """Each region of the content in its own style: sum_k r_k * T_k(z_c, z_s_k).
+
+    regions (B or 1, K, H, W): soft weights per style at the latent's resolution, summing to 1
+    over k. AdaIN and WCT take the content statistics of region k only (weighted by r_k, not
+    the zero-filled rest), so each region gets its own style's statistics whatever the others
+    hold; AdaAttN's positions in region k attend to style k's keys only. Soft weights blend the
+    transfers across an edge. A style whose region is empty costs nothing; one region covering
+    everything is the plain transfer, bit for bit.
+    """
+    if regions.dim() != 4 or regions.shape[1] != len(z_styles) or regions.shape[-2:] != z_c.shape[-2:]:
+        raise ValueError(
+            f"regions must be (B, {len(z_styles)}, {z_c.shape[-2]}, {z_c.shape[-1]}) for "
+            f"{len(z_styles)} styles and this latent, got {tuple(regions.shape)}"
+        )
+    regions = regions.to(z_c.dtype)
+    used = [k for k in range(len(z_styles)) if bool(regions[:, k].gt(0).any())]
+    if len(used) == 1 and bool(regions[:, used[0]].eq(1).all()):
+        return apply_operator(method, z_c, z_styles[used[0]], adaattn, max_keys, seed)
+    out = torch.zeros_like(z_c)
+    for k in used:
+        weight = regions[:, k : k + 1]
+        out = out + weight * apply_operator(method, z_c, z_styles[k], adaattn, max_keys, seed, weight)
+    return out

@@ -13,16 +13,14 @@ from pathlib import Path
 from .args import non_negative_int, positive_float, positive_int, unit_float
 from ..errors import FlowstyleError
 from .eval import add_eval_command
+from .video import add_video_command
 from ..training.trainer import add_train_command
 
 EXIT_USAGE = 2
 
 
-def _add_stylize(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("stylize", help="paint a photo (or a folder of photos) in one or more styles")
-    p.add_argument("content", help="content image, or a folder of images")
-    p.add_argument("styles", nargs="+", help="style image(s)")
-    p.add_argument("-o", "--output", required=True, help="output image (or folder when CONTENT is a folder)")
+def _add_stylize_options(p: argparse.ArgumentParser) -> None:
+    """The model and stylize flags, shared by `stylize` and `video`."""
     p.add_argument("--model", default=None, help="model name (see `flowstyle models`) or weights file")
     p.add_argument("--method", choices=("adain", "wct", "adaattn"), help="transfer operator (default: the model's)")
     p.add_argument("--alpha", type=unit_float, default=1.0, help="style strength, 0 (content) .. 1 (full style)")
@@ -39,6 +37,30 @@ def _add_stylize(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tile", type=non_negative_int, help="rows per tile for big images (0: never tile; default: automatic)")
     p.add_argument("--precision", choices=("float32", "bf16"), default="float32", help="bf16: faster on CPUs with bf16 units")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--preserve-color", action="store_true", help="keep the content's colours; take the style's structure and texture")
+    p.add_argument("--mask", help="grey or label image: its levels, darkest first, pick the style of each region (two styles: a grey blend)")
+    p.add_argument("--mask-feather", type=float, default=4.0, help="soft edge of the mask's regions, Gaussian sigma in px (default 4)")
+
+
+def _stylize_options(args: argparse.Namespace) -> dict:
+    """The stylize keywords from the parsed flags; a mask file is read once, here."""
+    from ..image.io import open_image
+
+    return dict(
+        tile=args.tile, gain=args.gain, method=args.method, alpha=args.alpha, style_weights=args.style_weights, blend=args.blend,
+        size=args.size, style_size=args.style_size, pad=args.pad, pad_mode=args.pad_mode,
+        max_keys=args.max_keys, seed=args.seed, phases=args.phases,
+        preserve_color=args.preserve_color, mask=open_image(args.mask) if args.mask else None,
+        mask_feather=args.mask_feather,
+    )
+
+
+def _add_stylize(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("stylize", help="paint a photo (or a folder of photos) in one or more styles")
+    p.add_argument("content", help="content image, or a folder of images")
+    p.add_argument("styles", nargs="+", help="style image(s)")
+    p.add_argument("-o", "--output", required=True, help="output image (or folder when CONTENT is a folder)")
+    _add_stylize_options(p)
     p.add_argument("--overwrite", action="store_true", help="folder mode: redo existing outputs")
     p.set_defaults(func=_cmd_stylize)
 
@@ -60,11 +82,7 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
         raise FlowstyleError(f"output must end in an image suffix ({', '.join(IMAGE_SUFFIXES)}): {output}")
     styles = [open_image(s) for s in args.styles]  # fail early on a bad style
     stylizer = Stylizer(args.model or DEFAULT_MODEL, device=args.device, precision=args.precision)
-    options = dict(
-        tile=args.tile, gain=args.gain, method=args.method, alpha=args.alpha, style_weights=args.style_weights, blend=args.blend,
-        size=args.size, style_size=args.style_size, pad=args.pad, pad_mode=args.pad_mode,
-        max_keys=args.max_keys, seed=args.seed, phases=args.phases,
-    )
+    options = _stylize_options(args)
     if not content.is_dir():
         if not output.parent.exists():
             raise FlowstyleError(f"output folder does not exist: {output.parent}")
@@ -177,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"flowstyle {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_stylize(sub)
+    add_video_command(sub, _add_stylize_options, _stylize_options)
     _add_models(sub)
     _add_init_model(sub)
     _add_demo(sub)

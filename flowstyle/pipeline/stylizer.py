@@ -30,7 +30,9 @@ from ..image.io import ImageLike, load_tensor, tensor_to_image
 from ..image.transforms import PAD_MODES, center_crop_to_multiple, pad_to_multiple, resize_longest
 from ..image.transforms import pad as pad_image
 from ..models import DEFAULT_MODEL, StyleModel, load_model
+from ..image.color import keep_luminance
 from ..operators import BLENDS, OPERATORS, normalize_weights, transfer
+from .regions import MaskLike, latent_regions, pad_regions, region_weights
 
 PRECISIONS = ("float32", "bf16")
 # The flow runs in bands, so memory is set by the whole-image tensors (image, padded image,
@@ -222,6 +224,9 @@ class Stylizer:
         phases: int | None = None,
         tile: int | None = None,
         gain: float | None = None,
+        preserve_color: bool = False,
+        mask: MaskLike | None = None,
+        mask_feather: float = 4.0,
     ) -> Tensor:
         """Like `stylize` but returns a (1, 3, H, W) float tensor in [0, 1] (no 8-bit rounding).
 
@@ -233,11 +238,13 @@ class Stylizer:
         phases, gain = self.grid_fix(phases, gain)
         styles = list(styles) if isinstance(styles, (list, tuple)) else [styles]
         self._check_options(method, alpha, style_weights, len(styles), blend, pad, pad_mode, max_keys, gain)
+        _check_mask_options(mask, style_weights, blend, mask_feather)
         _check_tile(tile)
         previous, self._tile = self._tile, tile
         try:
             return self._stylize(content, styles, method, alpha * gain, style_weights, blend, size,
-                                 style_size, pad, pad_mode, max_keys, seed, phases)
+                                 style_size, pad, pad_mode, max_keys, seed, phases,
+                                 preserve_color, mask, mask_feather)
         finally:
             self._tile = previous
 
@@ -255,14 +262,19 @@ class Stylizer:
         return phases, gain
 
     def _stylize(self, content, styles, method, alpha, style_weights, blend, size, style_size,
-                 pad, pad_mode, max_keys, seed, phases) -> Tensor:
+                 pad, pad_mode, max_keys, seed, phases, preserve_color=False, mask=None,
+                 mask_feather=0.0) -> Tensor:
         x = resize_longest(load_tensor(content), size)
         _check_size(x, self.multiple, "content image")
         h, w = x.shape[-2:]
         shifts = phase_shifts(phases, self.multiple)
-        z_styles = [self.encode_style(s, style_size or max(h, w)) for s in styles]
         m = self.multiple
+        padded_regions = None
+        if mask is not None:  # before the styles are encoded: a bad mask fails early
+            padded_regions = pad_regions(region_weights(mask, len(styles), h, w, mask_feather), pad, m)
+        z_styles = [self.encode_style(s, style_size or max(h, w)) for s in styles]
         base = pad_to_multiple(x, pad, m, pad_mode)
+        content_rgb = x if preserve_color else None
         del x  # large images: keep only the padded copy alive
         total = None
         with torch.inference_mode():
@@ -270,16 +282,20 @@ class Stylizer:
                 shifted = pad_image(base, dx, (m - dx) % m, dy, (m - dy) % m, pad_mode)
                 z_c = self._encode(shifted)
                 del shifted
+                regions = None if padded_regions is None else latent_regions(padded_regions, dy, dx, m).to(z_c.device)
                 z = transfer(
                     method, z_c, z_styles, alpha, style_weights, blend,
-                    self.model.adaattn, max_keys, seed,
+                    self.model.adaattn, max_keys, seed, regions,
                 )
                 del z_c
                 out = self._decode(z)[..., dy + pad : dy + pad + h, dx + pad : dx + pad + w]
                 del z
                 total = out.clone() if total is None else total.add_(out)
                 del out
-        return (total / len(shifts)).clamp_(0, 1).cpu()  # a normal tensor, not an inference one
+        out = (total / len(shifts)).clamp_(0, 1).cpu()  # a normal tensor, not an inference one
+        if content_rgb is not None:
+            out = keep_luminance(out, content_rgb.cpu())
+        return out
 
     def stylize(self, content: ImageLike, styles: ImageLike | Sequence[ImageLike], **options) -> Image.Image:
         """Stylize `content` with one or several styles; returns an RGB PIL image.
@@ -312,6 +328,17 @@ class Stylizer:
             raise FlowstyleError(str(exc)) from None
 
 
+def _check_mask_options(mask, style_weights, blend, feather) -> None:
+    if mask is None:
+        return
+    if style_weights is not None:
+        raise FlowstyleError("style weights do not apply with a mask: the mask gives each style its share")
+    if blend != "outputs":
+        raise FlowstyleError("a mask needs blend 'outputs' (each region is transferred with its own style)")
+    if not feather >= 0:
+        raise FlowstyleError(f"mask_feather must be >= 0 px, got {feather}")
+
+
 _STYLIZERS: dict[tuple, Stylizer] = {}
 
 
@@ -334,6 +361,9 @@ def stylize(
     device: str | torch.device = "cpu",
     tile: int | None = None,
     precision: str = "float32",
+    preserve_color: bool = False,
+    mask: MaskLike | None = None,
+    mask_feather: float = 4.0,
 ) -> Image.Image:
     """Paint `content` in the style of `styles` (one or a list); returns an RGB PIL image.
 
@@ -348,6 +378,9 @@ def stylize(
     (None: the model's recommended gain with its default phases, else 1).
     tile: the flow's band height in rows for large images (None: automatic, 0: never).
     precision: "float32" or "bf16" (faster flow on CPUs with bf16 units; not bit-exact).
+    preserve_color: keep the content's colours (CIELAB chroma), take only the style's lightness
+    structure and texture. mask: a grey or label image giving each region of the content its own
+    style (see flowstyle.pipeline.regions); mask_feather: its soft edge, Gaussian sigma in px.
     """
     if isinstance(model, StyleModel):
         stylizer = Stylizer(model, device, precision=precision)
@@ -359,5 +392,6 @@ def stylize(
     return stylizer.stylize(
         content, styles, method=method, alpha=alpha, style_weights=style_weights, blend=blend,
         size=size, style_size=style_size, pad=pad, pad_mode=pad_mode, max_keys=max_keys,
-        seed=seed, phases=phases, gain=gain, tile=tile,
+        seed=seed, phases=phases, gain=gain, tile=tile, preserve_color=preserve_color,
+        mask=mask, mask_feather=mask_feather,
     )
