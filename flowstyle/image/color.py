@@ -3,13 +3,13 @@
 Two ways to keep the content's colours while taking a style's structure and texture
 (Gatys et al. 2016, "Preserving color in neural artistic style transfer"):
 
-- `keep_luminance`: stylize as usual, then keep only the output's CIELAB lightness and put the
-  content's chroma (a*, b*) back. Chroma is the content's exactly; lightness is the style's.
+- luminance-only transfer: stylize the grey (CIELAB lightness) content with the grey style, then
+  `keep_luminance`: the output's lightness with the content's chroma (a*, b*) put back.
 - `match_color`: before the transfer, give the style image the content's RGB colour mean and
   covariance (an affine map per pixel), so the style brings no colours of its own.
 
-docs/artist_features.md compares the two by measurement; the pipeline's `preserve_color` uses
-`keep_luminance`, the better of the two there.
+docs/artist_features.md compares them by measurement; the pipeline's `preserve_color` is the
+luminance-only transfer, the better there (it keeps the style; `match_color` loses most of it).
 """
 
 from __future__ import annotations

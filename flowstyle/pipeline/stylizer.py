@@ -30,7 +30,7 @@ from ..image.io import ImageLike, load_tensor, tensor_to_image
 from ..image.transforms import PAD_MODES, center_crop_to_multiple, pad_to_multiple, resize_longest
 from ..image.transforms import pad as pad_image
 from ..models import DEFAULT_MODEL, StyleModel, load_model
-from ..image.color import keep_luminance
+from ..image.color import grey, keep_luminance
 from ..operators import BLENDS, OPERATORS, normalize_weights, transfer
 from .regions import MaskLike, latent_regions, pad_regions, region_weights
 
@@ -272,9 +272,12 @@ class Stylizer:
         padded_regions = None
         if mask is not None:  # before the styles are encoded: a bad mask fails early
             padded_regions = pad_regions(region_weights(mask, len(styles), h, w, mask_feather), pad, m)
+        content_rgb = None
+        if preserve_color:  # luminance-only transfer, the content's chroma put back at the end
+            content_rgb, x = x, grey(x)
+            styles = [grey(load_tensor(s)) for s in styles]
         z_styles = [self.encode_style(s, style_size or max(h, w)) for s in styles]
         base = pad_to_multiple(x, pad, m, pad_mode)
-        content_rgb = x if preserve_color else None
         del x  # large images: keep only the padded copy alive
         total = None
         with torch.inference_mode():
