@@ -8,6 +8,7 @@ that stays in range has them inside [0, 1]). Comparing a trained flow with an un
     .venv/bin/python research/blowout.py --content data/splits/xval/content \
         --styles data/splits/xval/style --models artflow-adain runs/untrained-w128.safetensors \
         --ops adain wct --size 256 --max-images 8
+    .venv/bin/python research/blowout.py --write-probe-styles runs/probe_styles   # synthetic smooth styles
 """
 
 from __future__ import annotations
@@ -26,6 +27,29 @@ from flowstyle.operators import adain, wct
 OPS = {"adain": adain, "wct": wct}
 
 
+def write_probe_styles(folder: str, size: int = 256) -> None:
+    """Synthetic desktop-art styles (no package's image): a pink-to-cyan gradient, a teal and
+    magenta swoosh, a dark-to-orange corner glow. Smooth images are where the blow-out starts."""
+    from pathlib import Path
+
+    from flowstyle.image.io import save_image, tensor_to_image
+
+    yy, xx = torch.meshgrid(torch.linspace(0, 1, size), torch.linspace(0, 1, size), indexing="ij")
+
+    def mix(a, b, t):
+        return torch.tensor(a)[:, None, None] * (1 - t) + torch.tensor(b)[:, None, None] * t
+
+    swoosh = 0.5 + 0.5 * torch.sin(6 * xx + 4 * torch.sin(3 * yy))
+    styles = {
+        "gradient": mix((1.0, 0.55, 0.8), (0.3, 0.9, 0.95), yy),
+        "swoosh": mix((0.85, 0.1, 0.6), (0.0, 0.55, 0.6), swoosh),
+        "glow": mix((0.05, 0.05, 0.2), (0.9, 0.6, 0.1), xx * yy),
+    }
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    for name, img in styles.items():
+        save_image(tensor_to_image(img), Path(folder) / f"probe__{name}.png")
+
+
 def one_pass(model, op, content: torch.Tensor, style: torch.Tensor, pad: int = 32) -> torch.Tensor:
     flow = model.flow
     m = flow.config.multiple if hasattr(flow, "config") else 4
@@ -41,14 +65,20 @@ def one_pass(model, op, content: torch.Tensor, style: torch.Tensor, pad: int = 3
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--content", nargs="+", required=True)
-    p.add_argument("--styles", nargs="+", required=True)
-    p.add_argument("--models", nargs="+", required=True)
+    p.add_argument("--content", nargs="+")
+    p.add_argument("--styles", nargs="+")
+    p.add_argument("--models", nargs="+")
+    p.add_argument("--write-probe-styles", metavar="DIR", help="write the synthetic smooth styles to DIR and stop")
     p.add_argument("--ops", nargs="+", default=["adain", "wct"], choices=sorted(OPS))
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--max-images", type=int, default=6)
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args()
+    if args.write_probe_styles:
+        write_probe_styles(args.write_probe_styles)
+        return
+    if not (args.content and args.styles and args.models):
+        p.error("--content, --styles and --models are required")
     torch.set_num_threads(args.threads)
     contents = load_images(image_paths(args.content, args.max_images), args.size)
     styles = load_images(image_paths(args.styles, args.max_images), args.size)
