@@ -1,24 +1,53 @@
 """flowstyle: arbitrary image style transfer with a reversible flow (ArtFlow + AdaIN/WCT/AdaAttN).
 
     import flowstyle
-    image = flowstyle.stylize("photo.jpg", "painting.jpg", model="artflow-adain")
+    image = flowstyle.stylize("photo.jpg", "painting.jpg", model="artflow-adain", alpha=0.8)
     image.save("out.jpg")
+
+    options = flowstyle.StylizeOptions(alpha=0.8, phases=4)
+    image = flowstyle.Stylizer("artflow-adain").stylize("photo.jpg", "painting.jpg", options)
+
+The names below load on first use, so `import flowstyle` (and `flowstyle --help`) stays light.
 """
 
+from __future__ import annotations
+
+import importlib
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
 from .errors import FlowstyleError
-from .flow import ArtFlow, FlowConfig
-from .operators import AdaAttN, adain, transfer, wct
-from .pipeline import Stylizer, stylize
-from .models import StyleModel, list_models, load_model, save_model
 
 try:
     __version__ = version("flowstyle")
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+source"
 
-__all__ = [
-    "ArtFlow", "FlowConfig", "AdaAttN", "adain", "wct", "transfer", "Stylizer", "stylize",
-    "StyleModel", "load_model", "save_model", "list_models", "FlowstyleError", "__version__",
-]
+# public name -> the module that defines it
+_EXPORTS = {
+    "ArtFlow": "flow", "FlowConfig": "flow",
+    "AdaAttN": "operators", "adain": "operators", "wct": "operators", "transfer": "operators",
+    "StylizeOptions": "pipeline", "Stylizer": "pipeline", "stylize": "pipeline",
+    "StyleModel": "models", "InferenceDefaults": "models", "load_model": "models",
+    "save_model": "models", "list_models": "models",
+}
+
+__all__ = [*_EXPORTS, "FlowstyleError", "__version__"]
+
+if TYPE_CHECKING:
+    from .flow import ArtFlow, FlowConfig
+    from .models import InferenceDefaults, StyleModel, list_models, load_model, save_model
+    from .operators import AdaAttN, adain, transfer, wct
+    from .pipeline import StylizeOptions, Stylizer, stylize
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'flowstyle' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

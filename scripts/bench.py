@@ -64,11 +64,12 @@ def _images(size: int):
 
 def _load(spec: str):
     from flowstyle.operators import AdaAttN
+    from flowstyle.flow import FlowConfig
     from flowstyle.models import init_model, load_model
 
     if spec != UNTRAINED:
         return load_model(spec)
-    model = init_model(n_block=2, n_flow=8, width=128, method="adain")
+    model = init_model(FlowConfig(n_block=2, n_flow=8, width=128), method="adain")
     model.adaattn = AdaAttN(model.config.latent_channels)  # identity-initialised attention
     return model
 

@@ -20,12 +20,14 @@ import numpy as np
 import torch
 from PIL import Image
 
-from flowstyle.training.trainer import TrainConfig, Trainer
+from flowstyle.flow import FlowConfig
+from flowstyle.training.config import TrainConfig
+from flowstyle.training.trainer import Trainer
 
 CONFIGS = {
-    "default (2x8, width 128, crop 128, batch 4, bf16)": dict(width=128, crop=128, resize=160, bf16=True),
-    "default in float32": dict(width=128, crop=128, resize=160, bf16=False),
-    "report (2x8, width 512, crop 256, batch 4, float32)": dict(width=512, crop=256, resize=288, bf16=False),
+    "default (2x8, width 128, crop 128, batch 4, bf16)": dict(flow=FlowConfig(width=128), crop=128, resize=160, bf16=True),
+    "default in float32": dict(flow=FlowConfig(width=128), crop=128, resize=160, bf16=False),
+    "report (2x8, width 512, crop 256, batch 4, float32)": dict(flow=FlowConfig(width=512), crop=256, resize=288, bf16=False),
 }
 
 

@@ -47,7 +47,7 @@ def main() -> None:
             half, t_half = timed(half_stylizer, content, style, phases)
             diff = (half - full).abs().flatten() * 255
             p99 = torch.quantile(diff[:: max(1, diff.numel() // 1_000_000)], 0.99).item()
-            shown = phases or f"{full_stylizer.grid_fix(None, None)[0]} (default)"
+            shown = phases or f"{full_stylizer.options_for(1).phases} (default)"
             lines.append(f"| {entry.name} | {shown} | {t_full:.2f} | {t_half:.2f} | {t_full / t_half:.2f}x | "
                          f"{diff.mean().item():.2f} | {p99:.1f} | {diff.max().item():.1f} |")
             print(lines[-1], flush=True)

@@ -1,10 +1,12 @@
 """Copy a training run's exported model into the package as a named, documented model.
 
-    python scripts/ship_model.py runs/adain-2x8 artflow-adain --phases 16 --gain 1.15 \
+    python scripts/ship_model.py runs/adain-2x8 artflow-adain \
         --summary "AdaIN, 2x8 flow, width 128, trained 80 min on 2 CPU cores"
+    flowstyle models set-defaults artflow-adain --phases 16 --gain 1.15
 
-Adds the name, a one-line summary, the recommended squeeze-phase count and gain (the grid fix
-chosen in docs/grid.md; `scripts/set_grid_fix.py` changes them on a shipped model) and the machine it was trained on to the weights file's metadata.
+Adds the name, a one-line summary and the machine it was trained on to the weights file's
+metadata. The inference defaults (the grid fix chosen in docs/grid.md) are set afterwards with
+`flowstyle models set-defaults`, which checks them.
 """
 
 from __future__ import annotations
@@ -27,8 +29,6 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("run", type=Path)
     p.add_argument("name", choices=sorted(REGISTRY))
-    p.add_argument("--phases", type=int, default=1)
-    p.add_argument("--gain", type=float, default=1.0)
     p.add_argument("--summary", required=True)
     args = p.parse_args()
     model = load_model(args.run / "model.safetensors")
@@ -36,8 +36,6 @@ def main() -> None:
         **model.info,
         "name": args.name,
         "summary": args.summary,
-        "default_phases": args.phases,
-        "default_gain": args.gain,
         "trained_on": f"{cpu_name()}, 2 cores, no GPU",
         "run": str(args.run),
     }

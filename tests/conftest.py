@@ -9,6 +9,7 @@ import torch
 from PIL import Image
 from skimage import data
 
+from flowstyle.flow import FlowConfig
 from flowstyle.models import StyleModel, init_model, save_model
 
 # The suite's one thread policy: 2 threads (the CI machine's cores) unless OMP_NUM_THREADS says
@@ -32,7 +33,7 @@ def photos() -> dict[str, Image.Image]:
 @pytest.fixture(scope="session")
 def tiny_model() -> StyleModel:
     """2 blocks x 2 flows, width 16, ActNorm-initialised; coupling nets nudged off zero."""
-    model = init_model(n_block=2, n_flow=2, width=16, method="adain", size=64)
+    model = init_model(FlowConfig(n_block=2, n_flow=2, width=16), method="adain", size=64)
     perturb(model, 0.02)
     return model.eval()
 

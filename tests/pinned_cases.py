@@ -52,9 +52,10 @@ def run_case(stylizer, name: str) -> np.ndarray:
 
 def build_model(method: str):
     """The untrained tiny model (fixed seed), nudged off its zero-initialised coupling outputs."""
+    from flowstyle.flow import FlowConfig
     from flowstyle.models import init_model
 
-    model = init_model(n_block=2, n_flow=2, width=8, method=method, size=32, seed=0)
+    model = init_model(FlowConfig(n_block=2, n_flow=2, width=8), method=method, size=32, seed=0)
     g = torch.Generator().manual_seed(1)
     with torch.no_grad():
         for p in model.parameters():

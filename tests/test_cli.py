@@ -106,3 +106,61 @@ def test_demo_uses_the_bundled_images(tiny_model_file, tmp_path, capsys):
     assert run("demo", "-o", out, "--model", tiny_model_file, "--size", 64) == 0
     assert max(Image.open(out).size) == 64
     assert str(out) in capsys.readouterr().out
+
+
+def test_help_does_not_import_torch():
+    code = (
+        "import sys\n"
+        "from flowstyle.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('torch', 'torch.distributed', 'numpy', 'PIL') if m in sys.modules]\n"
+        "print('loaded:', ','.join(heavy))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0 and "stylize" in proc.stdout
+    assert proc.stdout.splitlines()[-1] == "loaded: "  # none of them
+
+
+def test_models_set_defaults_rewrites_only_the_metadata(tiny_model_file, tmp_path, capsys):
+    from safetensors.torch import load_file
+
+    from flowstyle import load_model
+
+    out = tmp_path / "fixed.safetensors"
+    assert run("models", "set-defaults", tiny_model_file, "--phases", 4, "--gain", 1.2, "--precision", "bf16", "-o", out) == 0
+    assert str(out) in capsys.readouterr().out
+    model = load_model(out)
+    assert (model.defaults.phases, model.defaults.gain, model.defaults.precision) == (4, 1.2, "bf16")
+    before, after = load_file(tiny_model_file), load_file(str(out))
+    assert before.keys() == after.keys() and all(torch_equal(before[k], after[k]) for k in before)
+    assert load_model(tiny_model_file).defaults.phases == 1  # -o leaves the source alone
+    assert run("models", "set-defaults", out, "--gain", 1.1) == 0  # in place, other defaults kept
+    assert (load_model(out).defaults.phases, load_model(out).defaults.gain) == (4, 1.1)
+    for bad, message in ((["--phases", 3], "phases must be"), (["--gain", 0], "gain"), ([], "nothing to set")):
+        assert run("models", "set-defaults", out, *bad) == 2
+        assert message in capsys.readouterr().err
+    assert load_model(out).defaults.gain == 1.1
+    assert [p.name for p in tmp_path.iterdir()] == ["fixed.safetensors"]  # no temporary left behind
+
+
+def test_old_files_with_info_defaults_still_load(tiny_model, tmp_path):
+    import json
+
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    from flowstyle import load_model, save_model
+
+    path = save_model(tiny_model, tmp_path / "new.safetensors")
+    with safe_open(str(path), framework="pt") as handle:
+        meta = handle.metadata()
+        tensors = {k: handle.get_tensor(k) for k in handle.keys()}
+    del meta["defaults"]
+    meta["info"] = json.dumps({"default_phases": 16, "default_gain": 1.3})
+    save_file(tensors, str(tmp_path / "old.safetensors"), metadata=meta)
+    model = load_model(tmp_path / "old.safetensors")
+    assert (model.defaults.phases, model.defaults.gain) == (16, 1.3) and "default_phases" not in model.info
+
+
+def torch_equal(a, b):
+    return a.dtype == b.dtype and bool((a == b).all())

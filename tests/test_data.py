@@ -10,7 +10,8 @@ import pytest
 import torch
 from PIL import Image
 
-from flowstyle.training.data import ImageFolderDataset, batch_iterator, find_images, sample_rng
+from flowstyle.image.io import find_images
+from flowstyle.training.data import ImageFolderDataset, batch_iterator, sample_rng
 from flowstyle.errors import FlowstyleError
 
 

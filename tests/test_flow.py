@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from flowstyle.flow import ArtFlow
+from flowstyle.flow import ArtFlow, FlowConfig
 from flowstyle.flow.layers import CouplingNet, Squeeze, squeeze2x2, unsqueeze2x2
 from flowstyle.image.io import image_to_tensor
 
@@ -21,7 +21,7 @@ def _max_err(flow: ArtFlow, x: torch.Tensor) -> float:
 @pytest.mark.parametrize("n_block,n_flow", REPORT_CONFIGS)
 @pytest.mark.parametrize("n_trans", [0, 1, 2])
 def test_every_report_config_builds_and_inverts(n_block, n_flow, n_trans):
-    flow = ArtFlow(n_block, n_flow, n_trans, width=8)
+    flow = ArtFlow(FlowConfig(n_block, n_flow, n_trans, width=8))
     x = torch.rand(2, 3, 16, 16)
     flow.initialize(x)
     perturb(flow, 0.01)
@@ -33,7 +33,7 @@ def test_every_report_config_builds_and_inverts(n_block, n_flow, n_trans):
 @pytest.mark.parametrize("n_block,n_flow", [(2, 8), (1, 16)])
 @pytest.mark.parametrize("coupling", ["additive", "affine"])
 def test_invertible_before_init_after_init_and_after_training(n_block, n_flow, coupling, photos):
-    flow = ArtFlow(n_block, n_flow, width=32, coupling=coupling)
+    flow = ArtFlow(FlowConfig(n_block, n_flow, width=32, coupling=coupling))
     real = torch.cat([image_to_tensor(photos[n].crop((0, 0, 48, 48))) for n in ("astronaut", "coffee")])
     noise = torch.rand(2, 3, 48, 48)
     assert not flow.initialized
@@ -54,7 +54,7 @@ def test_invertible_before_init_after_init_and_after_training(n_block, n_flow, c
 
 
 def test_actnorm_init_normalises_first_batch():
-    flow = ArtFlow(1, 1, width=4)
+    flow = ArtFlow(FlowConfig(1, 1, width=4))
     x = torch.rand(8, 3, 16, 16) * 3 + 5
     flow.initialize(x)
     actnorm = flow.blocks[0].steps[0].actnorm
@@ -91,7 +91,7 @@ def _coupling_params(c_half: int, width: int, out: int) -> int:
 @pytest.mark.parametrize("n_block,n_flow,n_trans,coupling", [(2, 8, 0, "additive"), (1, 16, 2, "affine"), (3, 4, 1, "additive")])
 def test_parameter_count_matches_arithmetic(n_block, n_flow, n_trans, coupling):
     width = 24
-    flow = ArtFlow(n_block, n_flow, n_trans, width=width, coupling=coupling)
+    flow = ArtFlow(FlowConfig(n_block, n_flow, n_trans, width=width, coupling=coupling))
     expected = 0
     for level in range(1, n_block + 1):
         c = 3 * 4**level
@@ -102,7 +102,7 @@ def test_parameter_count_matches_arithmetic(n_block, n_flow, n_trans, coupling):
 
 
 def test_report_size_model_has_about_6_4m_parameters():
-    flow = ArtFlow(2, 8, 0, width=512)
+    flow = ArtFlow(FlowConfig(2, 8, 0, width=512))
     n = sum(p.numel() for p in flow.parameters())
     assert 6.0e6 < n < 6.8e6
 
@@ -136,8 +136,8 @@ def test_cpu_inference_path_matches_the_training_path(coupling, fused, monkeypat
 
 
 def test_wrong_sizes_are_rejected():
-    flow = ArtFlow(2, 1, width=4)
+    flow = ArtFlow(FlowConfig(2, 1, width=4))
     with pytest.raises(ValueError, match="multiples of 4"):
         flow.encode(torch.rand(1, 3, 10, 12))
     with pytest.raises(ValueError):
-        ArtFlow(2, 1, width=4, coupling="nope")
+        ArtFlow(FlowConfig(2, 1, width=4, coupling="nope"))

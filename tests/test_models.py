@@ -7,6 +7,7 @@ import torch
 
 from flowstyle import models as zoo
 from flowstyle.models import registry
+from flowstyle.flow import FlowConfig
 from flowstyle.errors import FlowstyleError
 from flowstyle.models import StyleModel, init_model, load_model, save_model
 
@@ -26,7 +27,7 @@ def test_round_trip_keeps_every_tensor_config_and_method(tiny_model, tmp_path):
 
 
 def test_adaattn_parameters_travel_with_the_file(tmp_path):
-    model = init_model(n_block=1, n_flow=1, width=8, method="adaattn", size=32)
+    model = init_model(FlowConfig(n_block=1, n_flow=1, width=8), method="adaattn", size=32)
     with torch.no_grad():
         model.adaattn.f.weight.add_(0.5)
     loaded = load_model(save_model(model, tmp_path / "a.safetensors"))

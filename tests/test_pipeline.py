@@ -8,8 +8,9 @@ from PIL import Image
 
 import flowstyle
 from flowstyle.errors import FlowstyleError
-from flowstyle.image.transforms import resize_longest
-from flowstyle.pipeline import Stylizer, phase_shifts
+from flowstyle.image.transforms import phase_shifts, resize_longest
+from flowstyle.models import InferenceDefaults
+from flowstyle.pipeline import Stylizer
 
 from .conftest import as_array
 
@@ -79,13 +80,19 @@ def test_gain_scales_the_latent_change(stylizer, photos):
 
 def test_model_default_gain_goes_with_its_default_phases(tiny_model):
     model = copy.deepcopy(tiny_model)
-    model.info = {**model.info, "default_phases": 4, "default_gain": 1.3}
+    model.defaults = InferenceDefaults(phases=4, gain=1.3)
     stylizer = Stylizer(model)
-    assert stylizer.grid_fix(None, None) == (4, 1.3)
-    assert stylizer.grid_fix(4, None) == (4, 1.3)
-    assert stylizer.grid_fix(1, None) == (1, 1.0)  # the gain was chosen for the default phases
-    assert stylizer.grid_fix(None, 1.1) == (4, 1.1)
-    assert Stylizer(tiny_model).grid_fix(None, None) == (1, 1.0)  # models without a recommendation
+
+    def fix(**kw):
+        used = stylizer.options_for(1, **kw)
+        return used.phases, used.gain
+
+    assert fix() == (4, 1.3)
+    assert fix(phases=4) == (4, 1.3)
+    assert fix(phases=1) == (1, 1.0)  # the gain was chosen for the default phases
+    assert fix(gain=1.1) == (4, 1.1)
+    plain = Stylizer(tiny_model).options_for(1)
+    assert (plain.phases, plain.gain, plain.method) == (1, 1.0, "adain")  # no recommendation
 
 
 def test_several_styles_with_weights(stylizer, photos):
@@ -102,7 +109,7 @@ def test_styles_are_encoded_once(tiny_model, photos, monkeypatch):
     stylizer = Stylizer(tiny_model)
     calls = []
     original = stylizer._encode
-    monkeypatch.setattr(stylizer, "_encode", lambda x: calls.append(x.shape) or original(x))
+    monkeypatch.setattr(stylizer, "_encode", lambda x, tile: calls.append(x.shape) or original(x, tile))
     for _ in range(3):
         stylizer.stylize(photos["astronaut"], photos["coffee"], pad=8)
     assert len(calls) == 3 + 1  # three contents, one style

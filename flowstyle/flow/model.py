@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import Tensor, nn
 
+from ..errors import FlowstyleError
+from ..fields import option
 from .layers import COUPLINGS, SQUEEZES, ActNorm, FlowBlock
 
 
@@ -14,20 +16,23 @@ from .layers import COUPLINGS, SQUEEZES, ActNorm, FlowBlock
 class FlowConfig:
     """Everything needed to rebuild the architecture (stored in every weights file)."""
 
-    n_block: int = 2
-    n_flow: int = 8
-    n_trans: int = 0
-    width: int = 512
-    coupling: str = "additive"
-    squeeze: str = "checkerboard"
+    n_block: int = option(2, "flow blocks (each squeezes 2x2; image sides become multiples of 2**n)", type=int)
+    n_flow: int = option(8, "flow steps per block", type=int)
+    n_trans: int = option(0, "transition steps (ActNorm + 1x1 conv) after each squeeze", type=int)
+    width: int = option(512, "channels of the coupling networks", type=int)
+    coupling: str = option("additive", "coupling layer", choices=COUPLINGS, type=str)
+    squeeze: str = option("checkerboard", "space-to-depth layer", choices=SQUEEZES, type=str)
 
     def __post_init__(self) -> None:
+        sizes = (self.n_block, self.n_flow, self.n_trans, self.width)
+        if any(isinstance(v, bool) or not isinstance(v, int) for v in sizes):
+            raise FlowstyleError(f"flow sizes must be whole numbers: {self}")
         if self.n_block < 1 or self.n_flow < 0 or self.n_trans < 0 or self.width < 1:
-            raise ValueError(f"invalid flow sizes: {self}")
+            raise FlowstyleError(f"invalid flow sizes (n_block >= 1, n_flow >= 0, n_trans >= 0, width >= 1): {self}")
         if self.coupling not in COUPLINGS:
-            raise ValueError(f"coupling must be one of {COUPLINGS}, got {self.coupling!r}")
+            raise FlowstyleError(f"coupling must be one of {COUPLINGS}, got {self.coupling!r}")
         if self.squeeze not in SQUEEZES:
-            raise ValueError(f"squeeze must be one of {SQUEEZES}, got {self.squeeze!r}")
+            raise FlowstyleError(f"squeeze must be one of {SQUEEZES}, got {self.squeeze!r}")
 
     @property
     def multiple(self) -> int:
@@ -49,30 +54,20 @@ class ArtFlow(nn.Module):
     3 * 4**n_block channels and (H, W) / 2**n_block positions.
     """
 
-    def __init__(
-        self,
-        n_block: int = 2,
-        n_flow: int = 8,
-        n_trans: int = 0,
-        width: int = 512,
-        coupling: str = "additive",
-        squeeze: str = "checkerboard",
-        seed: int = 0,
-    ) -> None:
+    def __init__(self, config: FlowConfig | None = None, seed: int = 0) -> None:
         super().__init__()
-        self.config = FlowConfig(n_block, n_flow, n_trans, width, coupling, squeeze)
-        generator = torch.Generator().manual_seed(seed)
+        config = FlowConfig() if config is None else config
+        if not isinstance(config, FlowConfig):
+            raise TypeError(f"ArtFlow takes a FlowConfig, got {type(config).__name__}")
+        self.config = config
+        generator = torch.Generator().manual_seed(seed)  # the 1x1 convs' random rotations
         blocks = []
         channels = 3
-        for _ in range(n_block):
-            blocks.append(FlowBlock(channels, n_flow, n_trans, width, coupling, squeeze, generator))
+        for _ in range(config.n_block):
+            blocks.append(FlowBlock(channels, config.n_flow, config.n_trans, config.width, config.coupling,
+                                    config.squeeze, generator))
             channels *= 4
         self.blocks = nn.ModuleList(blocks)
-
-    @classmethod
-    def from_config(cls, config: FlowConfig | dict) -> "ArtFlow":
-        cfg = config.to_dict() if isinstance(config, FlowConfig) else dict(config)
-        return cls(**cfg)
 
     @property
     def initialized(self) -> bool:

@@ -1,4 +1,5 @@
-"""Image reading and writing with clear errors: EXIF orientation, any mode -> RGB, atomic saves."""
+"""Image files: reading (EXIF orientation, any mode -> 8-bit RGB), the one list of image suffixes,
+the one folder scan, and atomic writing (images, and any file via `atomic_output`)."""
 
 from __future__ import annotations
 
@@ -29,8 +30,12 @@ def _flatten_alpha(img: Image.Image) -> Image.Image:
     return Image.alpha_composite(background, rgba).convert("RGB")
 
 
-def open_image(path: str | os.PathLike) -> Image.Image:
-    """Open an image file as RGB with its EXIF orientation applied, or raise FlowstyleError."""
+def open_image(path: str | os.PathLike, min_side: int | None = None) -> Image.Image:
+    """Open an image file as RGB with its EXIF orientation applied, or raise FlowstyleError.
+
+    min_side: JPEGs may then be decoded at 1/2, 1/4 or 1/8 scale (libjpeg's `draft`) while
+    both sides stay >= min_side: a large scan costs a fraction of a full decode.
+    """
     path = Path(path)
     if not path.exists():
         raise FlowstyleError(f"no such file: {path}")
@@ -42,6 +47,8 @@ def open_image(path: str | os.PathLike) -> Image.Image:
             with Image.open(path) as img:
                 if img.width * img.height > MAX_PIXELS:
                     raise FlowstyleError(f"image too large ({img.width}x{img.height}): {path}")
+                if min_side is not None and img.format == "JPEG":
+                    img.draft("RGB", (min_side, min_side))
                 img.load()
                 img = ImageOps.exif_transpose(img)
     except FlowstyleError:
@@ -61,7 +68,8 @@ def to_rgb(img: Image.Image) -> Image.Image:
         return _flatten_alpha(img)
     if img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
         arr = np.asarray(img, dtype=np.float64)
-        hi = 65535.0 if arr.max() > 255 else 255.0
+        # 16-bit files use their full range; 32-bit int / float ones are judged by their values
+        hi = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
         arr = np.clip(arr / hi * 255.0, 0, 255).astype(np.uint8)
         return Image.fromarray(arr, "L").convert("RGB")
     return img.convert("RGB")
@@ -148,3 +156,38 @@ def save_image(img: Image.Image, path: str | os.PathLike, quality: int = 95) -> 
 
 def is_image_file(path: Path) -> bool:
     return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def find_images(root: str | Path) -> list[Path]:
+    """All image files under ``root``, recursively, in a platform-independent sorted order.
+
+    Extensions are matched case-insensitively (COCO's ``train2014/*.jpg``, WikiArt's
+    ``Style_Name/*.jpg`` and camera ``.JPG`` files all work as they are). Hidden files and
+    folders (names starting with ".", e.g. macOS ``._x.jpg`` resource forks) are ignored.
+    Symlinked folders are followed once. Raises FlowstyleError if ``root`` is missing, not a
+    folder, or holds no images.
+    """
+    root = Path(root).expanduser()
+    if not root.exists():
+        raise FlowstyleError(f"image folder not found: {root}")
+    if not root.is_dir():
+        raise FlowstyleError(f"not a folder: {root}")
+    found: list[Path] = []
+    seen: set[str] = set()  # real paths of visited folders, against symlink loops
+    for folder, dirs, files in os.walk(root, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:
+            dirs.clear()
+            continue
+        seen.add(real)
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in files:
+            if not name.startswith(".") and os.path.splitext(name)[1].lower() in IMAGE_SUFFIXES:
+                found.append(Path(folder, name))
+    if not found:
+        extensions = ", ".join(sorted(e.lstrip(".") for e in IMAGE_SUFFIXES))
+        raise FlowstyleError(f"no images ({extensions}) found in {root}")
+    # sort by the relative path's parts, so the order is the same on every OS and file system
+    found.sort(key=lambda path: path.relative_to(root).parts)
+    return found
+

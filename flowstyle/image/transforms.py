@@ -1,4 +1,5 @@
-"""Image geometry on (B, 3, H, W) tensors: resize to a longest side, pad, crop to a multiple.
+"""Image geometry on (B, 3, H, W) tensors: resize to a longest side, pad, crop to a multiple,
+and the squeeze-phase shifts.
 
 The flow needs sides that are multiples of 2**n_block: content is padded up to one (and
 cropped back afterwards), styles are centre-cropped down to one.
@@ -56,3 +57,21 @@ def center_crop_to_multiple(x: Tensor, multiple: int) -> Tensor:
     h, w = x.shape[-2:]
     top, left = (h % multiple) // 2, (w % multiple) // 2
     return x[..., top : top + h - h % multiple, left : left + w - w % multiple]
+
+
+def phase_shifts(phases: int, multiple: int) -> list[tuple[int, int]]:
+    """Squeeze phases to average over: 1 (none), 2 (diagonal), 4 ({0,1}^2) or all multiple^2.
+
+    Each squeeze groups pixels in a fixed 2x2 lattice; a shifted input lands on another lattice
+    phase, and averaging the decoded outputs over phases cancels the periodic grid pattern.
+    """
+    full = multiple * multiple
+    if phases == 1:
+        return [(0, 0)]
+    if phases == 2:
+        return [(0, 0), (1, 1)]
+    if phases == 4:
+        return [(dy, dx) for dy in (0, 1) for dx in (0, 1)]
+    if phases == full:
+        return [(dy, dx) for dy in range(multiple) for dx in range(multiple)]
+    raise FlowstyleError(f"phases must be 1, 2, 4 or {full} for this model, got {phases}")

@@ -7,10 +7,15 @@ from torch import nn
 
 from ..flow import ArtFlow, FlowConfig
 from ..operators import OPERATORS, AdaAttN
+from .defaults import InferenceDefaults
 
 
 class StyleModel(nn.Module):
-    """A flow plus the operator it was trained for (and that operator's parameters)."""
+    """A flow plus the operator it was trained for (and that operator's parameters).
+
+    info: free-form provenance (name, summary, training, evaluation figures); defaults: the
+    typed inference defaults `stylize` uses (models/defaults.py).
+    """
 
     def __init__(
         self,
@@ -18,6 +23,7 @@ class StyleModel(nn.Module):
         method: str = "adain",
         adaattn: AdaAttN | None = None,
         info: dict | None = None,
+        defaults: InferenceDefaults | None = None,
     ) -> None:
         super().__init__()
         if method not in OPERATORS:
@@ -28,6 +34,7 @@ class StyleModel(nn.Module):
         self.method = method
         self.adaattn = adaattn
         self.info = dict(info or {})
+        self.defaults = defaults or InferenceDefaults()
 
     @property
     def config(self) -> FlowConfig:
@@ -46,21 +53,18 @@ def _default_init_images() -> list:
 
 
 def init_model(
+    config: FlowConfig | None = None,
     method: str = "adain",
     images: list | None = None,
     size: int = 256,
     seed: int = 0,
-    **architecture,
 ) -> StyleModel:
-    """An untrained model whose ActNorms are initialised on real photos (a usable baseline).
-
-    `architecture`: the `ArtFlow` / `FlowConfig` keywords (n_block, n_flow, width, ...).
-    """
+    """An untrained model whose ActNorms are initialised on real photos (a usable baseline)."""
     from ..image.io import load_tensor
     from ..image.transforms import resize_longest
 
     torch.manual_seed(seed)
-    flow = ArtFlow(**architecture, seed=seed)
+    flow = ArtFlow(config, seed=seed)
     m = flow.config.multiple
     batch = []
     for src in images or _default_init_images():

@@ -1,5 +1,6 @@
-"""The stylize pipeline: options (checked once) and the Stylizer that runs them."""
+"""The stylize pipeline: options (checked once, options.py) and the Stylizer that runs them."""
 
-from .stylizer import Stylizer, configure_threads, phase_shifts, stylize
+from .options import StylizeOptions
+from .stylizer import Stylizer, configure_threads, stylize
 
-__all__ = ["Stylizer", "stylize", "phase_shifts", "configure_threads"]
+__all__ = ["StylizeOptions", "Stylizer", "stylize", "configure_threads"]

@@ -1,4 +1,4 @@
-"""Training images: folder scanning, a random-crop dataset and a resumable batch stream.
+"""Training images: a random-crop dataset and a resumable batch stream (files: image/io.py).
 
 Reproducibility is the point of this module. A training run must be resumable bit for bit,
 on one process or several, so nothing here keeps hidden random state:
@@ -19,57 +19,20 @@ corrupt JPEG in a 80k-image WikiArt folder costs a warning, not a crashed run.
 from __future__ import annotations
 
 import math
-
-import os
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps
+from PIL import Image
 from torch.utils.data import Dataset
 
-from flowstyle.errors import FlowstyleError
-
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
+from ..errors import FlowstyleError
+from ..image.io import find_images, open_image
 
 # What PIL raises for files it cannot decode (truncated, not an image, absurdly large).
 _READ_ERRORS = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
-
-
-def find_images(root: str | Path) -> list[Path]:
-    """All image files under ``root``, recursively, in a platform-independent sorted order.
-
-    Extensions are matched case-insensitively (COCO's ``train2014/*.jpg``, WikiArt's
-    ``Style_Name/*.jpg`` and camera ``.JPG`` files all work as they are). Hidden files and
-    folders (names starting with ".", e.g. macOS ``._x.jpg`` resource forks) are ignored.
-    Symlinked folders are followed once. Raises FlowstyleError if ``root`` is missing, not a
-    folder, or holds no images.
-    """
-    root = Path(root).expanduser()
-    if not root.exists():
-        raise FlowstyleError(f"image folder not found: {root}")
-    if not root.is_dir():
-        raise FlowstyleError(f"not a folder: {root}")
-    found: list[Path] = []
-    seen: set[str] = set()  # real paths of visited folders, against symlink loops
-    for folder, dirs, files in os.walk(root, followlinks=True):
-        real = os.path.realpath(folder)
-        if real in seen:
-            dirs.clear()
-            continue
-        seen.add(real)
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        for name in files:
-            if not name.startswith(".") and os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS:
-                found.append(Path(folder, name))
-    if not found:
-        extensions = ", ".join(sorted(e.lstrip(".") for e in IMAGE_EXTENSIONS))
-        raise FlowstyleError(f"no images ({extensions}) found in {root}")
-    # sort by the relative path's parts, so the order is the same on every OS and file system
-    found.sort(key=lambda path: path.relative_to(root).parts)
-    return found
 
 
 def sample_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
@@ -81,28 +44,6 @@ def epoch_permutation(n: int, seed: int, epoch: int) -> np.ndarray:
     """The order in which epoch ``epoch`` visits the ``n`` samples (pure in seed and epoch)."""
     # the trailing constant keeps this stream apart from sample_rng(seed, epoch, index)
     return np.random.default_rng([seed, epoch, 2**32 - 1, 0]).permutation(n)
-
-
-def load_rgb(path: Path, min_side: int | None = None) -> Image.Image:
-    """Open an image as upright RGB; JPEGs are decoded at reduced size where that is enough.
-
-    ``draft`` lets libjpeg decode at 1/2, 1/4 or 1/8 scale while keeping both sides >=
-    ``min_side``: a large WikiArt scan then costs a fraction of a full decode.
-    """
-    with Image.open(path) as image:
-        if min_side is not None and image.format == "JPEG":
-            image.draft("RGB", (min_side, min_side))
-        image.load()
-        image = ImageOps.exif_transpose(image)
-        if image.mode.startswith("I;16"):  # 16-bit grey: convert("RGB") would clip to white
-            image = image.convert("I").point(lambda value: value / 256).convert("L")
-        if image.mode in ("RGBA", "LA", "PA") or (
-            image.mode == "P" and "transparency" in image.info
-        ):
-            rgba = image.convert("RGBA")
-            image = Image.new("RGBA", rgba.size, "white")
-            image.alpha_composite(rgba)
-        return image.convert("RGB")
 
 
 def source_of(path: Path, root: Path) -> str:
@@ -196,7 +137,7 @@ class ImageFolderDataset(Dataset):
             if path in self.bad_paths:
                 continue
             try:
-                image = load_rgb(path, self._target_short_side())
+                image = open_image(path, min_side=self._target_short_side())
             except _READ_ERRORS as exc:
                 self.bad_paths.add(path)
                 self._first_error = self._first_error or f"{path}: {exc}"

@@ -7,68 +7,27 @@ Checkpoints hold model, optimiser, step and RNG state, so `--resume` continues b
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import csv
 import math
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 import torch.distributed as dist
 
+from .config import TrainConfig
 from .data import ImageFolderDataset, batch_iterator
 from ..errors import FlowstyleError
-from ..flow import ArtFlow, FlowConfig
+from ..image.io import atomic_output
+from ..flow import ArtFlow
 from .losses import LossWeights, compute_losses, shift_consistency_loss
-from ..operators import OPERATORS, apply_operator
+from ..operators import apply_operator
 from .vgg import load_vgg
 from ..models import StyleModel, load_model, save_model
-
-
-@dataclass
-class TrainConfig:
-    """Every knob of a run (saved in the checkpoint and the exported model's metadata)."""
-
-    content_dir: str
-    style_dir: str
-    out: str
-    method: str = "adain"
-    iters: int = 1000
-    minutes: float | None = None
-    batch: int = 4
-    crop: int = 256
-    resize: int = 512
-    n_block: int = 2
-    n_flow: int = 8
-    n_trans: int = 0
-    width: int = 512
-    coupling: str = "additive"
-    squeeze: str = "checkerboard"
-    lr: float = 1e-4
-    lr_decay: float = 5e-5
-    clip: float = 5.0
-    content_weight: float = 0.1
-    style_weight: float = 1.0
-    local_weight: float = 0.0
-    grid_weight: float = 0.0
-    range_weight: float = 0.0
-    shift_weight: float = 0.0
-    balance_sources: bool = False
-    threads: int | None = None
-    device: str = "auto"
-    bf16: bool = False
-    seed: int = 0
-    init: str | None = None
-    save_every: int = 100
-    save_minutes: float = 10.0
-    sample_every: int = 200
-    log_every: int = 10
-    workers: int = 2
-    extra_info: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -104,25 +63,21 @@ def _resolve_device(name: str) -> torch.device:
 def _build_model(cfg: TrainConfig) -> StyleModel:
     if cfg.init:
         base = load_model(cfg.init)
-        for key, value in base.config.to_dict().items():
-            setattr(cfg, key, value)  # the architecture is the initial model's
+        cfg.flow = base.config  # the architecture is the initial model's
+        cfg.check_crop()
         return StyleModel(base.flow, cfg.method, base.adaattn if cfg.method == "adaattn" else None)
-    flow = ArtFlow(**{key: getattr(cfg, key) for key in FlowConfig.__dataclass_fields__}, seed=cfg.seed)
-    return StyleModel(flow, cfg.method)
+    return StyleModel(ArtFlow(cfg.flow, seed=cfg.seed), cfg.method)
 
 
 def _atomic_torch_save(obj, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    with atomic_output(path) as tmp:
+        torch.save(obj, tmp)
 
 
 class Trainer:
     """Holds the run's state; `run()` trains to `cfg.iters` steps (resuming if asked)."""
 
     def __init__(self, cfg: TrainConfig, resume: bool = False, progress: bool = True) -> None:
-        if cfg.method not in OPERATORS:
-            raise FlowstyleError(f"unknown method {cfg.method!r}")
         self.cfg = cfg
         self.device = _resolve_device(cfg.device)
         self.dist = _setup_distributed(self.device)
@@ -168,10 +123,10 @@ class Trainer:
 
     def _load_checkpoint(self) -> None:
         state = torch.load(self.ckpt_path, map_location=self.device, weights_only=False)
-        saved = state["config"]
-        for key in (*FlowConfig.__dataclass_fields__, "method"):
-            if saved[key] != getattr(self.cfg, key):
-                raise FlowstyleError(f"--resume: checkpoint has {key}={saved[key]!r}, command says {getattr(self.cfg, key)!r}")
+        saved = TrainConfig.from_dict(state["config"])
+        for key in ("flow", "method"):
+            if getattr(saved, key) != getattr(self.cfg, key):
+                raise FlowstyleError(f"--resume: checkpoint has {key}={getattr(saved, key)!r}, command says {getattr(self.cfg, key)!r}")
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.step = state["step"]
@@ -399,61 +354,3 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Path
         if dist.is_initialized():
             dist.barrier()  # no rank tears the group down while another still uses it
             dist.destroy_process_group()
-
-
-# ------------------------------------------------------------------------ CLI
-def add_train_command(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train a model on folders of content and style images")
-    d = TrainConfig("", "", "")
-    p.add_argument("--content-dir", required=True)
-    p.add_argument("--style-dir", required=True)
-    p.add_argument("--out", required=True, help="run folder: checkpoint, log.csv, samples/, model.safetensors")
-    p.add_argument("--method", choices=OPERATORS, default=d.method)
-    p.add_argument("--iters", type=int, default=d.iters)
-    p.add_argument("--minutes", type=float, help="stop after this much training time (also across --resume)")
-    p.add_argument("--batch", type=int, default=d.batch)
-    p.add_argument("--crop", type=int, default=d.crop)
-    p.add_argument("--resize", type=int, default=d.resize)
-    p.add_argument("--n-block", type=int, default=d.n_block)
-    p.add_argument("--n-flow", type=int, default=d.n_flow)
-    p.add_argument("--n-trans", type=int, default=d.n_trans)
-    p.add_argument("--width", type=int, default=d.width)
-    p.add_argument("--coupling", choices=("additive", "affine"), default=d.coupling)
-    p.add_argument("--squeeze", choices=("checkerboard", "haar"), default=d.squeeze)
-    p.add_argument("--lr", type=float, default=d.lr)
-    p.add_argument("--lr-decay", type=float, default=d.lr_decay)
-    p.add_argument("--clip", type=float, default=d.clip)
-    p.add_argument("--content-weight", type=float, default=d.content_weight)
-    p.add_argument("--style-weight", type=float, default=d.style_weight)
-    p.add_argument("--local-weight", type=float, default=d.local_weight, help="AdaAttN local feature loss weight")
-    p.add_argument("--grid-weight", type=float, default=d.grid_weight, help="anti-grid spectral loss weight")
-    p.add_argument("--range-weight", type=float, default=d.range_weight, help="weight of the penalty on decoded values outside [0, 1]")
-    p.add_argument("--balance-sources", action="store_true", help="draw each source (sub-folder or name prefix 'source__') about in proportion to the square root of its size")
-    p.add_argument("--shift-weight", type=float, default=d.shift_weight, help="shift-consistency loss weight (the flow learns to ignore the squeeze phase)")
-    p.add_argument("--threads", type=int, help="CPU threads (default: torch's choice)")
-    p.add_argument("--device", default=d.device, help="auto, cpu or cuda")
-    p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (CPUs with bf16 support, GPUs)")
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
-    p.add_argument("--init", help="start from a trained model (name or file), e.g. AdaAttN from AdaIN")
-    p.add_argument("--save-every", type=int, default=d.save_every, help="checkpoint every N steps")
-    p.add_argument("--save-minutes", type=float, default=d.save_minutes, help="... and every M minutes")
-    p.add_argument("--sample-every", type=int, default=d.sample_every, help="sample grid PNG every K steps")
-    p.add_argument("--workers", type=int, default=d.workers, help="image decoding threads")
-    p.add_argument("--no-progress", action="store_true")
-    p.set_defaults(func=_cmd_train)
-
-
-def _cmd_train(args: argparse.Namespace) -> int:
-    values = {k: v for k, v in vars(args).items() if k in TrainConfig.__dataclass_fields__}
-    cfg = TrainConfig(**values)
-    for name in ("iters", "batch", "crop", "resize", "width", "n_block", "save_every"):
-        if getattr(cfg, name) < 1:
-            raise FlowstyleError(f"--{name.replace('_', '-')} must be positive")
-    if cfg.crop % 2**cfg.n_block:
-        raise FlowstyleError(f"--crop must be a multiple of {2**cfg.n_block} for {cfg.n_block} blocks")
-    path = train(cfg, resume=args.resume, progress=not args.no_progress)
-    if int(os.environ.get("RANK", "0")) == 0:
-        print(path)
-    return 0
-

@@ -1,0 +1,70 @@
+"""A model's typed inference defaults: what `stylize` uses where the caller leaves a choice open.
+
+Stored as JSON under the weights file's own "defaults" metadata key and checked when the file is
+read. Older files kept `default_phases` / `default_gain` in their free-form "info"; they still
+load, converted (`from_metadata`). Change them with `flowstyle models set-defaults`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+
+from ..errors import FlowstyleError
+from ..flow.precision import PRECISIONS
+from ..image.transforms import phase_shifts
+from ..operators import OPERATORS
+
+MAX_GAIN = 3.0  # beyond this the extrapolated latent leaves the range the decoder was trained on
+LEGACY_INFO_KEYS = ("default_phases", "default_gain")
+
+
+@dataclass(frozen=True)
+class InferenceDefaults:
+    """phases: squeeze phases averaged against the grid (docs/grid.md); gain: the latent-change
+    scale chosen for those phases; method: the operator (None: the one the model was trained
+    for); precision: the flow's precision, "auto" meaning bf16 where the machine has bf16 units
+    (None: float32)."""
+
+    phases: int = 1
+    gain: float = 1.0
+    method: str | None = None
+    precision: str | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.phases, bool) or not isinstance(self.phases, int) or self.phases < 1:
+            raise FlowstyleError(f"default phases must be a positive whole number, got {self.phases!r}")
+        if isinstance(self.gain, bool) or not isinstance(self.gain, (int, float)) or not 0.0 < self.gain <= MAX_GAIN:
+            raise FlowstyleError(f"default gain must be above 0 and at most {MAX_GAIN}, got {self.gain!r}")
+        object.__setattr__(self, "gain", float(self.gain))
+        if self.method is not None and self.method not in OPERATORS:
+            raise FlowstyleError(f"default method must be one of {', '.join(OPERATORS)}, got {self.method!r}")
+        if self.precision is not None and self.precision not in PRECISIONS:
+            raise FlowstyleError(f"default precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+
+    def check_for(self, multiple: int) -> InferenceDefaults:
+        """Raise unless the phase count suits a flow whose sides are multiples of `multiple`."""
+        phase_shifts(self.phases, multiple)
+        return self
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> InferenceDefaults:
+        try:
+            values = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise FlowstyleError(f"inference defaults are not JSON: {exc}") from None
+        known = {f.name for f in fields(cls)}
+        if not isinstance(values, dict) or set(values) - known:
+            raise FlowstyleError(f"unknown inference defaults {sorted(set(values) - known) if isinstance(values, dict) else values!r}")
+        return cls(**values)
+
+    @classmethod
+    def from_metadata(cls, metadata: dict[str, str], info: dict) -> InferenceDefaults:
+        """The file's "defaults" key; else the legacy info keys (removed from `info`)."""
+        legacy = {key: info.pop(key) for key in LEGACY_INFO_KEYS if key in info}
+        if "defaults" in metadata:
+            return cls.from_json(metadata["defaults"])
+        return cls(phases=int(legacy.get("default_phases", 1)), gain=float(legacy.get("default_gain", 1.0)))

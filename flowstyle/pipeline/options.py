@@ -1,0 +1,140 @@
+"""StylizeOptions: every choice one stylize call makes, typed, frozen and checked here only.
+
+The Python API (`flowstyle.stylize`, `Stylizer.stylize`), the command line and the web page all
+build one of these. Each field carries its help text (and, where it has a closed set of values,
+its choices from the registries) in its metadata; the CLI generates its flags from them. Adding
+an option is one change: a field here, with `option(...)`, and its use in the pipeline.
+
+Checks that need the model (its operator module, its phase count, its recommended grid fix) are
+`for_model`, also here: the pipeline only ever sees options that passed both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any
+
+from ..errors import FlowstyleError
+from ..fields import option
+from ..image.transforms import PAD_MODES, phase_shifts
+from ..models.defaults import MAX_GAIN
+from ..operators import BLENDS, OPERATORS, normalize_weights
+from .regions import MaskLike
+
+if TYPE_CHECKING:
+    from ..models import StyleModel
+
+
+@dataclass(frozen=True)
+class StylizeOptions:
+    """How to stylize. None means "the model's recommendation" where the help says so."""
+
+    method: str | None = option(None, "transfer operator (default: the model's)", choices=OPERATORS, type=str)
+    alpha: float = option(1.0, "style strength, 0 (content) .. 1 (full style)", type=float)
+    style_weights: tuple[float, ...] | None = option(None, "one weight per style", type=float, nargs="+")
+    blend: str = option("outputs", "how several styles mix: the per-style results, or the style latents (same-size styles)", choices=BLENDS, type=str)
+    size: int | None = option(None, "resize so the longest side is N px", type=int, metavar="N")
+    style_size: int | None = option(None, "longest side of the styles (default: the content's)", type=int, metavar="N")
+    pad: int = option(64, "border padding in px against edge artifacts", type=int, metavar="PX")
+    pad_mode: str = option("reflect", "how the border padding is filled", choices=PAD_MODES, type=str)
+    phases: int | None = option(None, "squeeze phases to average against the grid: 1, 2, 4 or all (16 for two blocks; default: the model's)", type=int)
+    gain: float | None = option(None, f"scale the style change, up to {MAX_GAIN:g}; >1 restores what phase averaging softens (default: the model's)", type=float)
+    max_keys: int | None = option(None, "AdaAttN: sample at most K style positions", type=int, metavar="K")
+    seed: int = option(0, "seed for AdaAttN key sampling", type=int)
+    tile: int | None = option(None, "flow band height in rows for big images (0: never tile; default: automatic)", type=int, metavar="ROWS")
+    preserve_color: bool = option(False, "keep the content's colours (CIELAB chroma); take the style's lightness structure and texture")
+    mask: MaskLike | None = option(None, "grey or label image: its levels, darkest first, pick the style of each region (two styles: a grey blend)", type=str, compare=False)
+    mask_feather: float = option(4.0, "soft edge of the mask's regions, Gaussian sigma in px", type=float)
+
+    def __post_init__(self) -> None:
+        if self.style_weights is not None:
+            weights = self.style_weights
+            if isinstance(weights, (str, bytes)) or not hasattr(weights, "__iter__"):
+                raise FlowstyleError(f"style_weights must be a list of numbers, got {weights!r}")
+            object.__setattr__(self, "style_weights", tuple(_number("style weight", w) for w in weights))
+        if self.method is not None:
+            _choice("method", self.method, OPERATORS)
+        alpha = _number("alpha", self.alpha)
+        if not 0.0 <= alpha <= 1.0:
+            raise FlowstyleError(f"alpha must be between 0 and 1, got {alpha}")
+        _choice("blend", self.blend, BLENDS)
+        _choice("pad mode", self.pad_mode, PAD_MODES)
+        _whole("pad", self.pad, minimum=0)
+        _whole("seed", self.seed, minimum=None)
+        for name in ("size", "style_size", "max_keys", "phases"):
+            if getattr(self, name) is not None:
+                _whole(name, getattr(self, name), minimum=1)
+        if self.tile is not None:
+            _whole("tile", self.tile, minimum=0, what="None (automatic), 0 (never) or a positive row count")
+        if self.gain is not None:
+            gain = _number("gain", self.gain)
+            if not 0.0 < gain <= MAX_GAIN:
+                raise FlowstyleError(f"gain must be above 0 and at most {MAX_GAIN}, got {gain}")
+        if not isinstance(self.preserve_color, bool):
+            raise FlowstyleError(f"preserve_color must be True or False, got {self.preserve_color!r}")
+        if not _number("mask_feather", self.mask_feather) >= 0:
+            raise FlowstyleError(f"mask_feather must be >= 0 px, got {self.mask_feather}")
+        if self.mask is not None and self.style_weights is not None:
+            raise FlowstyleError("style weights do not apply with a mask: the mask gives each style its share")
+        if self.mask is not None and self.blend != "outputs":
+            raise FlowstyleError("a mask needs blend 'outputs' (each region is transferred with its own style)")
+
+    @classmethod
+    def build(cls, options: StylizeOptions | None = None, **keywords: Any) -> StylizeOptions:
+        """`options` (or the defaults) with `keywords` replacing single fields."""
+        if options is None:
+            return cls(**keywords)
+        if not isinstance(options, cls):
+            raise TypeError(f"options must be a StylizeOptions, got {type(options).__name__}")
+        return dataclasses.replace(options, **keywords) if keywords else options
+
+    def replace(self, **changes: Any) -> StylizeOptions:
+        return dataclasses.replace(self, **changes)
+
+    def for_model(self, model: StyleModel, n_styles: int) -> StylizeOptions:
+        """These options with the model's defaults filled in, checked against the model.
+
+        phases and gain: the model's recommended grid fix (docs/grid.md) unless given; a stored
+        gain was chosen for the stored phase count, so with other phases the gain defaults to 1.
+        """
+        defaults = model.defaults
+        method = self.method or defaults.method or model.method
+        if method == "adaattn" and model.adaattn is None:
+            raise FlowstyleError("this model has no AdaAttN module; use method adain or wct")
+        phases = defaults.phases if self.phases is None else self.phases
+        phase_shifts(phases, model.config.multiple)  # checks the count
+        gain = self.gain
+        if gain is None:
+            gain = defaults.gain if phases == defaults.phases else 1.0
+        if n_styles < 1:
+            raise FlowstyleError("give at least one style image")
+        try:
+            normalize_weights(self.style_weights, n_styles)
+        except ValueError as exc:
+            raise FlowstyleError(str(exc)) from None
+        return dataclasses.replace(self, method=method, phases=phases, gain=gain)
+
+
+def option_fields() -> tuple[dataclasses.Field, ...]:
+    """The fields a front end offers, in order, each with help (and choices) in its metadata."""
+    return fields(StylizeOptions)
+
+
+def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise FlowstyleError(f"unknown {name} {value!r}; choose from {', '.join(allowed)}")
+
+
+def _number(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise FlowstyleError(f"{name} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _whole(name: str, value: Any, minimum: int | None, what: str | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise FlowstyleError(f"{name} must be {what or 'a whole number'}, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise FlowstyleError(f"{name} must be {what or ('positive' if minimum == 1 else f'>= {minimum}')}, got {value}")

@@ -1,0 +1,125 @@
+"""StylizeOptions: checked once, frozen, the one source of the API's keywords and the CLI's flags."""
+
+import argparse
+import dataclasses
+
+import numpy as np
+import pytest
+
+import flowstyle
+from flowstyle.cli.args import add_fields, values
+from flowstyle.cli.main import build_parser
+from flowstyle.errors import FlowstyleError
+from flowstyle.image.transforms import PAD_MODES
+from flowstyle.models import InferenceDefaults
+from flowstyle.operators import BLENDS, OPERATORS
+from flowstyle.pipeline import StylizeOptions, Stylizer
+
+from .conftest import as_array
+
+
+def test_defaults_and_frozen():
+    o = StylizeOptions()
+    assert (o.alpha, o.blend, o.pad, o.pad_mode, o.tile) == (1.0, "outputs", 64, "reflect", None)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        o.alpha = 0.5  # type: ignore[misc]
+    assert StylizeOptions(style_weights=[1, 2]).style_weights == (1.0, 2.0)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(alpha=1.5), "between 0 and 1"),
+        (dict(alpha="x"), "finite number"),
+        (dict(method="magic"), "unknown method"),
+        (dict(blend="mix"), "unknown blend"),
+        (dict(pad=-1), "pad must be >= 0"),
+        (dict(pad_mode="wrap"), "unknown pad mode"),
+        (dict(size=0), "size must be positive"),
+        (dict(phases=0), "phases must be positive"),
+        (dict(gain=0), "above 0"),
+        (dict(gain=9.0), "at most"),
+        (dict(max_keys=0), "max_keys must be positive"),
+        (dict(tile=-1), "tile must be"),
+        (dict(tile=True), "tile must be"),
+        (dict(style_weights="12"), "list of numbers"),
+    ],
+)
+def test_bad_values_are_one_line_errors(kwargs, message):
+    with pytest.raises(FlowstyleError, match=message):
+        StylizeOptions(**kwargs)
+
+
+def test_model_checks_and_defaults(tiny_model):
+    with pytest.raises(FlowstyleError, match="AdaAttN"):
+        StylizeOptions(method="adaattn").for_model(tiny_model, 1)
+    with pytest.raises(FlowstyleError, match="phases must be 1, 2, 4 or 16"):
+        StylizeOptions(phases=3).for_model(tiny_model, 1)
+    with pytest.raises(FlowstyleError, match="style weights"):
+        StylizeOptions(style_weights=[1]).for_model(tiny_model, 2)
+    used = StylizeOptions().for_model(tiny_model, 1)
+    assert (used.method, used.phases, used.gain) == ("adain", 1, 1.0)
+
+
+def test_keywords_and_options_give_the_same_image(tiny_model, photos):
+    c, s = photos["astronaut"], photos["coffee"]
+    by_keywords = flowstyle.stylize(c, s, tiny_model, alpha=0.5, pad=8, method="wct")
+    options = StylizeOptions(alpha=0.5, pad=8, method="wct")
+    by_options = flowstyle.stylize(c, s, tiny_model, options=options)
+    replaced = Stylizer(tiny_model).stylize(c, s, StylizeOptions(alpha=0.5, pad=8), method="wct")
+    assert np.array_equal(as_array(by_keywords), as_array(by_options))
+    assert np.array_equal(as_array(by_keywords), as_array(replaced))
+    with pytest.raises(TypeError):
+        flowstyle.stylize(c, s, tiny_model, colour=1)
+
+
+def test_tile_is_an_option_not_state(tiny_model, photos):
+    stylizer = Stylizer(tiny_model)
+    c, s = photos["astronaut"], photos["coffee"]
+    whole = stylizer.stylize_tensor(c, s, pad=8, tile=0)
+    banded = stylizer.stylize_tensor(c, s, pad=8, tile=16)
+    assert (whole - banded).abs().max() < 1e-5
+    assert not hasattr(stylizer, "_tile")
+
+
+def test_every_option_is_a_cli_flag_with_registry_choices():
+    parser = argparse.ArgumentParser()
+    add_fields(parser, StylizeOptions)
+    actions = {a.dest: a for a in parser._actions}
+    for f in dataclasses.fields(StylizeOptions):
+        assert f.name in actions and actions[f.name].help, f.name
+    assert tuple(actions["method"].choices) == OPERATORS
+    assert tuple(actions["blend"].choices) == BLENDS
+    assert tuple(actions["pad_mode"].choices) == PAD_MODES
+    given = parser.parse_args(["--alpha", "0.25", "--style-weights", "1", "3"])
+    assert StylizeOptions(**values(given, StylizeOptions)) == StylizeOptions(alpha=0.25, style_weights=(1, 3))
+
+
+def test_a_new_field_becomes_a_flag_without_touching_the_cli():
+    from flowstyle.fields import option
+
+    @dataclasses.dataclass(frozen=True)
+    class Extended(StylizeOptions):
+        preserve_color: bool = option(False, "keep the content's colours")
+        mask: str | None = option(None, "mask image", type=str)
+
+    parser = argparse.ArgumentParser()
+    add_fields(parser, Extended)
+    args = parser.parse_args(["--preserve-color", "--mask", "m.png", "--alpha", "0.5"])
+    assert Extended(**values(args, Extended)) == Extended(preserve_color=True, mask="m.png", alpha=0.5)
+
+
+def test_stylize_subcommand_flags_come_from_the_options():
+    parser = build_parser(["stylize"])
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices["stylize"]
+    dests = {a.dest for a in sub._actions}
+    assert {f.name for f in dataclasses.fields(StylizeOptions)} <= dests
+
+
+def test_inference_defaults_are_checked():
+    with pytest.raises(FlowstyleError, match="gain"):
+        InferenceDefaults(gain=0)
+    with pytest.raises(FlowstyleError, match="precision"):
+        InferenceDefaults(precision="fp8")
+    with pytest.raises(FlowstyleError, match="phases must be 1, 2, 4 or 16"):
+        InferenceDefaults(phases=8).check_for(4)
