@@ -1,7 +1,8 @@
 """The pinned stylize outputs: cases, and how to (re)generate them.
 
 Run `python -m tests.pinned_cases` only when a change is *meant* to alter the outputs; the
-committed files in tests/pinned/ are what `test_pinned_outputs.py` holds every refactor to.
+committed files in tests/pinned/ are what `test_pinned_outputs.py` holds every refactor to
+(`python -m tests.pinned_cases --check` compares them in a fresh process).
 """
 
 from __future__ import annotations
@@ -74,5 +75,34 @@ def generate() -> None:  # pragma: no cover - run by hand
     np.savez_compressed(OUTPUTS, **{n: run_case(stylizers[m], n) for n, (m, _) in CASES.items()})
 
 
+def check() -> list[str]:
+    """The cases whose output differs from the committed one (empty: all bit for bit equal)."""
+    from safetensors.torch import load_file
+
+    from flowstyle import Stylizer, load_model
+
+    stylizers = {m: Stylizer(load_model(str(p))) for m, p in MODELS.items()}
+    failed = []
+    with np.load(OUTPUTS) as expected:
+        for name, (method, _) in CASES.items():
+            out = run_case(stylizers[method], name)
+            if out.shape != expected[name].shape or not np.array_equal(out, expected[name]):
+                diff = np.abs(out - expected[name]).max() if out.shape == expected[name].shape else "shape"
+                failed.append(f"{name}: max diff {diff}")
+    for method, path in MODELS.items():
+        stored, state = load_file(str(path)), build_model(method).state_dict()
+        if set(stored) != set(state) or not all(
+            torch.equal(v.half() if v.is_floating_point() else v, stored[k]) for k, v in state.items()
+        ):
+            failed.append(f"init_model({method}) no longer builds the pinned weights")
+    return failed
+
+
 if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] == ["--check"]:
+        problems = check()
+        print("\n".join(problems) or "all pinned outputs unchanged")
+        sys.exit(1 if problems else 0)
     generate()
