@@ -11,7 +11,7 @@ COMMON="--balance-sources --batch 4 --crop 128 --resize 256 --width 128 --lr 5e-
 case "$1" in
   adain)          $FS train $DATA $COMMON --method adain --range-weight 20 --shift-weight 200 --out runs/adain-2x8 ;;
   adain-noshift)  $FS train $DATA $COMMON --method adain --range-weight 20 --shift-weight 0 --out runs/adain-2x8-noshift ;;
-  adaattn)        $FS train $DATA $COMMON --method adaattn --init runs/adain-2x8/model.safetensors --lr 2e-4 --range-weight 20 --shift-weight 200 --out runs/adaattn-2x8 ;;
+  adaattn)        $FS train $DATA $COMMON --method adaattn --init runs/adain-2x8-step500.safetensors --lr 2e-4 --range-weight 20 --shift-weight 200 --out runs/adaattn-2x8 ;;
   adaattn-1x16)   $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --range-weight 20 --shift-weight 200 --out runs/adaattn-1x16 ;;
   *) echo "usage: $0 adain|adain-noshift|adaattn|adaattn-1x16" >&2; exit 2 ;;
 esac
