@@ -73,6 +73,7 @@ def main() -> None:
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--max-images", type=int, default=6)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--per-style", action="store_true", help="also a row per style (medians over the contents)")
     args = p.parse_args()
     if args.write_probe_styles:
         write_probe_styles(args.write_probe_styles)
@@ -89,6 +90,7 @@ def main() -> None:
         model = load_model(name)
         for op_name in args.ops:
             sm, ss, clip, lo, hi = [], [], [], [], []
+            per_style: dict[str, list[tuple[float, float, float]]] = {}
             for c in contents:
                 for s in styles:
                     raw = one_pass(model, OPS[op_name], c.tensor, s.tensor)
@@ -99,11 +101,17 @@ def main() -> None:
                     sm.append(M.style_match(out, c.tensor, s.tensor))
                     ss.append(M.ssim_luminance(out, c.tensor))
                     clip.append(100 * M.clipped_fraction(out))
+                    per_style.setdefault(s.name, []).append((sm[-1], clip[-1], hi[-1]))
             med, worst = M.median_worst(sm)
             below = sum(v < 0 for v in sm)
             print(f"| {name} | {op_name} | {med:+.2f} / {worst:+.2f} / {below}/{len(sm)} | "
                   f"{statistics.median(ss):.2f} | {statistics.median(clip):.1f} | "
                   f"{statistics.median(lo):+.2f} | {statistics.median(hi):+.2f} |", flush=True)
+            if args.per_style:
+                for style, rows in per_style.items():
+                    m = [statistics.median(col) for col in zip(*rows)]
+                    print(f"|   style {style} | {op_name} | {m[0]:+.2f} (min {min(r[0] for r in rows):+.2f}) | | "
+                          f"{m[1]:.1f} | | {m[2]:+.2f} |", flush=True)
 
 
 if __name__ == "__main__":
