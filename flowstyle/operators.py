@@ -17,17 +17,25 @@ EPS = 1e-5
 BLENDS = ("outputs", "latents")
 
 
-def mean_std(z: Tensor, eps: float = EPS, weight: Tensor | None = None) -> tuple[Tensor, Tensor]:
-    """Per-sample, per-channel mean and std over positions, shaped (B, C, 1, 1).
+def mean_std(z: Tensor, eps: float = EPS, weight: Tensor | None = None, unbiased: bool = False) -> tuple[Tensor, Tensor]:
+    """Per-sample, per-channel mean and std = sqrt(var + eps) over positions, shaped (B, C, 1, 1).
 
     weight: (B or 1, 1, H, W) non-negative position weights (a soft region mask): the
     statistics of that region only, each position counted by its weight.
+    unbiased: the sample variance (n - 1), as the AdaIN and ArtFlow reference code computes
+    it for the VGG style losses (`calc_mean_std`), so their loss values match; the operators
+    use the population variance.
     """
     if weight is None:
         flat = z.flatten(2)
-        mean = flat.mean(2)
-        var = flat.var(2, unbiased=False)
+        if unbiased:
+            var, mean = torch.var_mean(flat, dim=2, unbiased=True)
+        else:
+            mean = flat.mean(2)
+            var = flat.var(2, unbiased=False)
         return mean[..., None, None], torch.sqrt(var + eps)[..., None, None]
+    if unbiased:
+        raise ValueError("unbiased statistics are not defined for weighted positions")
     w = weight.to(z.dtype)
     total = w.sum((2, 3), keepdim=True)
     mean = (w * z).sum((2, 3), keepdim=True) / total

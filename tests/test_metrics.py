@@ -12,6 +12,7 @@ from skimage import data
 
 from flowstyle.errors import FlowstyleError
 from flowstyle.eval import metrics
+from flowstyle.training.losses import squeeze_bins
 from flowstyle.operators import adain
 
 
@@ -64,8 +65,8 @@ def test_grid_index_flat_and_tiny_images():
 
 
 def test_squeeze_bins():
-    assert metrics.squeeze_bins(256) == [64, 128, 192]
-    assert metrics.squeeze_bins(100) == [25, 50, 75]
+    assert squeeze_bins(256) == [64, 128, 192]
+    assert squeeze_bins(100) == [25, 50, 75]
 
 
 def test_ssim_and_psnr_known_answers():

@@ -21,7 +21,6 @@ from flowstyle.training.vgg import (
     load_caffe_weights,
     load_norm_means,
     load_vgg,
-    mean_std,
 )
 
 OUT_CHANNELS = [64, 64, 128, 128] + [256] * 4 + [512] * 4 + [512] * 4
@@ -166,9 +165,11 @@ def test_crops_of_one_photo_are_closer_than_crops_of_two_photos():
     assert same > different + 0.1, (same, different)
 
 
-def test_mean_std():
+def test_mean_std_unbiased_as_the_reference_losses():
+    from flowstyle.operators import mean_std
+
     feat = torch.randn(2, 5, 7, 6) * 3 + 1
-    mean, std = mean_std(feat)
+    mean, std = (t.flatten(1) for t in mean_std(feat, unbiased=True))
     assert mean.shape == std.shape == (2, 5)
     torch.testing.assert_close(mean, feat.mean(dim=(2, 3)))
     torch.testing.assert_close(std, (feat.flatten(2).var(dim=2) + 1e-5).sqrt())

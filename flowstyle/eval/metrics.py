@@ -31,11 +31,8 @@ from torch import Tensor
 
 from ..errors import FlowstyleError
 from ..image.io import ImageLike, load_tensor
+from ..training import losses as L
 
-STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
-CONTENT_LAYER = "relu4_1"
-LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601, as PIL's "L" conversion
-GRID_OFFSETS = (2, 3)  # reference lines: this many bins beside each squeeze line
 BORDER = 32  # default width of the border band, px
 
 
@@ -50,46 +47,16 @@ def as_tensor(img: ImageLike) -> Tensor:
 def luminance(img: ImageLike) -> np.ndarray:
     """Luminance (BT.601 weights) as an H x W float64 array in [0, 1]."""
     x = as_tensor(img)[0].double().numpy()
-    return np.tensordot(np.asarray(LUMA), x, axes=1)
+    return np.tensordot(np.asarray(L.LUMA), x, axes=1)
 
 
 # --------------------------------------------------------------------------- grid index
 
 
-def _hann(n: int) -> np.ndarray:
-    """Periodic Hann window: a bin-centred sinusoid leaks into +-1 bin only, never into +-2."""
-    return 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n) / n)
-
-
-def squeeze_bins(n: int) -> list[int]:
-    """The DFT bins of the squeeze periods 2 and 4 px for a side of n samples: n/2, n/4, 3n/4."""
-    return sorted({round(n / 2) % n, round(n / 4) % n, round(3 * n / 4) % n})
-
-
-def _neighbour_bins(n: int, lines: Sequence[int]) -> list[int]:
-    near = {(k + s * d) % n for k in lines for d in GRID_OFFSETS for s in (-1, 1)}
-    return sorted(near - set(lines))
-
-
 def _line_powers(luma: np.ndarray, rows: bool = True) -> tuple[float, float]:
-    """(mean power on the squeeze lines, mean power on the lines 2-3 bins beside them).
-
-    Columns u in squeeze_bins(W) are always used; rows v in squeeze_bins(H) only if `rows`.
-    """
-    h, w = luma.shape
-    x = (luma - luma.mean()) * np.outer(_hann(h), _hann(w))
-    power = np.abs(np.fft.fft2(x)) ** 2
-    on = np.zeros_like(power, dtype=bool)
-    near = np.zeros_like(on)
-    cols = squeeze_bins(w)
-    on[:, cols] = True
-    near[:, _neighbour_bins(w, cols)] = True
-    if rows:
-        lines = squeeze_bins(h)
-        on[lines, :] = True
-        near[_neighbour_bins(h, lines), :] = True
-    near &= ~on
-    return float(power[on].mean()), float(power[near].mean())
+    """(mean power on the squeeze lines, mean power beside them): `losses.grid_line_powers`."""
+    on, near = L.grid_line_powers(torch.from_numpy(np.ascontiguousarray(luma))[None], rows)
+    return float(on[0]), float(near[0])
 
 
 def _border_strips(luma: np.ndarray, border: int) -> list[np.ndarray]:
@@ -156,44 +123,23 @@ def _vgg_features(img: ImageLike) -> dict[str, Tensor]:
         return load_vgg("relu4_1", normalized=True)(as_tensor(img))
 
 
-def _gram(feat: Tensor) -> Tensor:
-    """F F^T / (C H W): independent of image size, and of a size comparable across layers."""
-    b, c, h, w = feat.shape
-    f = feat.reshape(b, c, h * w)
-    return f @ f.transpose(1, 2) / (c * h * w)
-
-
 def style_loss(out: ImageLike, style: ImageLike) -> float:
-    """Sum over relu1_1..relu4_1 of MSE(channel means) + MSE(channel stds), normalised VGG19.
-
-    The training objective of ArtFlow/AdaIN (weight 1); images may differ in size.
-    """
-    from ..training.vgg import mean_std
-
-    fo, fs = _vgg_features(out), _vgg_features(style)
-    total = 0.0
-    for layer in STYLE_LAYERS:
-        mo, so = mean_std(fo[layer])
-        ms, ss = mean_std(fs[layer])
-        total += float(torch.mean((mo - ms) ** 2) + torch.mean((so - ss) ** 2))
-    return total
+    """The training style loss (`losses.style_loss`): sum over relu1_1..relu4_1 of MSE(channel
+    means) + MSE(channel stds), normalised VGG19; images may differ in size."""
+    return float(L.style_loss(_vgg_features(out), L.style_stats(_vgg_features(style))))
 
 
 def gram_loss(out: ImageLike, style: ImageLike) -> float:
-    """Sum over relu1_1..relu4_1 of MSE between Gram matrices (F F^T / CHW) of out and style.
-
-    Gatys et al.'s style loss; it also sees channel correlations that mean/std ignore.
-    """
-    fo, fs = _vgg_features(out), _vgg_features(style)
-    return float(sum(torch.mean((_gram(fo[k]) - _gram(fs[k])) ** 2) for k in STYLE_LAYERS))
+    """Gatys et al.'s style loss (`losses.gram_loss`): MSE between Gram matrices (F F^T / CHW)."""
+    return float(L.gram_loss(_vgg_features(out), _vgg_features(style)))
 
 
 def content_loss(out: ImageLike, content: ImageLike) -> float:
-    """MSE between relu4_1 features of the stylized image and of the content (same size)."""
+    """The training content loss (`losses.content_loss`): MSE of relu4_1 features (same size)."""
     a, b = as_tensor(out), as_tensor(content)
     if a.shape != b.shape:
         raise FlowstyleError(f"content loss needs same-size images, got {tuple(a.shape)} and {tuple(b.shape)}")
-    return float(torch.mean((_vgg_features(a)[CONTENT_LAYER] - _vgg_features(b)[CONTENT_LAYER]) ** 2))
+    return float(L.content_loss(_vgg_features(a), _vgg_features(b)))
 
 
 def style_match(out: ImageLike, content: ImageLike, style: ImageLike) -> float:

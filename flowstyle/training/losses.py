@@ -1,8 +1,10 @@
-"""Training losses on the normalised VGG19 (as the ArtFlow code defines them).
+"""The losses, on the normalised VGG19 (as the ArtFlow code defines them); the evaluation
+metrics (eval/metrics.py) use these same functions.
 
 content: MSE of relu4_1 (stylized vs content); style: sum over relu1_1..relu4_1 of
-MSE(mean) + MSE(std) (stylized vs style); optional AdaAttN local feature loss: VGG features of
-the output against a parameter-free attention transfer of the VGG features.
+MSE(mean) + MSE(std) (stylized vs style); Gram: Gatys et al.'s style loss (evaluation only);
+optional AdaAttN local feature loss: VGG features of the output against a parameter-free
+attention transfer of the VGG features; the grid index (squeeze-frequency energy) and its loss.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from ..operators import attention_mean_var, normalize
-from .vgg import VGGEncoder, mean_std
+from ..operators import attention_mean_var, mean_std, normalize
+from .vgg import VGGEncoder
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 CONTENT_LAYER = "relu4_1"
 LOCAL_LAYERS = ("relu3_1", "relu4_1")
+LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601, as PIL's "L" conversion
+GRID_OFFSETS = (2, 3)  # the grid index's reference lines: this many bins beside each squeeze line
 
 
 def content_loss(out_feats: dict[str, Tensor], content_feats: dict[str, Tensor]) -> Tensor:
@@ -27,16 +31,30 @@ def content_loss(out_feats: dict[str, Tensor], content_feats: dict[str, Tensor])
 
 def style_stats(feats: dict[str, Tensor]) -> dict[str, tuple[Tensor, Tensor]]:
     """Per-layer (mean, std) of VGG features: all the style loss needs of a style image."""
-    return {name: mean_std(feats[name]) for name in STYLE_LAYERS}
+    return {name: mean_std(feats[name], unbiased=True) for name in STYLE_LAYERS}
 
 
 def style_loss(out_feats: dict[str, Tensor], target: dict[str, tuple[Tensor, Tensor]]) -> Tensor:
+    """Sum over relu1_1..relu4_1 of MSE(channel means) + MSE(channel stds); images may differ in size."""
     total = out_feats[STYLE_LAYERS[0]].new_zeros(())
     for name in STYLE_LAYERS:
-        mean, std = mean_std(out_feats[name])
+        mean, std = mean_std(out_feats[name], unbiased=True)
         t_mean, t_std = target[name]
         total = total + F.mse_loss(mean, t_mean) + F.mse_loss(std, t_std)
     return total
+
+
+def gram(feat: Tensor) -> Tensor:
+    """F F^T / (C H W): independent of image size, and of a size comparable across layers."""
+    b, c, h, w = feat.shape
+    f = feat.reshape(b, c, h * w)
+    return f @ f.transpose(1, 2) / (c * h * w)
+
+
+def gram_loss(out_feats: dict[str, Tensor], style_feats: dict[str, Tensor]) -> Tensor:
+    """Sum over relu1_1..relu4_1 of MSE between Gram matrices: it also sees channel
+    correlations that mean/std ignore."""
+    return sum(F.mse_loss(gram(out_feats[k]), gram(style_feats[k])) for k in STYLE_LAYERS)
 
 
 def attention_target(content_feat: Tensor, style_feat: Tensor) -> Tensor:
@@ -61,24 +79,56 @@ def local_feature_loss(out_feats, content_feats, style_feats) -> Tensor:
     return total
 
 
-def _squeeze_lines(n: int) -> list[int]:
-    return sorted({n // 2, n // 4, (3 * n) // 4} - {0})
+def luminance(images: Tensor) -> Tensor:
+    """(B, 3, H, W) RGB -> (B, H, W) luminance (BT.601 weights)."""
+    return (images * images.new_tensor(LUMA).view(1, 3, 1, 1)).sum(1)
+
+
+def _hann(n: int, like: Tensor) -> Tensor:
+    """Periodic Hann window: a bin-centred sinusoid leaks into +-1 bin only, never into +-2."""
+    return torch.hann_window(n, periodic=True, dtype=like.dtype, device=like.device)
+
+
+def squeeze_bins(n: int) -> list[int]:
+    """The DFT bins of the squeeze periods 2 and 4 px for a side of n samples: n/2, n/4, 3n/4."""
+    return sorted({round(n / 2) % n, round(n / 4) % n, round(3 * n / 4) % n})
+
+
+def _neighbour_bins(n: int, lines: list[int]) -> list[int]:
+    near = {(k + s * d) % n for k in lines for d in GRID_OFFSETS for s in (-1, 1)}
+    return sorted(near - set(lines))
+
+
+def grid_line_powers(luma: Tensor, rows: bool = True) -> tuple[Tensor, Tensor]:
+    """Per image of luma (B, H, W): (mean power on the squeeze lines, mean power on the lines
+    2-3 bins beside them) of the windowed spectrum. The grid index is their ratio.
+
+    The luminance minus its mean, times a 2-D periodic Hann window, gives a power spectrum P;
+    the squeeze lines are the columns u in squeeze_bins(W) and (if `rows`) the rows v in
+    squeeze_bins(H). Natural images have smooth spectra, so the ratio is near 1; a grid adds
+    power exactly on the lines. Differentiable.
+    """
+    h, w = luma.shape[-2:]
+    x = (luma - luma.mean((-2, -1), keepdim=True)) * torch.outer(_hann(h, luma), _hann(w, luma))
+    power = torch.fft.fft2(x).abs().pow(2)
+    on = torch.zeros(h, w, dtype=torch.bool, device=luma.device)
+    near = torch.zeros_like(on)
+    cols = squeeze_bins(w)
+    on[:, cols] = True
+    near[:, _neighbour_bins(w, cols)] = True
+    if rows:
+        lines = squeeze_bins(h)
+        on[lines, :] = True
+        near[_neighbour_bins(h, lines), :] = True
+    near &= ~on
+    return power[..., on].mean(-1), power[..., near].mean(-1)
 
 
 def grid_energy(images: Tensor) -> Tensor:
-    """Per image: spectral power on the squeeze-frequency lines over the power 2-3 bins beside
-    them (luminance, Hann window) — the grid index, differentiable."""
-    luma = (images * images.new_tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1)
-    h, w = luma.shape[-2:]
-    window = torch.outer(torch.hann_window(h, periodic=False, device=images.device), torch.hann_window(w, periodic=False, device=images.device))
-    luma = (luma - luma.mean((-2, -1), keepdim=True)) * window
-    power = torch.fft.fft2(luma.float()).abs().pow(2)
-    rows, cols = _squeeze_lines(h), _squeeze_lines(w)
-    beside_r = sorted({(r + d) % h for r in rows for d in (-3, -2, 2, 3)} - set(rows))
-    beside_c = sorted({(c + d) % w for c in cols for d in (-3, -2, 2, 3)} - set(cols))
-    on = torch.cat([power[:, rows, :].flatten(1), power[:, :, cols].flatten(1)], 1).mean(1)
-    off = torch.cat([power[:, beside_r, :].flatten(1), power[:, :, beside_c].flatten(1)], 1).mean(1)
-    return on / (off + 1e-8)
+    """Per image: the grid index of its luminance (squeeze-line power over the power beside
+    them), differentiable — what eval/metrics.py reports, as a training signal."""
+    on, near = grid_line_powers(luminance(images.float()))
+    return on / (near + 1e-8)
 
 
 def grid_loss(out: Tensor, content: Tensor) -> Tensor:

@@ -168,13 +168,3 @@ def load_vgg(
     The instance is shared: do not move it or change its dtype in place; ask for another device.
     """
     return _cached_vgg(last, normalized, torch.device(device))
-
-
-def mean_std(feat: Tensor, eps: float = 1e-5) -> tuple[Tensor, Tensor]:
-    """Per-sample, per-channel mean and std over H, W, each (B, C); std = sqrt(var + eps).
-
-    The variance is the unbiased one, as in the AdaIN and ArtFlow reference code (`calc_mean_std`),
-    so the loss values match theirs; it needs at least 2 positions (H * W >= 2).
-    """
-    var, mean = torch.var_mean(feat.flatten(2), dim=2, unbiased=True)
-    return mean, (var + eps).sqrt()
