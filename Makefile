@@ -54,10 +54,10 @@ runs/untrained-w128.safetensors: | $(STAMP) data/splits
 	    --init-image data/splits/train/content/mate__nature-Garden.jpg --init-image data/splits/train/content/skimage__motorcycle_right.jpg
 
 bench: $(STAMP)
-	$(BIN)/python scripts/bench.py --model artflow-adain --methods adain wct --sizes 256 512 1024 2048 --repeats 2 --precision float32 bf16 --out reports/bench.md
+	$(BIN)/python -m benchmarks.bench --model artflow-adain --methods adain wct --sizes 256 512 1024 2048 --repeats 2 --precision float32 bf16 --out reports/bench.md
 
 bench-train: $(STAMP)
-	$(BIN)/python scripts/bench_train.py --out reports/bench_train.md
+	$(BIN)/python -m benchmarks.bench_train --out reports/bench_train.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info

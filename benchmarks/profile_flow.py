@@ -1,7 +1,7 @@
 """Where a stylization's time goes: torch.profiler over one run, grouped by operator.
 
-    python scripts/profile_flow.py --size 1024 --out reports/profile.md
-    python scripts/profile_flow.py --size 1024 --precision bf16 --threads 1
+    python -m benchmarks.profile_flow --size 1024 --out reports/profile.md
+    python -m benchmarks.profile_flow --size 1024 --precision bf16 --threads 1
 
 Runs one warm-up, then profiles one `stylize_tensor` call (content and style at SIZE px on the
 longest side, pad 64, phases 1, the style encoded afresh). The table lists self CPU time per
@@ -12,7 +12,6 @@ networks' convolutions can be told from the flow's own 1x1 mixing.
 from __future__ import annotations
 
 import argparse
-import platform
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from sample_pair import sample_pair
+from benchmarks.common import machine, sample_pair
 
 
 def conv_label(shapes: list) -> str:
@@ -73,7 +72,9 @@ def main() -> None:
     total = sum(r[1] for r in rows)
     lines = [
         f"### {args.model}, {args.size} px, {args.precision}, phases {args.phases}, "
-        f"{torch.get_num_threads()} threads ({platform.processor() or platform.machine()})",
+        f"{torch.get_num_threads()} threads",
+        "",
+        f"Machine: {machine()}",
         "",
         f"Wall time under the profiler {wall:.2f} s; self CPU time summed over operators {total:.2f} s.",
         "",

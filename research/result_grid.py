@@ -1,6 +1,6 @@
 """A contents x styles result grid (PNG) for one model: first row styles, first column contents.
 
-    python scripts/result_grid.py artflow-adain data/splits/test --size 160 --out docs/img/grid_adain.png
+    python research/result_grid.py artflow-adain data/splits/test --size 160 --out docs/img/grid_adain.png
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Short same-budget ablation before the default models (MODELS.md, "Ablation").
 # Each run trains MINUTES minutes of step time on data/splits/train (2-core CPU, bf16).
-# Usage: sh scripts/ablation.sh [MINUTES]   (results: runs/ablation/*; score: scripts/score_models.py)
+# Usage: sh research/ablation.sh [MINUTES]   (results: runs/ablation/*; score: flowstyle eval metrics --phases P --gain G)
 set -e
 MIN=${1:-8}
 FS=".venv/bin/flowstyle"

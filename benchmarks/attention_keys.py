@@ -1,11 +1,11 @@
 """Exact AdaAttN against seeded key sub-sampling (`max_keys`): time and pixel error.
 
-    python scripts/attention_keys.py --model artflow-adaattn --size 1024 --max-keys 4096 16384
+    python -m benchmarks.attention_keys --model artflow-adaattn --size 1024 --max-keys 4096 16384
 
 Content (astronaut) and style (coffee) at SIZE px on the longest side, one pass (phases 1), the
 style encoded once. Prints seconds for exact attention and for each key budget, and the error
 of each approximation against exact in 8-bit levels (mean, 99th percentile, max over pixels).
-Peak memory of the exact case: `python scripts/bench.py --model artflow-adaattn --methods
+Peak memory of the exact case: `python -m benchmarks.bench --model artflow-adaattn --methods
 adaattn --sizes 1024 --repeats 1` (it measures each case in a fresh process).
 """
 
@@ -17,7 +17,7 @@ import time
 import torch
 
 from flowstyle import Stylizer
-from sample_pair import sample_pair
+from benchmarks.common import sample_pair
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """Seconds per stylization for several flow band heights (`tile`), one model, one size.
 
-    python scripts/band_timing.py --size 1024 --precision float32 --tiles auto,0,256,128,64
+    python -m benchmarks.band_timing --size 1024 --precision float32 --tiles auto,0,256,128,64
 
 `auto` is the pipeline's rule (`tiling.auto_tile_rows`), `0` one whole pass, N bands of N image
 rows; every setting gives the same image (exact banding). Content astronaut, style coffee
@@ -17,7 +17,7 @@ import time
 import torch
 
 from flowstyle import Stylizer
-from sample_pair import sample_pair
+from benchmarks.common import sample_pair
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """Before/after crops of the squeeze grid: one pass vs phase averaging, pad 0 vs 64.
 
-    python scripts/grid_crops.py MODEL CONTENT STYLE --size 384 --out docs/img/grid_crops.png
+    python research/grid_crops.py MODEL CONTENT STYLE --size 384 --out docs/img/grid_crops.png
 """
 
 from __future__ import annotations

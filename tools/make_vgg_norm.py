@@ -9,7 +9,7 @@ The photos are the colour photographs that ship with scikit-image (public domain
 resized so its shorter side is 256 px (all are larger, so this only downsamples), the scale the
 training crops work at. Every position of every image counts equally.
 
-    python scripts/make_vgg_norm.py [--out PATH]   (repo root; package installed or PYTHONPATH=.)
+    python -m tools.make_vgg_norm [--out PATH]   (repo root; package installed or PYTHONPATH=.)
 
 Takes ~4 s on 2 cores. Rerun it only if the weights, the images or SHORT_SIDE change; the
 test suite checks that the shipped file still gives channel means of 1.

@@ -1,6 +1,6 @@
 """Copy a training run's exported model into the package as a named, documented model.
 
-    python scripts/ship_model.py runs/adain-2x8 artflow-adain \
+    python -m tools.ship_model runs/adain-2x8 artflow-adain \
         --summary "AdaIN, 2x8 flow, width 128, trained 80 min on 2 CPU cores"
     flowstyle models set-defaults artflow-adain --phases 16 --gain 1.15
 
@@ -15,14 +15,8 @@ import argparse
 import platform
 from pathlib import Path
 
+from flowstyle.flow.precision import describe_cpu
 from flowstyle.models import REGISTRY, load_model, save_model, weights_dir
-
-
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
 
 
 def main() -> None:
@@ -36,7 +30,7 @@ def main() -> None:
         **model.info,
         "name": args.name,
         "summary": args.summary,
-        "trained_on": f"{cpu_name()}, 2 cores, no GPU",
+        "trained_on": f"{describe_cpu()}, 2 cores, no GPU",
         "run": str(args.run),
     }
     path = save_model(model, weights_dir() / REGISTRY[args.name], info=info)

