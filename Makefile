@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test demo bench bench-train eval eval-test eval-xtest corpus clean
+.PHONY: setup test demo serve bench bench-train eval eval-test eval-xtest corpus clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,9 @@ test: $(STAMP)
 demo: $(STAMP)
 	@mkdir -p out
 	$(BIN)/flowstyle demo -o out/demo.png
+
+serve: $(STAMP)
+	$(BIN)/flowstyle serve
 
 corpus: $(STAMP)
 	$(BIN)/python -m tools.corpus.build data/corpus

@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "models": ("models", "list the shipped models; set a weights file's inference defaults"),
     "init-model": ("models", "create an untrained (ActNorm-initialised) model file"),
     "video": ("video", "stylize a video clip (audio copied through)"),
+    "serve": ("serve", "the web studio: a page and HTTP API on this machine"),
     "demo": ("stylize", "stylize the bundled sample photo with the bundled style"),
     "train": ("train", "train a model on folders of content and style images"),
     "eval": ("eval", "evaluate models: the report's experiments, figures and tables"),

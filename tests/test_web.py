@@ -1,0 +1,231 @@
+"""The web studio's HTTP API, limits, result store and the `serve` command (no browser here)."""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+
+from flowstyle.web.limits import LimitError, Limits
+from flowstyle.web.store import ResultStore
+from flowstyle.web.studio import GALLERY, Studio, parse_weights
+
+from .web_server import running
+
+gradio_client = pytest.importorskip("gradio_client")
+README = Path(__file__).resolve().parents[1] / "README.md"
+BUNDLED = next(iter(GALLERY))
+
+
+def _client(url: str):
+    return gradio_client.Client(url, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def studio_url(tiny_model_file):
+    limits = Limits(max_upload_mb=0.5, max_megapixels=1.0, max_side=256, max_queue=4)
+    with running(Studio(models={"tiny": tiny_model_file}, limits=limits)) as url:
+        yield url
+
+
+def test_api_stylize_returns_png_of_the_requested_size(studio_url, photo_files, tmp_path):
+    client = _client(studio_url)
+    result, download, status = client.predict(
+        content=gradio_client.handle_file(photo_files["coffee"]),  # 64x43
+        style_uploads=[gradio_client.handle_file(photo_files["chelsea"])],
+        bundled_styles=[BUNDLED], weights="2, 1", model="tiny", size=96, quality="Fast (1 pass)",
+        api_name="/stylize",
+    )
+    with Image.open(result) as img:
+        assert img.format == "PNG" and img.size == (96, 64)
+        out = np.asarray(img.convert("RGB"), dtype=np.float64)
+    content = Image.open(photo_files["coffee"]).convert("RGB").resize((96, 64), Image.BICUBIC)
+    assert np.abs(out - np.asarray(content, dtype=np.float64)).mean() > 2.0  # stylized, not a copy
+    assert Path(download).read_bytes() == Path(result).read_bytes()
+    assert "96x64 px" in status and "2 styles" in status
+    name = re.search(r"results/([0-9a-f]{32}\.png)", status).group(1)
+    served = httpx.get(studio_url + "results/" + name)
+    assert served.status_code == 200 and served.headers["content-type"] == "image/png"
+    assert served.content == Path(result).read_bytes()
+
+
+def test_oversize_and_too_many_megapixels_are_refused_with_a_message(studio_url, tmp_path):
+    noise = tmp_path / "noise.png"  # ~1.4 MB of incompressible pixels against a 0.5 MB cap
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (700, 700, 3), dtype=np.uint8)).save(noise)
+    with noise.open("rb") as f:
+        r = httpx.post(studio_url + "gradio_api/upload", files={"files": ("noise.png", f, "image/png")})
+    assert r.status_code == 413 and "maximum allowed size" in r.text
+
+    big = tmp_path / "big.png"  # 1.44 MP, a few kB on disk
+    Image.new("RGB", (1200, 1200), (200, 100, 50)).save(big)
+    with pytest.raises(Exception, match=r"1200x1200 \(1.4 megapixels\); this studio takes images up to 1 megapixels"):
+        _client(studio_url).predict(content=gradio_client.handle_file(str(big)), model="tiny", size=64,
+                                    api_name="/stylize")
+
+
+def test_bad_requests_get_clear_errors(studio_url, photo_files):
+    client = _client(studio_url)
+    content = gradio_client.handle_file(photo_files["astronaut"])
+    with pytest.raises(Exception, match="Pick a bundled style or upload"):
+        client.predict(content=content, bundled_styles=[], model="tiny", size=64, api_name="/stylize")
+    with pytest.raises(Exception, match="Got 1 style weights for 2 styles"):
+        client.predict(content=content, bundled_styles=list(GALLERY)[:2], weights="1", model="tiny", size=64,
+                       api_name="/stylize")
+
+
+def test_colour_preservation_and_a_region_mask_through_the_api(studio_url, photo_files, tmp_path):
+    client = _client(studio_url)
+    mask = tmp_path / "mask.png"  # left half: first style, right half: second
+    Image.fromarray(np.repeat(np.r_[np.zeros(32), np.full(32, 255)][None].astype(np.uint8), 64, 0)).save(mask)
+    result, _, status = client.predict(
+        content=gradio_client.handle_file(photo_files["astronaut"]), bundled_styles=list(GALLERY)[:2],
+        model="tiny", size=64, quality="Fast (1 pass)", preserve_color=True,
+        mask=gradio_client.handle_file(str(mask)), api_name="/stylize",
+    )
+    with Image.open(result) as img:
+        assert img.size == (64, 64)
+    with pytest.raises(Exception, match="style weights do not apply with a mask"):
+        client.predict(content=gradio_client.handle_file(photo_files["astronaut"]), bundled_styles=list(GALLERY)[:2],
+                       weights="1, 2", model="tiny", size=64, mask=gradio_client.handle_file(str(mask)),
+                       api_name="/stylize")
+
+
+def _call(url: str, data: list) -> httpx.Response:
+    return httpx.post(url + "gradio_api/call/stylize", json={"data": data}, timeout=30)
+
+
+def _outcome(url: str, event_id: str) -> str:
+    with httpx.stream("GET", f"{url}gradio_api/call/stylize/{event_id}", timeout=60) as r:
+        return r.read().decode()
+
+
+def test_no_path_from_a_request_is_read_and_unknown_results_are_404(studio_url):
+    # A request naming a server file as its image is refused before anything is copied.
+    data = [{"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}, [], [BUNDLED], "", "tiny",
+            "adain", 1.0, 64, "Fast (1 pass)"]
+    r = _call(studio_url, data)
+    assert r.status_code == 200
+    events = _outcome(studio_url, r.json()["event_id"])
+    assert "event: error" in events and "not uploaded by a user" in events
+    assert "root:" not in events
+    # Results: only names the store gave out; traversal and unknown names are 404.
+    for path in ("results/..%2F..%2F..%2Fetc%2Fpasswd", "results/../../etc/passwd", "results/" + "0" * 32 + ".png",
+                 "results/%2Fetc%2Fpasswd", "results/.hidden.png"):
+        r = httpx.get(studio_url + path)
+        assert r.status_code == 404, path
+        assert "root:" not in r.text
+    # Gradio's own file route refuses files outside the app's folders.
+    for path in ("gradio_api/file=/etc/passwd", "gradio_api/file=../../../../etc/passwd"):
+        r = httpx.get(studio_url + path)
+        assert r.status_code in (403, 404), path
+        assert "root:" not in r.text
+
+
+def test_health(studio_url):
+    r = httpx.get(studio_url + "health")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["status"] == "ok" and body["models"] == ["tiny"]
+
+
+class _SlowStylizer:
+    def stylize(self, content, styles, options=None, **keywords):
+        time.sleep(3.0)
+        with Image.open(content) as img:
+            return img.convert("RGB")
+
+
+def test_queue_full_gets_a_busy_answer(photo_files):
+    limits = Limits(max_queue=1, concurrency=1)
+    studio = Studio(models={"slow": "unused"}, limits=limits, stylizer_factory=lambda spec: _SlowStylizer())
+    with running(studio) as url:
+        with open(photo_files["astronaut"], "rb") as f:
+            uploaded = httpx.post(url + "gradio_api/upload", files={"files": ("a.png", f, "image/png")}).json()[0]
+        content = {"path": uploaded, "meta": {"_type": "gradio.FileData"}}
+        data = [content, [], [BUNDLED], "", "slow", "adain", 1.0, 64, "Fast (1 pass)"]
+        with ThreadPoolExecutor(4) as pool:  # one runs, one waits, the rest are turned away
+            answers = list(pool.map(lambda _: _call(url, data), range(4)))
+        codes = [a.status_code for a in answers]
+        busy = [a for a in answers if a.status_code == 503]
+        assert busy, codes
+        assert all("Queue is full" in a.json()["detail"] for a in busy)
+        accepted = [a.json()["event_id"] for a in answers if a.status_code == 200]
+        assert accepted
+        for event_id in accepted:  # the accepted ones still finish
+            assert "event: complete" in _outcome(url, event_id)
+        assert httpx.get(url + "health").json()["status"] == "ok"
+
+
+def test_result_store_bounds_and_names(tmp_path):
+    store = ResultStore(tmp_path, keep=3, max_age=100.0)
+    paths = [store.save(Image.new("RGB", (4, 4), (i, 0, 0))) for i in range(5)]
+    assert len(store.names()) == 3
+    assert store.path(paths[-1].name) == paths[-1]
+    assert store.path(paths[0].name) is None  # dropped by the count bound
+    for name in ("../x.png", "/etc/passwd", "a" * 32 + ".jpg", "", None):
+        assert store.path(name) is None
+    assert store.clean(now=time.time() + 101) == 3 and store.names() == []
+
+
+def test_limits_and_weights(tmp_path):
+    junk = tmp_path / "junk.png"
+    junk.write_bytes(b"not an image")
+    with pytest.raises(LimitError, match="not an image"):
+        Limits().check_image_file(junk, "content photo")
+    with pytest.raises(ValueError):
+        Limits(max_megapixels=1e6)  # above the image reader's own limit
+    assert parse_weights(" 2, 1 ", 2) == [2.0, 1.0] and parse_weights("", 3) is None
+    for text in ("a, b", "1, -1", "0, 0"):
+        with pytest.raises(LimitError):
+            parse_weights(text, 2)
+
+
+def test_studio_refuses_unknown_names(tiny_model_file):
+    studio = Studio(models={"tiny": tiny_model_file})
+    try:
+        with pytest.raises(LimitError, match="Unknown bundled style"):
+            studio.styles_for([], ["../../etc/passwd"])
+        with pytest.raises(LimitError, match="Unknown model"):
+            studio.stylizer("/etc/passwd")
+        with pytest.raises(LimitError, match="Output size"):
+            studio.options(1, None, 1.0, "", 5000, None)
+    finally:
+        studio.close()
+
+
+def test_readme_client_example_runs_as_written(studio_url, tmp_path, monkeypatch):
+    """The README's gradio_client example, against a test server with a tiny model."""
+    text = README.read_text()
+    code = re.search(r"<!-- web-client-example -->\s*```python\n(.*?)```", text, re.S).group(1)
+    code = code.replace("http://127.0.0.1:7860/", studio_url).replace('"artflow-adain"', '"tiny"')
+    for name in ("photo.jpg", "painting.jpg"):
+        Image.fromarray(np.random.default_rng(len(name)).integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(
+            tmp_path / name)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README.md", "exec"), {})
+    with Image.open(tmp_path / "stylized.png") as img:
+        assert img.format == "PNG" and max(img.size) == 256
+
+
+def test_serve_warns_off_loopback(monkeypatch, capsys):
+    from flowstyle.cli import main
+    from flowstyle.cli.serve import is_loopback
+
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.2")
+    started = {}
+    monkeypatch.setattr("flowstyle.web.serve", lambda **kw: started.update(kw))
+    assert main(["serve", "--host", "0.0.0.0", "--port", "8123", "--max-queue", "2"]) == 0
+    assert "warning: binding to 0.0.0.0" in capsys.readouterr().err
+    assert started["host"] == "0.0.0.0" and started["port"] == 8123
+    assert started["studio"].limits.max_queue == 2
+    started["studio"].close()
+    assert main(["serve"]) == 0
+    assert "warning" not in capsys.readouterr().err and started["host"] == "127.0.0.1"
+    started["studio"].close()

@@ -1,0 +1,61 @@
+"""Run the web studio for a test: in this process (uvicorn in a thread) on a free loopback port."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url + "health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the studio at {url} did not answer /health in {timeout:.0f} s")
+        time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def running(studio) -> Iterator[str]:
+    """Serve `studio` on 127.0.0.1:<free port>; yields the base URL (ending in /).
+
+    Gradio reads its upload folder from the environment (create_app sets it to the studio's), so
+    one process serves one studio at a time: the previous setting comes back on exit.
+    """
+    import uvicorn
+
+    from flowstyle.web import create_app
+
+    previous = os.environ.get("GRADIO_TEMP_DIR")
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(studio), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_healthy(url)
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        studio.close()
+        if previous is None:
+            os.environ.pop("GRADIO_TEMP_DIR", None)
+        else:
+            os.environ["GRADIO_TEMP_DIR"] = previous
