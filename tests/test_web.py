@@ -21,6 +21,7 @@ from .web_server import running
 gradio_client = pytest.importorskip("gradio_client")
 README = Path(__file__).resolve().parents[1] / "README.md"
 BUNDLED = next(iter(GALLERY))
+TIMEOUT = 60  # seconds; the test machine is shared with training jobs
 
 
 def _client(url: str):
@@ -50,7 +51,7 @@ def test_api_stylize_returns_png_of_the_requested_size(studio_url, photo_files, 
     assert Path(download).read_bytes() == Path(result).read_bytes()
     assert "96x64 px" in status and "2 styles" in status
     name = re.search(r"results/([0-9a-f]{32}\.png)", status).group(1)
-    served = httpx.get(studio_url + "results/" + name)
+    served = httpx.get(studio_url + "results/" + name, timeout=TIMEOUT)
     assert served.status_code == 200 and served.headers["content-type"] == "image/png"
     assert served.content == Path(result).read_bytes()
 
@@ -59,7 +60,7 @@ def test_oversize_and_too_many_megapixels_are_refused_with_a_message(studio_url,
     noise = tmp_path / "noise.png"  # ~1.4 MB of incompressible pixels against a 0.5 MB cap
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (700, 700, 3), dtype=np.uint8)).save(noise)
     with noise.open("rb") as f:
-        r = httpx.post(studio_url + "gradio_api/upload", files={"files": ("noise.png", f, "image/png")})
+        r = httpx.post(studio_url + "gradio_api/upload", files={"files": ("noise.png", f, "image/png")}, timeout=TIMEOUT)
     assert r.status_code == 413 and "maximum allowed size" in r.text
 
     big = tmp_path / "big.png"  # 1.44 MP, a few kB on disk
@@ -97,18 +98,18 @@ def test_colour_preservation_and_a_region_mask_through_the_api(studio_url, photo
 
 
 def _call(url: str, data: list) -> httpx.Response:
-    return httpx.post(url + "gradio_api/call/stylize", json={"data": data}, timeout=30)
+    return httpx.post(url + "gradio_api/call/stylize", json={"data": data}, timeout=TIMEOUT)
 
 
 def _outcome(url: str, event_id: str) -> str:
-    with httpx.stream("GET", f"{url}gradio_api/call/stylize/{event_id}", timeout=60) as r:
+    with httpx.stream("GET", f"{url}gradio_api/call/stylize/{event_id}", timeout=TIMEOUT) as r:
         return r.read().decode()
 
 
 def test_no_path_from_a_request_is_read_and_unknown_results_are_404(studio_url):
     # A request naming a server file as its image is refused before anything is copied.
     data = [{"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}, [], [BUNDLED], "", "tiny",
-            "adain", 1.0, 64, "Fast (1 pass)"]
+            "adain", 1.0, 64, "Fast (1 pass)", False, None]
     r = _call(studio_url, data)
     assert r.status_code == 200
     events = _outcome(studio_url, r.json()["event_id"])
@@ -117,18 +118,18 @@ def test_no_path_from_a_request_is_read_and_unknown_results_are_404(studio_url):
     # Results: only names the store gave out; traversal and unknown names are 404.
     for path in ("results/..%2F..%2F..%2Fetc%2Fpasswd", "results/../../etc/passwd", "results/" + "0" * 32 + ".png",
                  "results/%2Fetc%2Fpasswd", "results/.hidden.png"):
-        r = httpx.get(studio_url + path)
+        r = httpx.get(studio_url + path, timeout=TIMEOUT)
         assert r.status_code == 404, path
         assert "root:" not in r.text
     # Gradio's own file route refuses files outside the app's folders.
     for path in ("gradio_api/file=/etc/passwd", "gradio_api/file=../../../../etc/passwd"):
-        r = httpx.get(studio_url + path)
+        r = httpx.get(studio_url + path, timeout=TIMEOUT)
         assert r.status_code in (403, 404), path
         assert "root:" not in r.text
 
 
 def test_health(studio_url):
-    r = httpx.get(studio_url + "health")
+    r = httpx.get(studio_url + "health", timeout=TIMEOUT)
     assert r.status_code == 200
     body = r.json()
     assert body["status"] == "ok" and body["models"] == ["tiny"]
@@ -146,9 +147,9 @@ def test_queue_full_gets_a_busy_answer(photo_files):
     studio = Studio(models={"slow": "unused"}, limits=limits, stylizer_factory=lambda spec: _SlowStylizer())
     with running(studio) as url:
         with open(photo_files["astronaut"], "rb") as f:
-            uploaded = httpx.post(url + "gradio_api/upload", files={"files": ("a.png", f, "image/png")}).json()[0]
+            uploaded = httpx.post(url + "gradio_api/upload", files={"files": ("a.png", f, "image/png")}, timeout=TIMEOUT).json()[0]
         content = {"path": uploaded, "meta": {"_type": "gradio.FileData"}}
-        data = [content, [], [BUNDLED], "", "slow", "adain", 1.0, 64, "Fast (1 pass)"]
+        data = [content, [], [BUNDLED], "", "slow", "adain", 1.0, 64, "Fast (1 pass)", False, None]
         with ThreadPoolExecutor(4) as pool:  # one runs, one waits, the rest are turned away
             answers = list(pool.map(lambda _: _call(url, data), range(4)))
         codes = [a.status_code for a in answers]
@@ -159,7 +160,7 @@ def test_queue_full_gets_a_busy_answer(photo_files):
         assert accepted
         for event_id in accepted:  # the accepted ones still finish
             assert "event: complete" in _outcome(url, event_id)
-        assert httpx.get(url + "health").json()["status"] == "ok"
+        assert httpx.get(url + "health", timeout=TIMEOUT).json()["status"] == "ok"
 
 
 def test_result_store_bounds_and_names(tmp_path):

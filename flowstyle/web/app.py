@@ -93,7 +93,7 @@ def build_page(studio: Studio) -> gr.Blocks:
         )
 
         def stylize(content, style_uploads, bundled_styles, weights, model, method, alpha, size, quality,
-                    preserve_color, mask, progress=gr.Progress()):
+                    preserve_color=False, mask=None, progress=gr.Progress()):
             try:
                 result = studio.run(
                     content, style_uploads, bundled_styles, weights, model, method, alpha, size, quality,
