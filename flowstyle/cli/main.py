@@ -49,6 +49,9 @@ def _command(argv: Sequence[str]) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 must not crash a print
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser([_command(argv)] if _command(argv) else [])
     args = parser.parse_args(argv)
@@ -62,6 +65,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except MemoryError:
         print("flowstyle: error: out of memory; try a smaller --size", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # the file system said no: permissions, a full disk, a name too long
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"flowstyle: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("flowstyle: interrupted", file=sys.stderr)

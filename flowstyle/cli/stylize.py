@@ -54,13 +54,14 @@ def run_stylize(args: argparse.Namespace) -> int:
         raise FlowstyleError(f"got {len(options.style_weights)} style weights for {len(args.styles)} styles")
     if output.suffix.lower() not in IMAGE_SUFFIXES and not content.is_dir():
         raise FlowstyleError(f"output must end in an image suffix ({', '.join(IMAGE_SUFFIXES)}): {output}")
+    _refuse_overwriting_inputs(output, content, [*map(Path, args.styles), *([Path(options.mask)] if options.mask else [])])
     if options.mask is not None:
         options = options.replace(mask=open_image(options.mask))  # read once, not per image
     styles = [open_image(s) for s in args.styles]  # fail early on a bad style
     stylizer = stylizer_from(args)
     options = stylizer.options_for(len(styles), options)  # checked against the model before any work
     if not content.is_dir():
-        if not output.parent.exists():
+        if not output.parent.is_dir():
             raise FlowstyleError(f"output folder does not exist: {output.parent}")
         save_image(stylizer.stylize(content, styles, options), output)
         print(output)
@@ -87,6 +88,16 @@ def run_stylize(args: argparse.Namespace) -> int:
             tqdm.write(f"skipped {path}: {exc}", file=sys.stderr)
     print(f"{done} written, {skipped} already there, {failed} failed -> {output}")
     return 0 if failed == 0 else EXIT_USAGE
+
+
+def _refuse_overwriting_inputs(output: Path, content: Path, others: list[Path]) -> None:
+    """The output may not replace an input, nor be inside the content folder (a rerun would
+    stylize its own outputs)."""
+    target = output.resolve()
+    if any(target == path.resolve() for path in (content, *others)):
+        raise FlowstyleError(f"the output would overwrite an input: {output}")
+    if content.is_dir() and content.resolve() in target.parents:
+        raise FlowstyleError(f"the output folder may not be inside the content folder: {output}")
 
 
 def add_demo(p: argparse.ArgumentParser) -> None:

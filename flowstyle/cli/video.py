@@ -40,6 +40,7 @@ def run_video(args: argparse.Namespace) -> int:
     result = stylize_video(stylizer, args.input, styles, args.output, every=args.every,
                            temporal_blend=args.temporal_blend, options=options)
     audio = "audio copied" if result.audio else "no audio"
-    print(f"{result.frames} frames at {result.fps:g} fps, {audio}, flicker ratio {result.flicker:.2f}")
+    flicker = f"{result.flicker:.2f}" if result.flicker == result.flicker else "n/a (no motion)"  # NaN: a still clip
+    print(f"{result.frames} frames at {result.fps:g} fps, {audio}, flicker ratio {flicker}")
     print(result.path)
     return 0

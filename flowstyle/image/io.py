@@ -3,6 +3,7 @@ the one folder scan, and atomic writing (images, and any file via `atomic_output
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import warnings
@@ -20,7 +21,37 @@ from ..errors import FlowstyleError
 ImageLike = Union[str, os.PathLike, Image.Image, torch.Tensor, np.ndarray]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
-MAX_PIXELS = 200_000_000  # well past 8K x 8K; beyond that a decompression bomb is likelier
+# The decoders a file may reach, whatever its name: never PIL's others (EPS runs Ghostscript,
+# and rarely used parsers are where malformed files hurt). JPEG covers cameras' MPO files.
+IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF")
+
+# The largest image (in pixels, as declared in the file's header) that is decoded at all; it is
+# checked before any pixel is decoded, so a decompression bomb costs nothing. 100 MP decodes to
+# 0.3 GB of RGB and 1.2 GB as a float tensor: safe on an 8 GB machine, and above any camera's
+# photo (a 108 MP phone shot needs FLOWSTYLE_MAX_MEGAPIXELS=110). Override with that variable.
+MAX_PIXELS = 100_000_000
+MAX_PIXELS_ENV = "FLOWSTYLE_MAX_MEGAPIXELS"
+
+
+def max_pixels() -> int:
+    """The decode limit in pixels: FLOWSTYLE_MAX_MEGAPIXELS (megapixels) if set, else MAX_PIXELS."""
+    value = os.environ.get(MAX_PIXELS_ENV, "").strip()
+    if not value:
+        return MAX_PIXELS
+    try:
+        megapixels = float(value)
+    except ValueError:
+        raise FlowstyleError(f"{MAX_PIXELS_ENV} must be a number of megapixels, got {value!r}") from None
+    if not 0 < megapixels < 1e6:
+        raise FlowstyleError(f"{MAX_PIXELS_ENV} must be above 0, got {value!r}")
+    return int(megapixels * 1_000_000)
+
+
+def _too_large(w: int, h: int, limit: int, path: Path) -> FlowstyleError:
+    return FlowstyleError(
+        f"image too large ({w}x{h}, {w * h / 1e6:.1f} MP; the limit is {limit / 1e6:g} MP, "
+        f"raise it with {MAX_PIXELS_ENV}): {path}"
+    )
 
 
 def _flatten_alpha(img: Image.Image) -> Image.Image:
@@ -33,31 +64,58 @@ def _flatten_alpha(img: Image.Image) -> Image.Image:
 def open_image(path: str | os.PathLike, min_side: int | None = None) -> Image.Image:
     """Open an image file as RGB with its EXIF orientation applied, or raise FlowstyleError.
 
+    The size is read from the header and checked against `max_pixels()` before decoding.
+    Animated files give their first frame. Anything a decoder chokes on (truncated, corrupt,
+    not an image, an unsupported variant) is one FlowstyleError, never a traceback.
     min_side: JPEGs may then be decoded at 1/2, 1/4 or 1/8 scale (libjpeg's `draft`) while
     both sides stay >= min_side: a large scan costs a fraction of a full decode.
     """
     path = Path(path)
-    if not path.exists():
-        raise FlowstyleError(f"no such file: {path}")
-    if path.is_dir():
-        raise FlowstyleError(f"expected an image file, got a folder: {path}")
+    try:
+        if not path.exists():
+            raise FlowstyleError(f"no such file: {path}")
+        if path.is_dir():
+            raise FlowstyleError(f"expected an image file, got a folder: {path}")
+    except OSError as exc:  # a name too long, a loop of symlinks, no permission on a folder
+        raise FlowstyleError(f"cannot open {path}: {exc.strerror or exc}") from None
+    limit = max_pixels()
+    Image.MAX_IMAGE_PIXELS = limit  # PIL's own bomb check (at open) agrees with ours
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # PIL's chatter about odd EXIF or metadata
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
-                if img.width * img.height > MAX_PIXELS:
-                    raise FlowstyleError(f"image too large ({img.width}x{img.height}): {path}")
+            with Image.open(path, formats=IMAGE_FORMATS) as img:
+                if img.width * img.height > limit:
+                    raise _too_large(img.width, img.height, limit, path)
                 if min_side is not None and img.format == "JPEG":
                     img.draft("RGB", (min_side, min_side))
                 img.load()
-                img = ImageOps.exif_transpose(img)
+                img = to_rgb(ImageOps.exif_transpose(img))
     except FlowstyleError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise _too_large(*_declared_size(path), limit, path) from None
+    except UnidentifiedImageError:
         raise FlowstyleError(f"not a readable image: {path}") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise FlowstyleError(f"corrupt or truncated image: {path} ({exc})") from None
-    return to_rgb(img)
+    except MemoryError:
+        raise
+    except Exception as exc:  # PIL's decoders raise anything on malformed data (struct.error, ...)
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise FlowstyleError(f"corrupt or truncated image: {path} ({detail})") from None
+    return img
+
+
+def _declared_size(path: Path) -> tuple[int, int]:
+    """The header's size, read without PIL's bomb check (for the message only)."""
+    saved = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        with Image.open(path, formats=IMAGE_FORMATS) as img:
+            return img.size
+    except Exception:
+        return (0, 0)
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
@@ -67,7 +125,7 @@ def to_rgb(img: Image.Image) -> Image.Image:
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
         return _flatten_alpha(img)
     if img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
-        arr = np.asarray(img, dtype=np.float64)
+        arr = np.nan_to_num(np.asarray(img, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
         # 16-bit files use their full range; 32-bit int / float ones are judged by their values
         hi = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
         arr = np.clip(arr / hi * 255.0, 0, 255).astype(np.uint8)
@@ -124,14 +182,61 @@ def _default_file_mode() -> int:
     return 0o666 & ~umask
 
 
+TEMP_MARK = ".flowstyle-tmp-"  # in every temporary file's name: `.{name}{TEMP_MARK}{pid}-XXXXXXXX{suffix}`
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
+
+
+def remove_stale_temps(path: Path) -> int:
+    """Delete the temporary files a killed writer of `path` left behind (its process is gone).
+
+    A SIGKILL skips every `finally`, so `atomic_output` cannot clean up after itself then; the
+    next write of the same file does. Temporaries of live processes are left alone.
+    """
+    removed = 0
+    prefix = f".{path.name}{TEMP_MARK}"
+    try:
+        entries = [e for e in os.scandir(path.parent or ".") if e.name.startswith(prefix)]
+    except OSError:
+        return 0
+    for entry in entries:
+        pid = entry.name[len(prefix):].split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+                removed += 1
+    return removed
+
+
+def make_temp(path: Path, suffix: str | None = None) -> str:
+    """A new empty temporary file beside `path` (normal permissions), named so that
+    `remove_stale_temps` can tell whether its writer still runs."""
+    path = Path(path)
+    remove_stale_temps(path)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}{TEMP_MARK}{os.getpid()}-", suffix=path.suffix if suffix is None else suffix,
+        dir=path.parent or ".",
+    )
+    os.close(fd)
+    os.chmod(tmp, _default_file_mode())
+    return tmp
+
+
 @contextmanager
 def atomic_output(path: Path) -> Iterator[str]:
     """Yield a temporary file beside `path` (normal permissions); rename it onto `path` when the
-    block succeeds, delete it when it fails: readers never see a half-written file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent or ".")
-    os.close(fd)
+    block succeeds, delete it when it fails: readers never see a half-written file, and what a
+    killed process leaves is removed by the next write of the same file."""
+    tmp = make_temp(Path(path))
     try:
-        os.chmod(tmp, _default_file_mode())
         yield tmp
         os.replace(tmp, path)
     except BaseException:
@@ -146,7 +251,7 @@ def save_image(img: Image.Image, path: str | os.PathLike, quality: int = 95) -> 
     fmt = Image.registered_extensions().get(path.suffix.lower())
     if fmt is None:
         raise FlowstyleError(f"unknown output image format {path.suffix!r} for {path}")
-    if path.parent and not path.parent.exists():
+    if path.parent and not path.parent.is_dir():
         raise FlowstyleError(f"output folder does not exist: {path.parent}")
     with atomic_output(path) as tmp, open(tmp, "wb") as handle:
         options = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}

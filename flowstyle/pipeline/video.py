@@ -19,7 +19,6 @@ import contextlib
 import math
 import os
 import subprocess
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +29,7 @@ from torch import Tensor
 from torch.nn import functional as F
 
 from ..errors import FlowstyleError
-from ..image.io import ImageLike, atomic_output
+from ..image.io import ImageLike, atomic_output, make_temp
 
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".webm", ".avi", ".gif")
 
@@ -199,8 +198,7 @@ def _to_bytes(x: Tensor) -> bytes:
 
 @contextlib.contextmanager
 def _temp_path(folder: Path, name: str, suffix: str) -> Iterator[Path]:
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=suffix, dir=folder)
-    os.close(fd)
+    tmp = make_temp(folder / f"{name}.video-only", suffix=suffix)  # a killed run's is removed next time
     try:
         yield Path(tmp)
     finally:
@@ -255,7 +253,7 @@ def stylize_video(
         raise FlowstyleError(f"every must be a positive whole number, got {every!r}")
     if output.suffix.lower() not in VIDEO_SUFFIXES:
         raise FlowstyleError(f"output must end in a video suffix ({', '.join(VIDEO_SUFFIXES)}): {output}")
-    if not output.parent.exists():
+    if not output.parent.is_dir():
         raise FlowstyleError(f"output folder does not exist: {output.parent}")
     if output.resolve() == source.resolve():
         raise FlowstyleError("the output would overwrite the input video")
