@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from flowstyle import load_model
 from flowstyle.eval import metrics as M
-from flowstyle.eval.experiments import image_paths, load_images
+from flowstyle.eval.runners import image_paths, load_images
 from flowstyle.operators import adain, wct
 
 OPS = {"adain": adain, "wct": wct}

@@ -14,6 +14,7 @@ from PIL import Image
 from flowstyle.cli import main
 from flowstyle.errors import FlowstyleError
 from flowstyle.eval import experiments as E
+from flowstyle.eval import runners as R
 
 pytest.importorskip("matplotlib")  # the `eval` extra draws the figures
 
@@ -39,7 +40,7 @@ def image_dirs(photo_files, tmp_path_factory) -> tuple[Path, Path]:
     return content, styles
 
 
-class Identity(E.Runner):
+class Identity(R.Runner):
     """A 'model' that returns the content unchanged: every leak / reverse figure is exact."""
 
     name = short = label = "identity"
@@ -52,11 +53,11 @@ class Identity(E.Runner):
 
 def _context(tmp_path, image_dirs, runners) -> E.Context:
     content, styles = image_dirs
-    settings = E.Settings(size=SIZE, leak_rounds=3, figure_pairs=1, classifiers=())
+    settings = R.Settings(size=SIZE, leak_rounds=3, figure_pairs=1, classifiers=())
     return E.Context(
         runners=runners,
-        contents=E.load_images(E.image_paths([content]), SIZE),
-        styles=E.load_images(E.image_paths([styles]), SIZE),
+        contents=R.load_images(R.image_paths([content]), SIZE),
+        styles=R.load_images(R.image_paths([styles]), SIZE),
         settings=settings, out=tmp_path, log=lambda message: None,
     )
 
@@ -83,7 +84,7 @@ def test_identity_runner_has_no_leak_and_perfect_reverse(tmp_path, image_dirs):
 
 def test_run_all_experiments_on_a_tiny_model(tmp_path, image_dirs, tiny_model_file):
     content, styles = image_dirs
-    settings = E.Settings(size=SIZE, leak_rounds=2, classifiers=("lite0",) if _has_lite0() else (), note="test",
+    settings = R.Settings(size=SIZE, leak_rounds=2, classifiers=("lite0",) if _has_lite0() else (), note="test",
                           threads=1)
     report = E.run_experiments([tiny_model_file], [content], [styles], tmp_path / "rep", settings,
                                log=lambda message: None)
@@ -142,7 +143,7 @@ def test_peer_runs_through_the_same_code(tmp_path, image_dirs):
     assert out.size == photo.size
     mixed = peer_stylize(photo, [styles / "stripes.png", styles / "noise.png"], [0.5, 0.5])
     assert mixed.size == photo.size
-    ctx = _context(tmp_path, image_dirs, [E.PeerRunner()])
+    ctx = _context(tmp_path, image_dirs, [R.PeerRunner()])
     E.stylize_all(ctx)
     section = E.exp_metrics(ctx)
     assert "peer" in section.body and "384 px" in section.body
@@ -188,7 +189,7 @@ def test_classify_with_a_labelled_folder(tmp_path, image_dirs, tiny_model_file):
     for label, img in (("285", data.chelsea()), ("967", data.coffee())):
         (labelled / label).mkdir(parents=True)
         Image.fromarray(img).save(labelled / label / "x.png")
-    settings = E.Settings(size=SIZE, classifiers=("lite0",), imagenet=str(labelled), threads=1)
+    settings = R.Settings(size=SIZE, classifiers=("lite0",), imagenet=str(labelled), threads=1)
     report = E.run_experiments([tiny_model_file], [content], [styles], tmp_path / "rep", settings,
                                experiments=["classify"], max_images=1, log=lambda message: None)
     results = json.loads((report.parent / "results.json").read_text())

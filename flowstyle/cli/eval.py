@@ -109,7 +109,8 @@ def _missing_experiment(parser: argparse.ArgumentParser) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from ..eval.experiments import EXPERIMENTS, Settings, run_experiments
+    from ..eval.experiments import EXPERIMENTS, run_experiments
+    from ..eval.runners import Settings
 
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     classifiers = tuple(c.strip() for c in args.classifiers.split(",")) if args.classifiers else None
