@@ -30,6 +30,7 @@ import torch
 from torch import Tensor
 
 from ..errors import FlowstyleError
+from ..image.color import LUMA
 from ..image.io import ImageLike, load_tensor
 from ..training import losses as L
 
@@ -47,7 +48,7 @@ def as_tensor(img: ImageLike) -> Tensor:
 def luminance(img: ImageLike) -> np.ndarray:
     """Luminance (BT.601 weights) as an H x W float64 array in [0, 1]."""
     x = as_tensor(img)[0].double().numpy()
-    return np.tensordot(np.asarray(L.LUMA), x, axes=1)
+    return np.tensordot(np.asarray(LUMA), x, axes=1)
 
 
 # --------------------------------------------------------------------------- grid index

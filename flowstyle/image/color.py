@@ -10,12 +10,22 @@ Two ways to keep the content's colours while taking a style's structure and text
 
 docs/artist_features.md compares them by measurement; the pipeline's `preserve_color` is the
 luminance-only transfer, the better there (it keeps the style; `match_color` loses most of it).
+
+`luminance` is the BT.601 luma that the grid index, the metrics and the video motion estimate use.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor
+
+LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601, as PIL's "L" conversion
+
+
+def luminance(images: Tensor) -> Tensor:
+    """(B, 3, H, W) RGB -> (B, H, W) luminance (BT.601 weights)."""
+    return (images * images.new_tensor(LUMA).view(1, 3, 1, 1)).sum(1)
+
 
 # sRGB (D65) -> XYZ, and the D65 white point: the constants scikit-image uses.
 _RGB_TO_XYZ = torch.tensor([

@@ -231,6 +231,18 @@ def make_temp(path: Path, suffix: str | None = None) -> str:
 
 
 @contextmanager
+def temporary_file(path: Path, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a new temporary file beside `path` (see `make_temp`); delete it when the block ends
+    (an intermediate file, never the output itself)."""
+    tmp = make_temp(Path(path), suffix)
+    try:
+        yield Path(tmp)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+@contextmanager
 def atomic_output(path: Path) -> Iterator[str]:
     """Yield a temporary file beside `path` (normal permissions); rename it onto `path` when the
     block succeeds, delete it when it fails: readers never see a half-written file, and what a

@@ -15,7 +15,6 @@ new frame is used as it is, so moving objects and zooms do not leave ghosts).
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import subprocess
@@ -29,7 +28,8 @@ from torch import Tensor
 from torch.nn import functional as F
 
 from ..errors import FlowstyleError
-from ..image.io import ImageLike, atomic_output, make_temp
+from ..image.color import luminance
+from ..image.io import ImageLike, atomic_output, temporary_file
 
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".webm", ".avi", ".gif")
 
@@ -45,14 +45,10 @@ def _ffmpeg() -> str:
 # --------------------------------------------------------------------------- temporal consistency
 
 
-def _grey(x: Tensor) -> Tensor:
-    return (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2])[0].double()
-
-
 def estimate_shift(previous: Tensor, current: Tensor) -> tuple[float, float]:
     """The global translation (dy, dx) in px that moves `previous` onto `current` (phase
     correlation of the luminances, sub-pixel by a parabola through the peak)."""
-    a, b = _grey(previous), _grey(current)
+    a, b = luminance(previous)[0].double(), luminance(current)[0].double()
     h, w = a.shape
     window = torch.outer(torch.hann_window(h, periodic=False, dtype=a.dtype), torch.hann_window(w, periodic=False, dtype=a.dtype))
     fa, fb = torch.fft.fft2((a - a.mean()) * window), torch.fft.fft2((b - b.mean()) * window)
@@ -196,16 +192,6 @@ def _to_bytes(x: Tensor) -> bytes:
     return (x[0].clamp(0, 1) * 255).round().byte().permute(1, 2, 0).contiguous().numpy().tobytes()
 
 
-@contextlib.contextmanager
-def _temp_path(folder: Path, name: str, suffix: str) -> Iterator[Path]:
-    tmp = make_temp(folder / f"{name}.video-only", suffix=suffix)  # a killed run's is removed next time
-    try:
-        yield Path(tmp)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def _mux_audio(video: Path, audio_source: Path, output: str) -> None:
     """Video stream of `video` plus the audio of `audio_source` into `output` (audio copied; re-encoded
     to AAC only when the container does not take the original codec)."""
@@ -266,7 +252,8 @@ def stylize_video(
     count = 0
     import imageio_ffmpeg
 
-    with atomic_output(output) as final, _temp_path(output.parent, output.name, output.suffix) as video_only:
+    video_only_path = output.with_name(f"{output.name}.video-only")  # a killed run's is removed next time
+    with atomic_output(output) as final, temporary_file(video_only_path, output.suffix) as video_only:
         target = str(video_only) if info.has_audio else final
         writer = None
         bar = tqdm(total=total, unit="frame", desc="video", disable=not progress)

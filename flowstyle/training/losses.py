@@ -15,13 +15,13 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
+from ..image.color import luminance
 from ..operators import attention_mean_var, mean_std, normalize
 from .vgg import VGGEncoder
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 CONTENT_LAYER = "relu4_1"
 LOCAL_LAYERS = ("relu3_1", "relu4_1")
-LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601, as PIL's "L" conversion
 GRID_OFFSETS = (2, 3)  # the grid index's reference lines: this many bins beside each squeeze line
 
 
@@ -77,11 +77,6 @@ def local_feature_loss(out_feats, content_feats, style_feats) -> Tensor:
             target = attention_target(content_feats[name].float(), style_feats[name].float())
         total = total + F.mse_loss(out_feats[name].float(), target)
     return total
-
-
-def luminance(images: Tensor) -> Tensor:
-    """(B, 3, H, W) RGB -> (B, H, W) luminance (BT.601 weights)."""
-    return (images * images.new_tensor(LUMA).view(1, 3, 1, 1)).sum(1)
 
 
 def _hann(n: int, like: Tensor) -> Tensor:

@@ -43,6 +43,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from flowstyle.errors import FlowstyleError
+from flowstyle.image import io as image_io
 from tools.corpus.gimp_pat import read_pat
 from tools.corpus.qrc import iter_rcc
 
@@ -341,6 +342,8 @@ def _open_pattern(path: Path) -> Callable[[], Image.Image]:
     return load
 
 
+# The package files the reviewed tables (tables/rules.csv) cover: a subset of flowstyle.image.io's
+# IMAGE_SUFFIXES, plus GIMP patterns. Widening it changes which files the corpus takes.
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".pat")
 
 
@@ -415,18 +418,17 @@ def _gradient(size: tuple[int, int], spec: tuple[str, str, str]) -> Image.Image:
 
 
 def to_rgb(image: Image.Image, background: tuple[str, str, str] | None = None) -> Image.Image:
-    """RGB version of any PIL image; transparency is composited on ``background`` or white."""
+    """RGB version of any PIL image (flowstyle's one conversion); transparency is composited on
+    ``background`` (a gradient, as MATE draws it) when given, else on white."""
+    if background is None:
+        return image_io.to_rgb(image)
     if image.mode == "P" and "transparency" in image.info:
         image = image.convert("RGBA")
     if image.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
-        image = image.convert("RGBA")
-        if background is not None:
-            base = _gradient(image.size, background).convert("RGBA")
-        else:
-            base = Image.new("RGBA", image.size, "white")
-        base.alpha_composite(image)
+        base = _gradient(image.size, background).convert("RGBA")
+        base.alpha_composite(image.convert("RGBA"))
         return base.convert("RGB")
-    return image.convert("RGB")
+    return image_io.to_rgb(image)
 
 
 def tile_to(image: Image.Image, min_side: int) -> tuple[Image.Image, str]:
@@ -457,12 +459,11 @@ def downscale(image: Image.Image, max_side: int) -> tuple[Image.Image, str]:
 
 def _save(image: Image.Image, target: Path) -> None:
     """Write atomically, so that an interrupted build never leaves a half-written image."""
-    partial = target.with_name(f".{target.name}.partial")
-    if target.suffix == ".png":
-        image.save(partial, format="PNG", optimize=True)
-    else:
-        image.save(partial, format="JPEG", quality=JPEG_QUALITY, subsampling=0, optimize=True)
-    os.replace(partial, target)
+    with image_io.atomic_output(target) as partial:
+        if target.suffix == ".png":
+            image.save(partial, format="PNG", optimize=True)
+        else:
+            image.save(partial, format="JPEG", quality=JPEG_QUALITY, subsampling=0, optimize=True)
 
 
 def convert(item: Planned, out_dir: Path) -> dict[str, str] | str:
@@ -518,12 +519,10 @@ def read_manifest(path: Path) -> list[dict[str, str]]:
 
 
 def write_manifest(path: Path, rows: list[dict[str, str]]) -> None:
-    partial = path.with_name(f".{path.name}.partial")
-    with partial.open("w", newline="", encoding="utf-8") as handle:
+    with image_io.atomic_output(path) as partial, open(partial, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=MANIFEST_COLUMNS)
         writer.writeheader()
         writer.writerows(sorted(rows, key=lambda row: row["file"]))
-    os.replace(partial, path)
 
 
 def _copy_licences(out_dir: Path, roots: dict[str, Path]) -> None:
