@@ -56,8 +56,12 @@ runs/untrained-w128.safetensors: | $(STAMP) data/splits
 	$(BIN)/flowstyle init-model $@ --width 128 --init-image data/splits/train/content/mate__nature-Aqua.jpg \
 	    --init-image data/splits/train/content/mate__nature-Garden.jpg --init-image data/splits/train/content/skimage__motorcycle_right.jpg
 
+# the default path's cost (benchmarks/default_path.py): s/MP at 0.26, 1 and 4 MP against one float32
+# pass, the compute floor and the peer; peak memory; bf16 error where bf16 is fast. Run it on an
+# idle machine (a few minutes on 2 cores once the default path is 1-2 passes). The older
+# per-method/precision table: python -m benchmarks.bench (docs/performance.md).
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks.bench --model artflow-adain --methods adain wct --sizes 256 512 1024 2048 --repeats 2 --precision float32 bf16 --out reports/bench.md
+	$(BIN)/python -m benchmarks.default_path --sizes 512 1024 2048 --repeats 2 --repeats-large 1 --out reports/bench.md
 
 bench-train: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_train --out reports/bench_train.md
