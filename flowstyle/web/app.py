@@ -154,7 +154,7 @@ def create_app(studio: Studio | None = None) -> fastapi.FastAPI:
     # Gradio accepts a file path in an API request only if it is an upload in its cache, but it
     # skips that check until the Blocks count as launched, which `launch()` sets and
     # `mount_gradio_app` does not (Gradio 6.31): without this line a request naming /etc/passwd
-    # gets it copied into the cache and served. tests/test_web.py checks it stays refused.
+    # gets it copied into the cache and served. tests/web/test_web.py checks it stays refused.
     page.has_launched = True
     return app
 

@@ -19,7 +19,7 @@ from flowstyle.web.studio import GALLERY, Studio, parse_weights
 from .web_server import running
 
 gradio_client = pytest.importorskip("gradio_client")
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 BUNDLED = next(iter(GALLERY))
 TIMEOUT = 60  # seconds; the test machine is shared with training jobs
 

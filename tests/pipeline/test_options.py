@@ -15,7 +15,7 @@ from flowstyle.models import InferenceDefaults
 from flowstyle.operators import BLENDS, OPERATORS
 from flowstyle.pipeline import StylizeOptions, Stylizer
 
-from .conftest import as_array
+from ..conftest import as_array
 
 
 def test_defaults_and_frozen():

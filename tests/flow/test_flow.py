@@ -8,7 +8,7 @@ from flowstyle.flow import ArtFlow, FlowConfig
 from flowstyle.flow.layers import CouplingNet, Squeeze, squeeze2x2, unsqueeze2x2
 from flowstyle.image.io import image_to_tensor
 
-from .conftest import perturb
+from ..conftest import perturb
 
 REPORT_CONFIGS = [(2, 8), (1, 16), (1, 24), (3, 4)]
 

@@ -38,7 +38,7 @@ def to_tensor(array: np.ndarray) -> torch.Tensor:
 
 
 def load_script():
-    path = Path(__file__).resolve().parents[1] / "tools" / "make_vgg_norm.py"
+    path = Path(__file__).resolve().parents[2] / "tools" / "make_vgg_norm.py"
     spec = importlib.util.spec_from_file_location("make_vgg_norm", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

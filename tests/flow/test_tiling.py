@@ -11,7 +11,7 @@ from flowstyle.pipeline import Stylizer
 from flowstyle.flow.tiling import _banded, auto_tile_rows, coupling_halo, coupling_macs, tiled_decode, tiled_encode
 from flowstyle.models import init_model
 
-from .conftest import perturb, rng_image
+from ..conftest import perturb, rng_image
 
 TOL = 1e-4
 

@@ -12,7 +12,7 @@ from flowstyle.image.transforms import phase_shifts, resize_longest
 from flowstyle.models import InferenceDefaults
 from flowstyle.pipeline import Stylizer
 
-from .conftest import as_array
+from ..conftest import as_array
 
 
 @pytest.fixture(scope="module")
