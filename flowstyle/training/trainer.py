@@ -102,6 +102,7 @@ class Trainer:
         )
         self.step = 0
         self.elapsed = 0.0
+        self._saved_step = 0
         if resume and self.ckpt_path.exists():
             self._load_checkpoint()
         elif resume and self.dist.is_main:
@@ -122,14 +123,17 @@ class Trainer:
         }
 
     def _load_checkpoint(self) -> None:
-        state = torch.load(self.ckpt_path, map_location=self.device, weights_only=False)
+        try:
+            state = torch.load(self.ckpt_path, map_location=self.device, weights_only=False)
+        except Exception as exc:  # checkpoints are written atomically; this one came from elsewhere
+            raise FlowstyleError(f"--resume: cannot read {self.ckpt_path} ({type(exc).__name__}: {exc})") from None
         saved = TrainConfig.from_dict(state["config"])
         for key in ("flow", "method"):
             if getattr(saved, key) != getattr(self.cfg, key):
                 raise FlowstyleError(f"--resume: checkpoint has {key}={getattr(saved, key)!r}, command says {getattr(self.cfg, key)!r}")
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
-        self.step = state["step"]
+        self.step = self._saved_step = state["step"]
         self.elapsed = state.get("elapsed", 0.0)
         torch.set_rng_state(state["torch_rng"])
 
@@ -139,6 +143,7 @@ class Trainer:
             return
         self.out.mkdir(parents=True, exist_ok=True)
         _atomic_torch_save(self._state(), self.ckpt_path)
+        self._saved_step = self.step
         info = {
             "summary": f"trained {self.step} steps ({self.cfg.method})",
             "training": {k: v for k, v in asdict(self.cfg).items() if k not in ("extra_info",)},
@@ -231,7 +236,8 @@ class Trainer:
         total.float().backward()
         self._sync_gradients()
         grad_norm = torch.nn.utils.clip_grad_norm_(self.trainable_parameters(), self.cfg.clip)
-        self.optimizer.step()
+        if torch.isfinite(grad_norm):  # else the weights stay as they were and run() stops
+            self.optimizer.step()
         return {
             "loss": total.item(), "content": terms.content.item(), "style": terms.style.item(),
             "local": terms.local.item(), "grid": terms.grid.item(), "range": terms.range.item(),
@@ -250,7 +256,7 @@ class Trainer:
             self._initialize(next(batches(self.content, cfg.seed, 0)), next(batches(self.style, cfg.seed + 1, 0)))
         contents = batches(self.content, cfg.seed, self.step + 1)
         styles = batches(self.style, cfg.seed + 1, self.step + 1)
-        log = _CsvLog(self.out / "log.csv") if self.dist.is_main else None
+        log = _CsvLog(self.out / "log.csv", after=self.step) if self.dist.is_main else None
         bar = _progress(self.step, cfg.iters, self.progress)
         last_save = time.monotonic()
         try:
@@ -258,8 +264,12 @@ class Trainer:
                 started = time.monotonic()
                 content, style = self._prepare(next(contents)), self._prepare(next(styles))
                 stats = self.train_step(content, style)
-                if not math.isfinite(stats["loss"]):
-                    raise FlowstyleError(f"loss became {stats['loss']} at step {self.step}; lower --lr")
+                if not (math.isfinite(stats["loss"]) and math.isfinite(stats["grad_norm"])):
+                    what = "loss" if not math.isfinite(stats["loss"]) else "gradient norm"
+                    raise FlowstyleError(
+                        f"{what} became {stats['loss' if what == 'loss' else 'grad_norm']} at step {self.step + 1}; "
+                        f"stopped, the last good checkpoint (step {self._saved_step}) is kept: lower --lr and --resume"
+                    )
                 self.step += 1
                 seconds = time.monotonic() - started
                 self.elapsed += seconds
@@ -320,12 +330,19 @@ class _CsvLog:
 
     FIELDS = ("step", "seconds", "loss", "content", "style", "local", "grid", "range", "shift", "grad_norm", "lr", "images_per_s")
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, after: int = 0) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         if path.exists() and path.stat().st_size:
             with path.open(newline="") as handle:
-                self.fields = tuple(next(csv.reader(handle)))
+                rows = list(csv.reader(handle))
+            self.fields = tuple(rows[0])
+            # a run killed after its last checkpoint logged steps it will now redo: drop them
+            # (and a row cut short by the kill), so the log has each step once
+            keep = [r for r in rows[1:] if len(r) == len(self.fields) and r[0].isdigit() and int(r[0]) <= after]
+            if len(keep) != len(rows) - 1:
+                with atomic_output(path) as tmp, open(tmp, "w", newline="") as out:
+                    csv.writer(out).writerows([rows[0], *keep])
         else:
             self.fields = self.FIELDS
             with path.open("w", newline="") as handle:
