@@ -24,7 +24,7 @@ from flowstyle.training import trainer as trainer_module
 from flowstyle.training.config import TrainConfig
 from flowstyle.training.trainer import Trainer
 
-from .test_train import _write_images
+from .training.test_train import _write_images
 
 ROOT = Path(__file__).parents[1]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
