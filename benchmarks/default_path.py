@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -44,7 +43,7 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.common import machine, sample_pair
+from benchmarks.common import floor_macs, machine, matmul_throughput, run_child, sample_pair, set_threads
 
 LARGE_MP = 3.0  # from here on a size uses --repeats-large
 WARMUP_SIZE = 128  # px, longest side of the warm-up image
@@ -67,19 +66,9 @@ def style_shape(height: int, width: int, multiple: int) -> tuple[int, int]:
 
 
 def pass_flops(config, content_hw: tuple[int, int], style_hw: tuple[int, int], method: str) -> int:
-    """FLOPs of one single-pass stylization: coupling convolutions of encode(style) +
-    encode(content) + decode, at 2 FLOP per multiply-add (`tiling.coupling_macs`), plus the
-    attention's Q K^T and A [V, V^2] for AdaAttN. content_hw is the padded size, style_hw the
-    cropped one (`padded_shape`, `style_shape`)."""
-    from flowstyle.flow.tiling import coupling_macs
-
-    macs = 2 * coupling_macs(config, *content_hw) + coupling_macs(config, *style_hw)
-    if method == "adaattn":
-        m, c = config.multiple, config.latent_channels
-        queries = (content_hw[0] // m) * (content_hw[1] // m)
-        keys = (style_hw[0] // m) * (style_hw[1] // m)
-        macs += queries * keys * 3 * c
-    return 2 * macs
+    """FLOPs of one single-pass stylization (2 per multiply-add of `common.floor_macs`);
+    content_hw is the padded size, style_hw the cropped one (`padded_shape`, `style_shape`)."""
+    return 2 * floor_macs(config, content_hw, style_hw, method)
 
 
 def pixel_error(a: torch.Tensor, b: torch.Tensor) -> tuple[float, float]:
@@ -258,15 +247,6 @@ def _timed(fn, repeats: int) -> tuple[list[float], float | None]:
     return times, max(known) if known else None
 
 
-def _set_threads(threads: int | None) -> None:
-    if threads:
-        torch.set_num_threads(threads)
-    else:
-        from flowstyle.pipeline import configure_threads
-
-        configure_threads()
-
-
 def worker_model(spec: str, size: int, repeats: int, all_phases: bool, threads: int | None) -> dict:
     """One model at one size, in this (fresh) process."""
     from flowstyle.models import load_model
@@ -275,7 +255,7 @@ def worker_model(spec: str, size: int, repeats: int, all_phases: bool, threads: 
     model = load_model(spec)
     default = Stylizer(model, cache_size=0)
     single = Stylizer(model, cache_size=0, precision="float32")
-    _set_threads(threads)
+    set_threads(threads)
     content, style = sample_pair(size)
     warm_c, warm_s = sample_pair(min(size, WARMUP_SIZE))
     opts = default.options_for(1)
@@ -307,7 +287,7 @@ def worker_peer(sizes: list[int], repeats: int, large: int, threads: int | None)
     from flowstyle.eval.peer import peer_stylize
     from flowstyle.image.io import tensor_to_image
 
-    _set_threads(threads)  # the peer takes torch's thread count
+    set_threads(threads)  # the peer takes torch's thread count
     out = {}
     warm = [tensor_to_image(t) for t in sample_pair(WARMUP_SIZE)]
     peer_stylize(*warm)
@@ -324,7 +304,7 @@ def worker_bf16(spec: str, size: int, threads: int | None) -> list[float]:
     from flowstyle.pipeline import Stylizer
 
     full, half = Stylizer(spec), Stylizer(spec, precision="bf16")
-    _set_threads(threads)
+    set_threads(threads)
     content, style = sample_pair(size)
     return list(pixel_error(half.stylize_tensor(content, style), full.stylize_tensor(content, style)))
 
@@ -333,26 +313,7 @@ def worker_bf16(spec: str, size: int, threads: int | None) -> list[float]:
 
 
 def _child(job: dict, threads: int | None) -> dict:
-    cmd = [sys.executable, "-m", "benchmarks.default_path", "--worker", json.dumps(job)]
-    if threads:
-        cmd += ["--threads", str(threads)]
-    root = Path(__file__).resolve().parent.parent  # `-m benchmarks...` from the repository root
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=root)
-    if proc.returncode != 0:
-        return {"error": (proc.stderr.strip().splitlines() or ["failed"])[-1]}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def matmul_flops(dtype: torch.dtype, n: int = 2048, repeats: int = 5) -> float:
-    """Median FLOP/s of an n x n x n matmul, after a warm-up."""
-    a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
-    a @ b
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        a @ b
-        times.append(time.perf_counter() - start)
-    return 2 * n**3 / statistics.median(times)
+    return run_child("benchmarks.default_path", ["--worker", json.dumps(job)] + (["--threads", str(threads)] if threads else []))
 
 
 def _timing(d: dict, mp: float) -> Timing:
@@ -431,11 +392,11 @@ def main(argv: list[str] | None = None) -> int:
     from flowstyle.models import DEFAULT_MODEL, list_models
 
     started, clock = datetime.now(timezone.utc), time.perf_counter()
-    _set_threads(args.threads)
+    set_threads(args.threads)
     host = machine()  # before the run: its load average says whether other work competed
     fast_bf16 = bf16_is_fast("cpu")
-    f32 = matmul_flops(torch.float32)
-    bf16 = matmul_flops(torch.bfloat16) if fast_bf16 else None  # emulated bf16 would take long
+    f32 = matmul_throughput(torch.float32)
+    bf16 = matmul_throughput(torch.bfloat16) if fast_bf16 else None  # emulated bf16 would take long
     print(f"{host}\nfloat32 matmul {f32 / 1e9:.0f} GFLOP/s", flush=True)
     models = [bench_model(spec, args) for spec in (args.model or [DEFAULT_MODEL])]
 
