@@ -203,17 +203,20 @@ class Trainer:
 
     def _shift_pairs(self, content: torch.Tensor, style: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int, int]:
         """For the shift-consistency loss: the first half of the batch again, shifted by a
-        random (dy, dx) in 0..3 px (not both 0), every image cropped by 4 px to stay a multiple
-        of the squeeze; the pair shares one style crop. Seeded by the step (resumable)."""
+        random (dy, dx) in 0..3 px (not both 0), every image cropped by the smallest multiple of
+        the squeeze that is at least 4 px (4 for one or two blocks) so that its sides stay
+        multiples; the pair shares one style crop. Seeded by the step (resumable)."""
         g = torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + self.step)
         dy, dx = 0, 0
         while dy == 0 and dx == 0:
             dy, dx = (int(v) for v in torch.randint(0, 4, (2,), generator=g))
+        m = self.model.flow.config.multiple
+        cut = m * -(-4 // m)
         h, w = content.shape[-2:]
         half = max(1, content.shape[0] // 2)
-        base = content[:, :, : h - 4, : w - 4]
-        shifted = content[:half, :, dy : dy + h - 4, dx : dx + w - 4]
-        styles = style[:, :, : h - 4, : w - 4]
+        base = content[:, :, : h - cut, : w - cut]
+        shifted = content[:half, :, dy : dy + h - cut, dx : dx + w - cut]
+        styles = style[:, :, : h - cut, : w - cut]
         return torch.cat([base, shifted]), torch.cat([styles, styles[:half]]), dy, dx
 
     def train_step(self, content: torch.Tensor, style: torch.Tensor) -> dict[str, float]:

@@ -144,6 +144,11 @@ def test_range_and_shift_losses_are_trained_and_logged(folders, tmp_path):
     c, s, dy, dx = trainer._shift_pairs(content, torch.rand(2, 3, 32, 32))
     assert c.shape == (3, 3, 28, 28) and s.shape == (3, 3, 28, 28) and (dy, dx) != (0, 0)
     assert torch.equal(c[2], content[0, :, dy:dy + 28, dx:dx + 28]) and torch.equal(s[2], s[0])
+    # three blocks: sides must stay multiples of 8, so the cut is 8 px
+    deep = Trainer(_cfg(folders, tmp_path / "deep", flow=FlowConfig(n_block=3, n_flow=1, width=8), shift_weight=1.0), progress=False)
+    c, s, dy, dx = deep._shift_pairs(content, torch.rand(2, 3, 32, 32))
+    assert c.shape == (3, 3, 24, 24) and s.shape == (3, 3, 24, 24)
+    assert torch.equal(c[2], content[0, :, dy:dy + 24, dx:dx + 24])
 
 
 def test_train_config_checks_itself(folders, tmp_path):
