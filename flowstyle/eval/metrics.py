@@ -258,19 +258,23 @@ def clipped_fraction(img: ImageLike) -> float:
     return float(clipped.float().mean())
 
 
+def _finite(values: Sequence[float]) -> np.ndarray | None:
+    """The finite values as float64 (None and NaN/inf dropped); None when there are none."""
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    return np.asarray(finite, dtype=np.float64) if finite else None
+
+
 def median_worst(values: Sequence[float], higher_is_better: bool = True) -> tuple[float, float]:
     """Median and worst decile (10th percentile if higher is better, else 90th) of finite values."""
-    finite = [v for v in values if v is not None and math.isfinite(v)]
-    if not finite:
+    arr = _finite(values)
+    if arr is None:
         return math.nan, math.nan
-    arr = np.asarray(finite, dtype=np.float64)
     return float(np.median(arr)), float(np.percentile(arr, 10 if higher_is_better else 90))
 
 
 def mean_spread(values: Sequence[float]) -> tuple[float, float]:
     """Mean and (population) standard deviation of finite values; (nan, nan) when none."""
-    finite = [v for v in values if v is not None and math.isfinite(v)]
-    if not finite:
+    arr = _finite(values)
+    if arr is None:
         return math.nan, math.nan
-    arr = np.asarray(finite, dtype=np.float64)
     return float(arr.mean()), float(arr.std())
