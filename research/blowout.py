@@ -52,7 +52,7 @@ def write_probe_styles(folder: str, size: int = 256) -> None:
 
 def one_pass(model, op, content: torch.Tensor, style: torch.Tensor, pad: int = 32) -> torch.Tensor:
     flow = model.flow
-    m = flow.config.multiple if hasattr(flow, "config") else 4
+    m = flow.config.multiple
     h, w = content.shape[-2:]
     bottom, right = (-h) % m, (-w) % m
     c = F.pad(content, (pad, pad + right, pad, pad + bottom), mode="reflect")

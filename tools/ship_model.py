@@ -12,7 +12,6 @@ metadata. The inference defaults (the grid fix chosen in docs/grid.md) are set a
 from __future__ import annotations
 
 import argparse
-import platform
 from pathlib import Path
 
 from flowstyle.flow.precision import describe_cpu

@@ -7,7 +7,7 @@ from PIL import Image
 
 from flowstyle.cli import main
 from flowstyle.errors import FlowstyleError
-from flowstyle.operators import AdaAttN, adain, apply_operator, mean_std, regional_transfer, transfer
+from flowstyle.operators import AdaAttN, apply_operator, mean_std, regional_transfer, transfer
 from flowstyle.pipeline import Stylizer
 from flowstyle.pipeline.regions import latent_regions, pad_regions, region_weights
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import struct
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,7 @@ from PIL import Image
 
 from tools.corpus import build as corpus
 from tools.corpus import splits
-from tools.corpus.build import build_corpus, read_manifest
+from tools.corpus.build import build_corpus
 from flowstyle.errors import FlowstyleError
 from tools.corpus.gimp_pat import encode_pat, parse_pat, read_pat
 
