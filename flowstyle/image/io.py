@@ -105,17 +105,29 @@ def open_image(path: str | os.PathLike, min_side: int | None = None) -> Image.Im
     return img
 
 
-def _declared_size(path: Path) -> tuple[int, int]:
-    """The header's size, read without PIL's bomb check (for the message only)."""
+def header_size(path: str | os.PathLike) -> tuple[int, int]:
+    """(width, height) as the file's header declares it, in the formats we read; nothing is
+    decoded and PIL's bomb check is off, so a decompression bomb reports its real declared size
+    (callers compare it with their own limit). FlowstyleError if the file is not such an image."""
     saved = Image.MAX_IMAGE_PIXELS
     Image.MAX_IMAGE_PIXELS = None
     try:
-        with Image.open(path, formats=IMAGE_FORMATS) as img:
-            return img.size
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path, formats=IMAGE_FORMATS) as img:
+                return img.size
     except Exception:
-        return (0, 0)
+        raise FlowstyleError(f"not a readable image: {path}") from None
     finally:
         Image.MAX_IMAGE_PIXELS = saved
+
+
+def _declared_size(path: Path) -> tuple[int, int]:
+    """The header's size for a too-large message; (0, 0) if even the header is unreadable."""
+    try:
+        return header_size(path)
+    except FlowstyleError:
+        return (0, 0)
 
 
 def to_rgb(img: Image.Image) -> Image.Image:

@@ -8,13 +8,11 @@ is decoded.
 from __future__ import annotations
 
 import os
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
-
-from ..image.io import MAX_PIXELS
+from ..errors import FlowstyleError
+from ..image.io import MAX_PIXELS, header_size
 
 
 class LimitError(ValueError):
@@ -67,12 +65,8 @@ class Limits:
                 f"The {what} is {size / 2**20:.1f} MB; this studio takes files up to {self.max_upload_mb:g} MB."
             )
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
-                with Image.open(path) as img:
-                    width, height = img.size
-        except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning, OSError,
-                SyntaxError, ValueError):
+            width, height = header_size(path)
+        except FlowstyleError:
             raise LimitError(f"The {what} is not an image this studio can read (JPEG, PNG, WebP, ...).") from None
         megapixels = width * height / 1e6
         if megapixels > self.max_megapixels:

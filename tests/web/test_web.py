@@ -16,6 +16,7 @@ from flowstyle.web.limits import LimitError, Limits
 from flowstyle.web.store import ResultStore
 from flowstyle.web.studio import GALLERY, Studio, parse_weights
 
+from ..hostile import encode, pattern, png_bomb
 from .web_server import running
 
 gradio_client = pytest.importorskip("gradio_client")
@@ -179,6 +180,14 @@ def test_limits_and_weights(tmp_path):
     junk.write_bytes(b"not an image")
     with pytest.raises(LimitError, match="not an image"):
         Limits().check_image_file(junk, "content photo")
+    bomb = tmp_path / "bomb.png"  # a valid header declaring 100000 x 100000 pixels, a few bytes of data
+    bomb.write_bytes(png_bomb())
+    with pytest.raises(LimitError, match=r"100000x100000 \(10000.0 megapixels\); this studio takes images up to 25"):
+        Limits().check_image_file(bomb, "content photo")
+    odd = tmp_path / "photo.png"  # a real image, but in a format the image reader does not take
+    odd.write_bytes(encode(Image.fromarray(pattern()), "ICO"))
+    with pytest.raises(LimitError, match="not an image"):
+        Limits().check_image_file(odd, "content photo")
     with pytest.raises(ValueError):
         Limits(max_megapixels=1e6)  # above the image reader's own limit
     assert parse_weights(" 2, 1 ", 2) == [2.0, 1.0] and parse_weights("", 3) is None
