@@ -33,6 +33,32 @@ CSS = """
 """
 
 
+def unopened_upload(image: gr.Image) -> gr.Image:
+    """Make an image input hand the studio the uploaded file unopened.
+
+    gr.Image opens every upload with PIL before our code runs: a corrupt file then fails inside
+    Gradio (a bare "Error" on the page) and a decompression bomb meets PIL's limit, not ours. With
+    this, the studio's limits read the header and our reader decodes, so both get the studio's
+    one-line messages (found by benchmarks/load_test.py). The instance's own method is replaced:
+    a subclass would need its own front-end component.
+    """
+    gradio_preprocess = image.preprocess
+
+    def preprocess(payload):
+        if payload is None:
+            return None
+        if payload.path is None:  # an inline data: URL from an API client: Gradio decodes it
+            try:
+                return gradio_preprocess(payload)
+            except Exception:
+                raise gr.Error("The image is not one this studio can read (JPEG, PNG, WebP, ...).",
+                               print_exception=False) from None
+        return str(payload.path)
+
+    image.preprocess = preprocess
+    return image
+
+
 def build_page(studio: Studio) -> gr.Blocks:
     """The page: inputs on the left, the result on the right (stacked on a phone)."""
     limits = studio.limits
@@ -40,10 +66,10 @@ def build_page(studio: Studio) -> gr.Blocks:
         gr.Markdown(f"# {TITLE}\n{INTRO}")
         with gr.Row(equal_height=False):
             with gr.Column(min_width=300):
-                content = gr.Image(
+                content = unopened_upload(gr.Image(
                     label="Content photo", type="filepath", image_mode=None, sources=["upload", "clipboard"],
                     elem_id="content", height=300,
-                )
+                ))
                 gr.Examples([[str(asset(SAMPLE_CONTENT))]], inputs=[content], label="Or use the sample photo")
                 bundled = gr.CheckboxGroup(
                     list(GALLERY), value=[next(iter(GALLERY))], label="Bundled styles", elem_id="bundled",
@@ -74,10 +100,10 @@ def build_page(studio: Studio) -> gr.Blocks:
                         False, label="Keep the photo's colours (take only the style's texture and light)",
                         elem_id="preserve-color",
                     )
-                    mask = gr.Image(
+                    mask = unopened_upload(gr.Image(
                         label="Region mask (optional): grey or label image, darkest region gets the first style",
                         type="filepath", image_mode=None, sources=["upload"], elem_id="mask", height=160,
-                    )
+                    ))
                 go = gr.Button("Stylize", variant="primary", elem_id="stylize")
             with gr.Column(min_width=300):
                 result = gr.Image(
@@ -149,7 +175,10 @@ def create_app(studio: Studio | None = None) -> fastapi.FastAPI:
     page = build_page(studio)
     app = gr.mount_gradio_app(
         app, page, path="/", allowed_paths=[str(studio.store.root)], max_file_size=studio.limits.max_upload_bytes,
-        ssr_mode=False, theme=THEME, css=CSS, footer_links=["api"], show_error=True,
+        ssr_mode=False, theme=THEME, css=CSS, footer_links=["api"],
+        # Our refusals are gr.Error and always reach the user; any other exception (a malformed API
+        # call, a bug) must not hand server paths or object reprs to the client: "Error" only.
+        show_error=False,
     )
     # Gradio accepts a file path in an API request only if it is an upload in its cache, but it
     # skips that check until the Blocks count as launched, which `launch()` sets and
