@@ -53,6 +53,8 @@ class Settings:
     max_megapixels: float = 4.0
     max_queue: int = 4
     seed: int = 0
+    waves: int = 2  # the plan is sent this many times; memory is read after each wave
+    retries: int = 5  # a client told "busy" waits 0.5-2 s and tries again, at most this often
     timeout: float = 120.0  # one request, queue wait included
 
 
@@ -68,7 +70,8 @@ class Report:
     rss_start_mb: float = 0.0
     rss_warm_mb: float = 0.0
     rss_peak_mb: float = 0.0
-    rss_end_mb: float = 0.0
+    rss_waves_mb: list[float] = field(default_factory=list)
+    busy_retries: int = 0
     alive_at_end: bool = False
     wall_s: float = 0.0
 
@@ -155,8 +158,9 @@ def payloads(settings: Settings) -> dict[str, bytes]:
 class Client:
     """One simulated user: an httpx client and the Gradio API calls the page makes."""
 
-    def __init__(self, url: str, settings: Settings, files: dict[str, bytes], model_name: str):
+    def __init__(self, url: str, settings: Settings, files: dict[str, bytes], model_name: str, seed: int = 0):
         self.url, self.settings, self.files, self.model_name = url, settings, files, model_name
+        self.rng = random.Random(seed)
         self.http = httpx.Client(base_url=url, timeout=settings.timeout)
 
     def close(self) -> None:
@@ -167,7 +171,7 @@ class Client:
 
     def slow_upload(self, name: str, data: bytes, chunks: int = 8, pause: float = 0.4) -> httpx.Response:
         """A multipart upload trickled in `chunks` pieces over chunks x pause seconds."""
-        boundary = f"loadtest{random.getrandbits(64):016x}"
+        boundary = f"loadtest{self.rng.getrandbits(64):016x}"
         body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\n"
                 f"Content-Type: application/octet-stream\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
         step = -(-len(body) // chunks)
@@ -283,15 +287,15 @@ def wrong_fields(client: Client) -> tuple[str, str]:
         (client.request(content)[:3], None),
         (["not a file", 7, None, 1, 2, 3, "x", "big", None, "yes", 5], None),
     ]
-    data, message = random.choice(variants)
+    data, message = client.rng.choice(variants)
     return _refusal_outcome(*client.call(data), message)
 
 
 def server_file(client: Client) -> tuple[str, str]:
     """A file on the server named in a request, or reached through the result or file routes."""
-    if random.random() < 0.5:
+    if client.rng.random() < 0.5:
         return _refusal_outcome(*client.call(client.request(_file("/etc/passwd"))), None)
-    path = random.choice(["results/..%2F..%2F..%2Fetc%2Fpasswd", "results/../../etc/passwd", "results/%2Fetc%2Fpasswd",
+    path = client.rng.choice(["results/..%2F..%2F..%2Fetc%2Fpasswd", "results/../../etc/passwd", "results/%2Fetc%2Fpasswd",
                           "results/" + "0" * 32 + ".png", "gradio_api/file=/etc/passwd",
                           "gradio_api/file=../../../../etc/passwd", "no/such/page"])
     r = client.http.get(path)
@@ -367,28 +371,43 @@ def run(settings: Settings, log: Path) -> Report:
         watcher.start()
         kinds = iter(plan(settings))
         lock = threading.Lock()
+        wave = threading.Barrier(settings.clients)
         deadline = time.monotonic() + settings.seconds
         start = time.monotonic()
 
+        def send(client: Client, kind: str) -> None:
+            t0 = time.perf_counter()
+            for attempt in range(settings.retries + 1):
+                try:
+                    outcome, why = KINDS[kind][0](client)
+                except httpx.HTTPError as exc:
+                    outcome, why = FAILED, f"{type(exc).__name__}: {exc}"
+                if outcome != BUSY or attempt == settings.retries:
+                    break
+                with lock:
+                    report.busy_retries += 1
+                time.sleep(client.rng.uniform(0.5, 2.0))
+            with lock:
+                report.outcomes[kind][outcome] += 1
+                report.seconds[kind].append(time.perf_counter() - t0)
+                if why and outcome == FAILED:
+                    report.failures.append(f"{kind}: {why}")
+
         def client_loop(index: int) -> None:
-            random.seed(settings.seed * 1000 + index)
-            client = Client(url, settings, files, model_name)
+            nonlocal kinds
+            client = Client(url, settings, files, model_name, seed=settings.seed * 1000 + index)
             try:
-                while time.monotonic() < deadline:
-                    with lock:
-                        kind = next(kinds, None)
-                    if kind is None:
-                        return
-                    t0 = time.perf_counter()
-                    try:
-                        outcome, why = KINDS[kind][0](client)
-                    except httpx.HTTPError as exc:
-                        outcome, why = FAILED, f"{type(exc).__name__}: {exc}"
-                    with lock:
-                        report.outcomes[kind][outcome] += 1
-                        report.seconds[kind].append(time.perf_counter() - t0)
-                        if why and outcome == FAILED:
-                            report.failures.append(f"{kind}: {why}")
+                for number in range(settings.waves):
+                    while time.monotonic() < deadline:
+                        with lock:
+                            kind = next(kinds, None)
+                        if kind is None:
+                            break
+                        send(client, kind)
+                    if wave.wait() == 0:  # one client notes the memory and refills the plan
+                        report.rss_waves_mb.append(rss_mb(server.pid))
+                        kinds = iter(plan(settings))
+                    wave.wait()
             finally:
                 client.close()
 
@@ -398,7 +417,6 @@ def run(settings: Settings, log: Path) -> Report:
         time.sleep(1.0)
         stop.set()
         watcher.join()
-        report.rss_end_mb = rss_mb(server.pid)
         report.alive_at_end = server.poll() is None and httpx.get(url + "health", timeout=10).status_code == 200
     finally:
         server.terminate()
@@ -426,19 +444,21 @@ def markdown(report: Report, machine: str) -> str:
         "# Web studio under load",
         "",
         f"- command: `python -m benchmarks.load_test --model {s.model} --clients {s.clients} --requests {s.requests} "
-        f"--seconds {s.seconds:g} --size {s.size}`",
+        f"--seconds {s.seconds:g} --size {s.size} --waves {s.waves}`",
         f"- machine: {machine}",
         f"- server: `flowstyle serve` on 127.0.0.1, limits {s.max_upload_mb:g} MB upload, {s.max_megapixels:g} MP, "
         f"queue {s.max_queue}, one stylization at a time; good requests stylize at {s.size} px, 1 pass",
         f"- {sum(total.values())} requests from {s.clients} concurrent clients in {report.wall_s:.0f} s: "
-        f"**{total[SERVED]} served, {total[REJECTED]} refused with a clear answer, {total[BUSY]} turned away busy "
-        f"(503), {total[FAILED]} failed**",
+        f"**{total[SERVED]} served, {total[REJECTED]} refused with a clear answer, {total[BUSY]} still busy (503) "
+        f"after {s.retries} retries, {total[FAILED]} failed**; {report.busy_retries} busy answers (503) were retried "
+        f"after a 0.5-2 s pause",
         f"- health checks during the load: {report.health_ok} answered, {report.health_failed} failed, "
         f"slowest {report.health_worst_s:.2f} s; server up at the end: {'yes' if report.alive_at_end else 'NO'}",
         f"- server memory (RSS): {report.rss_start_mb:.0f} MiB started, {report.rss_warm_mb:.0f} MiB after the "
-        f"first stylization, peak {report.rss_peak_mb:.0f} MiB, {report.rss_end_mb:.0f} MiB after the load",
+        f"first stylization, peak {report.rss_peak_mb:.0f} MiB; after each of {s.waves} waves of {s.requests} "
+        f"requests: {', '.join(f'{mb:.0f}' for mb in report.rss_waves_mb)} MiB",
         "",
-        "| request kind | what it does | sent | served | refused | busy | failed | median s | slowest s |",
+        "| request kind | what it does | sent | served | refused | still busy | failed | median s | slowest s |",
         "|---|---|---|---|---|---|---|---|---|",
         *rows,
     ]
@@ -451,7 +471,7 @@ def as_json(report: Report) -> dict:
     return {"settings": report.settings.__dict__, "outcomes": {k: dict(v) for k, v in report.outcomes.items()},
             "failures": report.failures, "health_ok": report.health_ok, "health_failed": report.health_failed,
             "health_worst_s": report.health_worst_s, "rss_mb": {"start": report.rss_start_mb, "warm": report.rss_warm_mb,
-            "peak": report.rss_peak_mb, "end": report.rss_end_mb}, "alive_at_end": report.alive_at_end,
+            "peak": report.rss_peak_mb, "waves": report.rss_waves_mb}, "busy_retries": report.busy_retries, "alive_at_end": report.alive_at_end,
             "wall_s": report.wall_s}
 
 
@@ -462,11 +482,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--requests", type=int, default=Settings.requests, help="requests in all (the bound)")
     p.add_argument("--seconds", type=float, default=Settings.seconds, help="stop sending after this long (the bound)")
     p.add_argument("--size", type=int, default=Settings.size, help="output side of the good requests")
+    p.add_argument("--waves", type=int, default=Settings.waves, help="send the requests this many times")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, help="write the report here (and the JSON next to it)")
     args = p.parse_args(argv)
     settings = Settings(model=args.model, clients=args.clients, requests=args.requests, seconds=args.seconds,
-                        size=args.size, seed=args.seed)
+                        size=args.size, seed=args.seed, waves=args.waves)
     from .common import machine
 
     with tempfile.TemporaryDirectory(prefix="flowstyle-load-") as tmp:

@@ -20,6 +20,6 @@ def test_the_studio_holds_a_bounded_load_of_good_and_hostile_requests(tiny_model
     for kind in set(KINDS) - {"good", "slow upload"}:
         assert report.outcomes[kind][SERVED] == 0 and report.outcomes[kind][FAILED] == 0, kind
         assert report.outcomes[kind][REJECTED] >= 1, kind
-    assert 0 < report.rss_warm_mb <= report.rss_peak_mb
+    assert 0 < report.rss_warm_mb <= report.rss_peak_mb and len(report.rss_waves_mb) == settings.waves
     text = markdown(report, "test machine")
     assert "0 failed**" in text and "server up at the end: yes" in text
