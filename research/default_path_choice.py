@@ -29,7 +29,9 @@ def main() -> None:
     p.add_argument("--max-styles", type=int, default=None)
     p.add_argument("--phases", type=int, nargs="+", default=[1, 2, 4])
     p.add_argument("--method", default=None)
+    p.add_argument("--threads", type=int, default=2, help="torch threads (1 beside a training run)")
     args = p.parse_args()
+    torch.set_num_threads(args.threads)
     contents = load_images(image_paths(args.content, args.max_images), args.size)
     styles = load_images(image_paths(args.styles, args.max_styles or args.max_images), args.size)
     st = Stylizer(args.model)
@@ -55,5 +57,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    torch.set_num_threads(2)
     main()
