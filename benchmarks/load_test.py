@@ -29,6 +29,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from importlib import resources
 from pathlib import Path
 
@@ -233,18 +234,26 @@ def _refusal_outcome(status: int, text: str, message: str | None) -> tuple[str, 
     return FAILED, f"expected a refusal ({message!r}), got HTTP {status}: {text[-300:]}"
 
 
-def good(client: Client) -> tuple[str, str]:
-    r = client.upload("photo.jpg", client.files["photo"])
+def _upload_then(client: Client, name: str, payload: str, judge: Callable[[int, str], tuple[str, str]],
+                 slow: bool = False) -> tuple[str, str]:
+    """Upload one of the payloads (trickled if slow), send a stylize call with it as the content,
+    and judge the answer."""
+    r = (client.slow_upload if slow else client.upload)(name, client.files[payload])
     if r.status_code != 200:
         return FAILED, f"upload answered {r.status_code}"
-    return _stylize_outcome(client, *client.call(client.request(_file(r.json()[0]))))
+    return judge(*client.call(client.request(_file(r.json()[0]))))
+
+
+def _refused_with(message: str) -> Callable[[int, str], tuple[str, str]]:
+    return lambda status, text: _refusal_outcome(status, text, message)
+
+
+def good(client: Client) -> tuple[str, str]:
+    return _upload_then(client, "photo.jpg", "photo", partial(_stylize_outcome, client))
 
 
 def slow_upload(client: Client) -> tuple[str, str]:
-    r = client.slow_upload("photo.jpg", client.files["photo"])
-    if r.status_code != 200:
-        return FAILED, f"slow upload answered {r.status_code}"
-    return _stylize_outcome(client, *client.call(client.request(_file(r.json()[0]))))
+    return _upload_then(client, "photo.jpg", "photo", partial(_stylize_outcome, client), slow=True)
 
 
 def oversize(client: Client) -> tuple[str, str]:
@@ -255,24 +264,15 @@ def oversize(client: Client) -> tuple[str, str]:
 
 
 def too_many_pixels(client: Client) -> tuple[str, str]:
-    r = client.upload("wide.png", client.files["megapixels"])
-    if r.status_code != 200:
-        return FAILED, f"upload answered {r.status_code}"
-    return _refusal_outcome(*client.call(client.request(_file(r.json()[0]))), "megapixels")
+    return _upload_then(client, "wide.png", "megapixels", _refused_with("megapixels"))
 
 
 def bomb(client: Client) -> tuple[str, str]:
-    r = client.upload("bomb.png", client.files["bomb"])
-    if r.status_code != 200:
-        return FAILED, f"upload answered {r.status_code}"
-    return _refusal_outcome(*client.call(client.request(_file(r.json()[0]))), "megapixels")
+    return _upload_then(client, "bomb.png", "bomb", _refused_with("megapixels"))
 
 
 def corrupt(client: Client) -> tuple[str, str]:
-    r = client.upload("photo.png", client.files["corrupt"])
-    if r.status_code != 200:
-        return FAILED, f"upload answered {r.status_code}"
-    return _refusal_outcome(*client.call(client.request(_file(r.json()[0]))), "not an image")
+    return _upload_then(client, "photo.png", "corrupt", _refused_with("not an image"))
 
 
 def wrong_fields(client: Client) -> tuple[str, str]:
