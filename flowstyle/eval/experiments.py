@@ -114,8 +114,9 @@ def exp_metrics(ctx: Context) -> Section:
         below = sum(1 for v in cols["style_match"] if v < 0)
         rows.append([r.short, mw(cols["style_match"]), f"{below}/{len(cols['style_match'])}",
                      mw(cols["ssim"]), mw([100 * v for v in cols["clipped"]], False)]
-                    + [pm(cols[k]) for k in ("style_loss", "gram_loss", "content_loss", "grid", "grid_border",
-                                              "grid_pad0", "grid_border_pad0", "seconds", "peak_mib")])
+                    + [pm(cols[k]) for k in ("style_loss", "gram_loss", "content_loss")]
+                    + [mw(cols[k], False) for k in ("grid", "grid_border", "grid_pad0", "grid_border_pad0")]
+                    + [pm(cols[k]) for k in ("seconds", "peak_mib")])
     reference["clipped"] = [M.clipped_fraction(ctx.contents[ci].tensor) for ci, _ in ctx.pairs]
     rows.append(["content (no change)", "0", "—", "1", mw([100 * v for v in reference["clipped"]], False),
                  pm(reference["style_loss"]), pm(reference["gram_loss"]), "0", "1", "1", "1", "1", "—", "—"])
@@ -127,7 +128,8 @@ def exp_metrics(ctx: Context) -> Section:
     size = ctx.settings.size
     body = (
         f"Over {len(ctx.pairs)} content x style pairs at {size} px (longest side). Style match, "
-        f"SSIM and clipped %: median, with the worst decile of the pairs in brackets; 'pairs < 0': "
+        f"SSIM, clipped % and grid: median, with the worst decile of the pairs in brackets (a ratio "
+        f"is a poor mean: a flat content border makes its denominator ~0); 'pairs < 0': "
         f"outputs further from the style than the content was. Clipped %: pixels with any channel "
         f"at 0 or 255. Other columns: mean ± standard deviation. Style match = 1 - style loss(output, style) / style loss(content, style). "
         f"Style loss: VGG19 relu1_1..relu4_1 mean/std MSE; Gram loss: Gram-matrix MSE; content loss: "
