@@ -81,12 +81,21 @@ class ArtFlow(nn.Module):
 
     def encode(self, x: Tensor) -> Tensor:
         self.check_size(x.shape[-2], x.shape[-1])
-        for block in self.blocks:
+        return self.encode_blocks(x)
+
+    def decode(self, z: Tensor) -> Tensor:
+        return self.decode_blocks(z)
+
+    def encode_blocks(self, x: Tensor, start: int = 0, stop: int | None = None) -> Tensor:
+        """Blocks start..stop-1 only (0-based): the nested phase averaging (pipeline/phases.py)
+        runs the blocks in segments. x's sides must be multiples of 2**(stop - start)."""
+        for block in self.blocks[start:stop]:
             x = block(x)
         return x
 
-    def decode(self, z: Tensor) -> Tensor:
-        for block in reversed(self.blocks):
+    def decode_blocks(self, z: Tensor, start: int = 0, stop: int | None = None) -> Tensor:
+        """The inverse of `encode_blocks(., start, stop)`."""
+        for block in reversed(self.blocks[start:stop]):
             z = block.reverse(z)
         return z
 

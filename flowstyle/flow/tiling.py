@@ -110,31 +110,37 @@ def _band_rows(tile_rows: int, level: int) -> int:
     return max(1, (tile_rows >> 1) << (level - 1))
 
 
-def tiled_encode(flow: ArtFlow, x: Tensor, tile_rows: int) -> Tensor:
-    """`flow.encode(x)` computed in bands of about `tile_rows` image rows; equal to untiled.
+def tiled_encode(flow: ArtFlow, x: Tensor, tile_rows: int, start: int = 0, stop: int | None = None) -> Tensor:
+    """`flow.encode_blocks(x, start, stop)` computed in bands of about `tile_rows` image rows;
+    equal to untiled.
 
     The flow must be initialised (an uninitialised ActNorm would initialise itself from the
     first band only).
     """
     if not flow.initialized:
         raise ValueError("tiled encoding needs an initialised flow (ActNorm has not seen data)")
-    flow.check_size(x.shape[-2], x.shape[-1])
+    if start == 0 and stop is None:
+        flow.check_size(x.shape[-2], x.shape[-1])
     tile_rows = _check_tile(tile_rows)
-    if tile_rows >= x.shape[-2]:
-        return flow.encode(x)
-    for level, block in enumerate(flow.blocks, 1):
+    if tile_rows >= x.shape[-2] << start:
+        return flow.encode_blocks(x, start, stop)
+    stop = len(flow.blocks) if stop is None else stop
+    for level in range(start + 1, stop + 1):
+        block = flow.blocks[level - 1]
         x = block.squeeze(x)
         for step in block.steps:
             x = _banded(step, x, _band_rows(tile_rows, level), coupling_halo(step))
     return x
 
 
-def tiled_decode(flow: ArtFlow, z: Tensor, tile_rows: int) -> Tensor:
-    """`flow.decode(z)` computed in bands of about `tile_rows` image rows; equal to untiled."""
+def tiled_decode(flow: ArtFlow, z: Tensor, tile_rows: int, start: int = 0, stop: int | None = None) -> Tensor:
+    """`flow.decode_blocks(z, start, stop)` computed in bands of about `tile_rows` image rows;
+    equal to untiled."""
     tile_rows = _check_tile(tile_rows)
-    if tile_rows >= z.shape[-2] * flow.config.multiple:
-        return flow.decode(z)
-    for level in range(len(flow.blocks), 0, -1):
+    stop = len(flow.blocks) if stop is None else stop
+    if tile_rows >= z.shape[-2] << stop:
+        return flow.decode_blocks(z, start, stop)
+    for level in range(stop, start, -1):
         block = flow.blocks[level - 1]
         for step in reversed(block.steps):
             z = _banded(step.reverse, z, _band_rows(tile_rows, level), coupling_halo(step))

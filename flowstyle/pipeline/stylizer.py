@@ -28,12 +28,12 @@ from ..errors import FlowstyleError
 from ..flow.tiling import auto_tile_rows, tiled_decode, tiled_encode
 from ..image.color import grey, keep_luminance
 from ..image.io import ImageLike, load_tensor, tensor_to_image
-from ..image.transforms import center_crop_to_multiple, pad_to_multiple, phase_shifts, resize_longest
-from ..image.transforms import pad as pad_image
+from ..image.transforms import center_crop_to_multiple, pad_to_multiple, resize_longest
 from ..models import DEFAULT_MODEL, StyleModel, load_model
 from ..flow.precision import PRECISIONS, resolve_precision
 from ..operators import transfer
 from .options import StylizeOptions
+from .phases import average_over_phases, phase_plan
 from .regions import latent_regions, pad_regions, region_weights
 
 # The flow runs in bands, so memory is set by the whole-image tensors (image, padded image,
@@ -151,18 +151,20 @@ class Stylizer:
             return auto_tile_rows(self.model.config, height, width, element_bytes=element_bytes)
         return tile or None
 
-    def _encode(self, x: Tensor, tile: int | None) -> Tensor:
-        x = x.to(self.device)
-        rows = self._tile_rows(*x.shape[-2:], tile)
+    def _encode(self, x: Tensor, tile: int | None, start: int = 0, stop: int | None = None) -> Tensor:
+        """Blocks start..stop-1 (default: the whole flow) on x, banded when large."""
+        x, flow = x.to(self.device), self.model.flow
+        rows = self._tile_rows(x.shape[-2] << start, x.shape[-1] << start, tile)
         with self._flow_pass():
-            z = self.model.flow.encode(x) if rows is None else tiled_encode(self.model.flow, x, rows)
+            z = flow.encode_blocks(x, start, stop) if rows is None else tiled_encode(flow, x, rows, start, stop)
         return z.float()
 
-    def _decode(self, z: Tensor, tile: int | None) -> Tensor:
-        m = self.multiple
-        rows = self._tile_rows(z.shape[-2] * m, z.shape[-1] * m, tile)
+    def _decode(self, z: Tensor, tile: int | None, start: int = 0, stop: int | None = None) -> Tensor:
+        flow = self.model.flow
+        depth = len(flow.blocks) if stop is None else stop
+        rows = self._tile_rows(z.shape[-2] << depth, z.shape[-1] << depth, tile)
         with self._flow_pass():
-            x = self.model.flow.decode(z) if rows is None else tiled_decode(self.model.flow, z, rows)
+            x = flow.decode_blocks(z, start, stop) if rows is None else tiled_decode(flow, z, rows, start, stop)
         return x.float()
 
     def encode_style(self, style: ImageLike, size: int | None, tile: int | None = None) -> Tensor:
@@ -209,7 +211,7 @@ class Stylizer:
         x = resize_longest(load_tensor(content), o.size)
         _check_size(x, self.multiple, "content image")
         h, w = x.shape[-2:]
-        shifts = phase_shifts(o.phases, self.multiple)
+        plan = phase_plan(o.phases, self.model.config.n_block)
         m, pad = self.multiple, o.pad
         padded_regions = None
         if o.mask is not None:  # before the styles are encoded: a bad mask fails early
@@ -219,25 +221,26 @@ class Stylizer:
             content_rgb, x = x, grey(x)
             styles = [grey(load_tensor(s)) for s in styles]
         z_styles = [self.encode_style(s, o.style_size or max(h, w), o.tile) for s in styles]
-        base = pad_to_multiple(x, pad, m, o.pad_mode)
+        base = pad_to_multiple(x, pad, m, o.pad_mode).to(self.device)
         del x  # large images: keep only the padded copy alive
-        total = None
+
+        def at_latent(z_c: Tensor, shift: tuple[int, int]) -> Tensor:
+            regions = None if padded_regions is None else latent_regions(padded_regions, *shift, m).to(z_c.device)
+            return transfer(
+                o.method, z_c, z_styles, o.alpha * o.gain, o.style_weights, o.blend,
+                self.model.adaattn, o.max_keys, o.seed, regions,
+            )
+
+        def encode(t: Tensor, start: int, stop: int) -> Tensor:
+            return self._encode(t, o.tile, start, stop)
+
+        def decode(z: Tensor, start: int, stop: int) -> Tensor:
+            return self._decode(z, o.tile, start, stop)
+
         with torch.inference_mode():
-            for dy, dx in shifts:
-                shifted = pad_image(base, dx, (m - dx) % m, dy, (m - dy) % m, o.pad_mode)
-                z_c = self._encode(shifted, o.tile)
-                del shifted
-                regions = None if padded_regions is None else latent_regions(padded_regions, dy, dx, m).to(z_c.device)
-                z = transfer(
-                    o.method, z_c, z_styles, o.alpha * o.gain, o.style_weights, o.blend,
-                    self.model.adaattn, o.max_keys, o.seed, regions,
-                )
-                del z_c
-                out = self._decode(z, o.tile)[..., dy + pad : dy + pad + h, dx + pad : dx + pad + w]
-                del z
-                total = out.clone() if total is None else total.add_(out)
-                del out
-        out = (total / len(shifts)).clamp_(0, 1).cpu()  # a normal tensor, not an inference one
+            total = average_over_phases(base, plan, encode, decode, at_latent, o.pad_mode)
+        del base
+        out = total[..., pad : pad + h, pad : pad + w].clamp(0, 1).cpu()  # a normal tensor, not an inference one
         if content_rgb is not None:
             out = keep_luminance(out, content_rgb.cpu())
         return out

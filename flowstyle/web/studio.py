@@ -201,8 +201,8 @@ class Studio:
         options = self.options(len(styles), method, alpha, weights, size, quality, preserve_color, mask)
         report(0.05, f"Loading {model}")
         stylizer = self.stylizer(model)
-        passes = options.phases or _default_phases(stylizer, len(styles), options)
-        report(0.2, f"Stylizing at {options.size} px ({passes} pass{'es' if passes != 1 else ''})")
+        phases = options.phases or _default_phases(stylizer, len(styles), options)
+        report(0.2, f"Stylizing at {options.size} px ({phases} squeeze phase{'s' if phases != 1 else ''})")
         start = time.perf_counter()
         self._running += 1
         try:
@@ -214,7 +214,7 @@ class Studio:
         path = self.store.save(image)
         summary = (
             f"{image.width}x{image.height} px in {seconds:.1f} s with {model}, "
-            f"{len(styles)} style{'s' if len(styles) != 1 else ''}, {passes} pass{'es' if passes != 1 else ''}."
+            f"{len(styles)} style{'s' if len(styles) != 1 else ''}, {phases} squeeze phase{'s' if phases != 1 else ''}."
         )
         return Result(image, path, seconds, summary)
 

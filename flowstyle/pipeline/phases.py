@@ -1,0 +1,85 @@
+"""Squeeze-phase averaging against the grid, and how it shares work between the flow's blocks.
+
+Each block's squeeze groups pixels on a fixed 2x2 lattice of its input, so a single pass leaves a
+faint period-2 / period-4 grid (docs/grid.md). Averaging the outputs for shifted copies of the
+content cancels it. A *plan* says which shifts, at which level of the flow:
+
+- 1, 2 or 4 phases: whole-flow passes for pixel shifts (none, the diagonal, {0,1}^2);
+- all phases (16 for two blocks): nested. Block 1 runs for its four phases; on each of its
+  outputs block 2 runs for its own four phases (shifted in block 1's space, i.e. by 2 px), and
+  block 2's decoded outputs are averaged in block 1's space before block 1 decodes. That covers
+  every pixel shift in {0..3}^2 like 16 whole passes, but runs block 1 four times instead of 16:
+  about half the cost (measured on the xval split: same grid ratio and style match,
+  research/shared_phases.py, docs/grid.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from torch import Tensor
+
+from ..image.transforms import pad as pad_image
+from ..image.transforms import phase_shifts
+
+Shift = tuple[int, int]
+LATENT_PAD_MODE = "reflect"  # how a block's input is extended when it is not the image
+
+
+@dataclass(frozen=True)
+class PhaseLevel:
+    """Blocks start..stop-1 (0-based), run once per shift of their input; shifts are in units of
+    that input's positions (2**start image pixels)."""
+
+    start: int
+    stop: int
+    shifts: tuple[Shift, ...]
+
+
+def phase_plan(phases: int, n_block: int) -> tuple[PhaseLevel, ...]:
+    """The plan for `phases` squeeze phases of an `n_block` flow (checks the count)."""
+    shifts = tuple(phase_shifts(phases, 2**n_block))
+    if n_block > 1 and phases == 4**n_block:
+        four = tuple(phase_shifts(4, 2))
+        return tuple(PhaseLevel(b, b + 1, four) for b in range(n_block))
+    return (PhaseLevel(0, n_block, shifts),)
+
+
+def average_over_phases(
+    x: Tensor,
+    plan: tuple[PhaseLevel, ...],
+    encode: Callable[[Tensor, int, int], Tensor],
+    decode: Callable[[Tensor, int, int], Tensor],
+    at_latent: Callable[[Tensor, Shift], Tensor],
+    pad_mode: str,
+) -> Tensor:
+    """Decoded `at_latent(encode(x))`, averaged over the plan's shifts; x's shape is kept.
+
+    x: the padded image, sides multiples of 2**n_block. encode/decode(t, start, stop) run blocks
+    start..stop-1; at_latent(z, offset) changes the deepest latent, told the total image-pixel
+    shift of its phase (for masks). pad_mode fills the image's shifted-in border.
+    """
+    return _level(x, plan, 0, (0, 0), encode, decode, at_latent, pad_mode)
+
+
+def _level(x, plan, index, offset, encode, decode, at_latent, pad_mode) -> Tensor:
+    level = plan[index]
+    multiple = 2 ** (level.stop - level.start)  # what this level's blocks need (deeper levels pad their own)
+    mode = pad_mode if index == 0 else LATENT_PAD_MODE
+    h, w = x.shape[-2:]
+    total = None
+    for dy, dx in level.shifts:
+        shifted = pad_image(x, dx, (-(w + dx)) % multiple, dy, (-(h + dy)) % multiple, mode)
+        z = encode(shifted, level.start, level.stop)
+        del shifted
+        shift = (offset[0] + (dy << level.start), offset[1] + (dx << level.start))
+        if index + 1 < len(plan):
+            z = _level(z, plan, index + 1, shift, encode, decode, at_latent, pad_mode)
+        else:
+            z = at_latent(z, shift)
+        out = decode(z, level.start, level.stop)[..., dy : dy + h, dx : dx + w]
+        del z
+        total = out.clone() if total is None else total.add_(out)
+        del out
+    return total / len(level.shifts)
