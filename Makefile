@@ -46,7 +46,7 @@ eval-test: $(STAMP) data/splits runs/untrained-w128.safetensors
 
 eval-xtest: $(STAMP) data/splits runs/untrained-w128.safetensors
 	$(BIN)/flowstyle eval metrics --content data/splits/xtest/content --styles data/splits/xtest/style \
-	    --models $(MODELS_EVAL) --size 512 --max-images 6 --threads 2 --out reports/xtest \
+	    --models $(MODELS_EVAL) --size 512 --max-images 6 --threads 2 --no-pad0 --out reports/xtest \
 	    --note "cross-source test split (tools/corpus/splits.py): whole packages never trained on nor used for any choice"
 	$(BIN)/flowstyle eval grid --content data/splits/xtest/content --styles data/splits/xtest/style \
 	    --models artflow-adain,artflow-adaattn,artflow-adaattn-1x16,peer --size 256 --max-images 4 --threads 2 \

@@ -100,11 +100,11 @@ def exp_metrics(ctx: Context) -> Section:
             cols["style_match"].append(1.0 - cols["style_loss"][-1] / reference["style_loss"][n])
             cols["grid"].append(_grid_or_nan(out, c, None))
             cols["grid_border"].append(_grid_or_nan(out, c, M.BORDER))
-            if r.has_pad and ctx.settings.options.pad != 0:
+            if r.has_pad and ctx.settings.options.pad != 0 and ctx.settings.pad0:
                 raw = r.stylize(c, [s], pad=0)
                 cols["grid_pad0"].append(_grid_or_nan(raw, c, None))
                 cols["grid_border_pad0"].append(_grid_or_nan(raw, c, M.BORDER))
-            elif r.has_pad:
+            elif r.has_pad and ctx.settings.options.pad == 0:
                 cols["grid_pad0"].append(cols["grid"][-1])
                 cols["grid_border_pad0"].append(cols["grid_border"][-1])
             cost = ctx.costs[r.name, ci, si]

@@ -28,8 +28,9 @@ class Settings:
 
     size: int = 256  # longest side of contents and styles, px
     # how flowstyle models stylize (pad, pad_mode, phases, ...; None phases: each model's default);
-    # the grid is also measured with pad 0
+    # the grid is also measured with pad 0 unless pad0 is False (that stylizes every pair twice)
     options: StylizeOptions = field(default_factory=StylizeOptions)
+    pad0: bool = True
     leak_rounds: int = 20
     leak_pairs: int = 1  # content-leak runs on the first N content x style pairs
     figure_pairs: int = 2  # pairs shown in the reverse-transfer figure

@@ -197,3 +197,20 @@ def test_classify_with_a_labelled_folder(tmp_path, image_dirs, tiny_model_file):
     assert 0.0 <= section[tiny_model_file]["lite0"] <= 1.0
     assert set(section[tiny_model_file]["imagenet_accuracy"]) == {"lite0"}
     assert "Top-1 accuracy on" in report.read_text()
+
+
+def test_no_pad0_stylizes_each_pair_once(tmp_path, image_dirs, tiny_model_file, monkeypatch):
+    content, styles = image_dirs
+    calls = []
+    original = R.FlowRunner.stylize
+    monkeypatch.setattr(R.FlowRunner, "stylize", lambda self, *a, **k: calls.append(k.get("pad")) or original(self, *a, **k))
+    out = tmp_path / "m"
+    code = main(["eval", "metrics", "--content", str(content), "--styles", str(styles / "noise.png"),
+                 "--models", tiny_model_file, "--out", str(out), "--size", str(SIZE), "--max-images", "1",
+                 "--threads", "1", "--no-pad0"])
+    assert code == 0
+    assert 0 not in calls  # no second stylization at pad 0
+    text = (out / "report.md").read_text()
+    assert "--no-pad0" in text  # the reproducing command keeps it
+    row = json.loads((out / "results.json").read_text())["sections"]["Metrics"][tiny_model_file]
+    assert row["grid_pad0"] == [] and len(row["grid"]) == 1
