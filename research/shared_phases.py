@@ -4,7 +4,9 @@ A 2-block flow has two squeeze lattices: block 1's (2 px) and block 2's (4 px in
 The 16-phase default runs the whole flow 16 times. Here block 1 runs once per block-1 phase
 and block 2 runs for each of its own phases on that shared block-1 output; the block-2 outputs
 are averaged in block-1 space before block 1 decodes. Schemes are written "A/B": A block-1
-shifts, B block-2 shifts, e.g. "1/4" = one block-1 pass, four block-2 phases.
+shifts, B block-2 shifts, e.g. "1/4" = one block-1 pass, four block-2 phases; "pN" = the pipeline's `phases=N`
+(whole-flow passes; since session 4, p16 is itself the nested 4/4 plan, pipeline/phases.py:
+the p16 row of docs/grid.md was measured with the code before that change).
 
     .venv/bin/python -m research.shared_phases flowstyle/weights/artflow-adain.safetensors \
         --content data/splits/xval/content --styles data/splits/xval/style --size 256 --threads 1
@@ -24,7 +26,7 @@ from flowstyle.image.transforms import pad as pad_image
 from flowstyle.image.transforms import pad_to_multiple, phase_shifts
 from flowstyle.operators import transfer
 
-SHIFTS = {1: [(0, 0)], 2: [(0, 0), (1, 1)], 4: [(0, 0), (0, 1), (1, 0), (1, 1)]}
+SHIFTS = {1: [(0, 0)], 2: [(0, 0), (1, 1)], 3: [(0, 0), (0, 1), (1, 0)], 4: [(0, 0), (0, 1), (1, 0), (1, 1)]}
 
 
 def _shift(x, dy, dx, multiple, mode):
