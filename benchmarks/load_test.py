@@ -102,10 +102,11 @@ def start_server(settings: Settings, port: int, log: Path) -> subprocess.Popen:
         return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
 
 
-def wait_healthy(url: str, server: subprocess.Popen, timeout: float = 120.0) -> None:
+def wait_healthy(url: str, server: subprocess.Popen | None = None, timeout: float = 120.0) -> None:
+    """Return once `url`/health answers 200; fail early if `server` (a subprocess) exits."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if server.poll() is not None:
+        if server is not None and server.poll() is not None:
             raise RuntimeError(f"the server exited with code {server.returncode} before answering")
         try:
             if httpx.get(url + "health", timeout=2).status_code == 200:

@@ -23,7 +23,7 @@ from flowstyle import Stylizer, StylizeOptions
 from flowstyle.eval import metrics as M
 from flowstyle.eval.runners import image_paths, load_images
 from flowstyle.image.transforms import pad as pad_image
-from flowstyle.image.transforms import pad_to_multiple, phase_shifts
+from flowstyle.image.transforms import pad_to_multiple
 from flowstyle.operators import transfer
 
 SHIFTS = {1: [(0, 0)], 2: [(0, 0), (1, 1)], 3: [(0, 0), (0, 1), (1, 0)], 4: [(0, 0), (0, 1), (1, 0), (1, 1)]}

@@ -5,25 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-import time
 from collections.abc import Iterator
 
-import httpx
-
-from benchmarks.load_test import free_port
-
-
-def wait_healthy(url: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if httpx.get(url + "health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"the studio at {url} did not answer /health in {timeout:.0f} s")
-        time.sleep(0.2)
+from benchmarks.load_test import free_port, wait_healthy
 
 
 @contextlib.contextmanager
