@@ -8,6 +8,7 @@
 # anti-grid spectral loss added, so that few squeeze phases suffice.
 # adaattn-grid (session 4): AdaAttN fine-tuned from the shipped adain-grid flow, its attention
 # module taken from the previous artflow-adaattn (research/combine_init.py), same losses as adain-grid.
+# Shipped at step 600 (adaattn-grid) and 700 (adaattn-1x16, resumed from 223): reports/xval_adaattn_2026-11-26.md.
 set -e
 FS=${FS:-.venv/bin/flowstyle}
 DATA="--content-dir data/splits/train/content --style-dir data/splits/train/style"
