@@ -11,6 +11,7 @@ worst decile. The default is the fewest passes whose worst-decile grid ratio sta
 from __future__ import annotations
 
 import argparse
+import time
 
 import torch
 
@@ -39,22 +40,32 @@ def main() -> None:
     print("| phases | style match (median / worst decile / pairs < 0) | SSIM | clipped % | grid ratio (median / worst) | grid border (median / worst) |")
     print("|---|---|---|---|---|---|")
     for phases in args.phases:
-        sm, ss, cl, gr, gb = [], [], [], [], []
         opts = StylizeOptions(phases=phases, gain=1.0, method=args.method)
-        for c in contents:
-            for s in styles:
-                out = st.stylize_tensor(c.tensor, [s.tensor], options=opts)
-                sm.append(M.style_match(out, c.tensor, s.tensor))
-                ss.append(M.ssim_luminance(out, c.tensor))
-                cl.append(100 * M.clipped_fraction(out))
-                gr.append(M.grid_ratio(out, c.tensor))
-                gb.append(M.grid_ratio(out, c.tensor, M.BORDER))
-        m, w = M.median_worst(sm)
-        g, gw = M.median_worst(gr, False)
-        b, bw = M.median_worst(gb, False)
-        print(f"| {phases} | {m:+.2f} / {w:+.2f} / {sum(v < 0 for v in sm)}/{len(sm)} | {M.median_worst(ss)[0]:.2f} | "
-              f"{M.median_worst(cl, False)[0]:.1f} | {g:.2f} / {gw:.2f} | {b:.2f} / {bw:.2f} |", flush=True)
+        cells, _ = score_pairs(lambda c, s: st.stylize_tensor(c, [s], options=opts), contents, styles)
+        print(f"| {phases} | {cells} |", flush=True)
 
+
+def score_pairs(stylize, contents, styles) -> tuple[str, float]:
+    """Run `stylize(content, style)` (tensors) over every pair; the table cells (style match
+    median / worst decile / pairs < 0 | SSIM | clipped % | grid | grid border) and the mean
+    seconds per pair."""
+    sm, ss, cl, gr, gb, secs = [], [], [], [], [], []
+    for c in contents:
+        for s in styles:
+            t = time.perf_counter()
+            out = stylize(c.tensor, s.tensor)
+            secs.append(time.perf_counter() - t)
+            sm.append(M.style_match(out, c.tensor, s.tensor))
+            ss.append(M.ssim_luminance(out, c.tensor))
+            cl.append(100 * M.clipped_fraction(out))
+            gr.append(M.grid_ratio(out, c.tensor))
+            gb.append(M.grid_ratio(out, c.tensor, M.BORDER))
+    m, w = M.median_worst(sm)
+    g, gw = M.median_worst(gr, False)
+    b, bw = M.median_worst(gb, False)
+    cells = (f"{m:+.2f} / {w:+.2f} / {sum(v < 0 for v in sm)}/{len(sm)} | {M.median_worst(ss)[0]:.2f} | "
+             f"{M.median_worst(cl, False)[0]:.1f} | {g:.2f} / {gw:.2f} | {b:.2f} / {bw:.2f}")
+    return cells, sum(secs) / len(secs)
 
 if __name__ == "__main__":
     main()

@@ -15,16 +15,15 @@ the p16 row of docs/grid.md was measured with the code before that change).
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
 
 from flowstyle import Stylizer, StylizeOptions
-from flowstyle.eval import metrics as M
 from flowstyle.eval.runners import image_paths, load_images
 from flowstyle.image.transforms import pad as pad_image
 from flowstyle.image.transforms import pad_to_multiple
 from flowstyle.operators import transfer
+from research.default_path_choice import score_pairs
 
 SHIFTS = {1: [(0, 0)], 2: [(0, 0), (1, 1)], 3: [(0, 0), (0, 1), (1, 0)], 4: [(0, 0), (0, 1), (1, 0), (1, 1)]}
 
@@ -73,30 +72,17 @@ def main() -> None:
     styles = load_images(image_paths(args.styles, args.max_styles or args.max_images), args.size)
     st = Stylizer(args.model)
     print(f"{args.model}: {len(contents)} contents x {len(styles)} styles at {args.size} px")
-    print("| scheme | s/image | style match (median / worst) | SSIM | clipped % | grid (median / worst) | border (median / worst) |")
+    print("| scheme | s/image | style match (median / worst / pairs < 0) | SSIM | clipped % | grid (median / worst) | border (median / worst) |")
     print("|---|---|---|---|---|---|---|")
     for scheme in args.schemes:
-        sm, ss, cl, gr, gb, secs = [], [], [], [], [], []
-        for c in contents:
-            for s in styles:
-                t = time.perf_counter()
-                if scheme.startswith("p"):
-                    out = st.stylize_tensor(c.tensor, [s.tensor], options=StylizeOptions(phases=int(scheme[1:]), gain=1.0))
-                else:
-                    n1, n2 = map(int, scheme.split("/"))
-                    out = shared_stylize(st, c.tensor.unsqueeze(0) if c.tensor.dim() == 3 else c.tensor, s.tensor, n1, n2)
-                secs.append(time.perf_counter() - t)
-                sm.append(M.style_match(out, c.tensor, s.tensor))
-                ss.append(M.ssim_luminance(out, c.tensor))
-                cl.append(100 * M.clipped_fraction(out))
-                gr.append(M.grid_ratio(out, c.tensor))
-                gb.append(M.grid_ratio(out, c.tensor, M.BORDER))
-        m, wst = M.median_worst(sm)
-        g, gw = M.median_worst(gr, False)
-        b, bw = M.median_worst(gb, False)
-        print(f"| {scheme} | {sum(secs)/len(secs):.2f} | {m:+.2f} / {wst:+.2f} | {M.median_worst(ss)[0]:.2f} | "
-              f"{M.median_worst(cl, False)[0]:.1f} | {g:.2f} / {gw:.2f} | {b:.2f} / {bw:.2f} |", flush=True)
-
+        if scheme.startswith("p"):
+            opts = StylizeOptions(phases=int(scheme[1:]), gain=1.0)
+            cells, secs = score_pairs(lambda c, s: st.stylize_tensor(c, [s], options=opts), contents, styles)
+        else:
+            n1, n2 = map(int, scheme.split("/"))
+            cells, secs = score_pairs(lambda c, s: shared_stylize(st, c.unsqueeze(0) if c.dim() == 3 else c, s, n1, n2),
+                                      contents, styles)
+        print(f"| {scheme} | {secs:.2f} | {cells} |", flush=True)
 
 if __name__ == "__main__":
     main()
