@@ -24,10 +24,12 @@ class InferenceDefaults:
     """phases: squeeze phases averaged against the grid (docs/grid.md); gain: the latent-change
     scale chosen for those phases; method: the operator (None: the one the model was trained
     for); precision: the flow's precision, "auto" meaning bf16 where the machine has bf16 units
-    (None: float32)."""
+    (None: float32); anchor: AdaAttN's pull to the style's global latent moments
+    (operators.anchor_moments; 0 for files from before it existed)."""
 
     phases: int = 1
     gain: float = 1.0
+    anchor: float = 0.0
     method: str | None = None
     precision: str | None = None
 
@@ -37,6 +39,9 @@ class InferenceDefaults:
         if isinstance(self.gain, bool) or not isinstance(self.gain, (int, float)) or not 0.0 < self.gain <= MAX_GAIN:
             raise FlowstyleError(f"default gain must be above 0 and at most {MAX_GAIN}, got {self.gain!r}")
         object.__setattr__(self, "gain", float(self.gain))
+        if isinstance(self.anchor, bool) or not isinstance(self.anchor, (int, float)) or not 0.0 <= self.anchor <= 1.0:
+            raise FlowstyleError(f"default anchor must be between 0 and 1, got {self.anchor!r}")
+        object.__setattr__(self, "anchor", float(self.anchor))
         if self.method is not None and self.method not in OPERATORS:
             raise FlowstyleError(f"default method must be one of {', '.join(OPERATORS)}, got {self.method!r}")
         if self.precision is not None and self.precision not in PRECISIONS:

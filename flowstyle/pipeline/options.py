@@ -41,6 +41,7 @@ class StylizeOptions:
     pad_mode: str = option("reflect", "how the border padding is filled", choices=PAD_MODES, type=str)
     phases: int | None = option(None, "squeeze phases to average against the grid: 1, 2, 4 or all (16 for two blocks; default: the model's)", type=int)
     gain: float | None = option(None, f"scale the style change, up to {MAX_GAIN:g}; >1 restores what phase averaging softens (default: the model's)", type=float)
+    anchor: float | None = option(None, "AdaAttN: pull the overall colour and contrast (latent mean/std) to the style's, 0 (attention's local statistics only) .. 1 (as AdaIN; default: the model's)", type=float)
     max_keys: int | None = option(None, "AdaAttN: sample at most K style positions", type=int, metavar="K")
     seed: int = option(0, "seed for AdaAttN key sampling", type=int)
     tile: int | None = option(None, "flow band height in rows for big images (0: never tile; default: automatic)", type=int, metavar="ROWS")
@@ -72,6 +73,8 @@ class StylizeOptions:
             gain = _number("gain", self.gain)
             if not 0.0 < gain <= MAX_GAIN:
                 raise FlowstyleError(f"gain must be above 0 and at most {MAX_GAIN}, got {gain}")
+        if self.anchor is not None and not 0.0 <= _number("anchor", self.anchor) <= 1.0:
+            raise FlowstyleError(f"anchor must be between 0 and 1, got {self.anchor}")
         if not isinstance(self.preserve_color, bool):
             raise FlowstyleError(f"preserve_color must be True or False, got {self.preserve_color!r}")
         if not _number("mask_feather", self.mask_feather) >= 0:
@@ -98,6 +101,7 @@ class StylizeOptions:
 
         phases and gain: the model's recommended grid fix (docs/grid.md) unless given; a stored
         gain was chosen for the stored phase count, so with other phases the gain defaults to 1.
+        anchor: the model's unless given (it only acts on AdaAttN).
         """
         defaults = model.defaults
         method = self.method or defaults.method or model.method
@@ -114,7 +118,8 @@ class StylizeOptions:
             normalize_weights(self.style_weights, n_styles)
         except ValueError as exc:
             raise FlowstyleError(str(exc)) from None
-        return dataclasses.replace(self, method=method, phases=phases, gain=gain)
+        anchor = defaults.anchor if self.anchor is None else float(self.anchor)
+        return dataclasses.replace(self, method=method, phases=phases, gain=gain, anchor=anchor)
 
 
 def option_fields() -> tuple[dataclasses.Field, ...]:

@@ -45,6 +45,7 @@ def test_all_options_together(tiny_model_file, photo_files, tmp_path):
         (["CONTENT", "STYLE", "--phases", "3"], "phases"),
         (["CONTENT", "STYLE", "--gain", "0"], "above 0"),
         (["CONTENT", "STYLE", "--gain", "9"], "gain must be"),
+        (["CONTENT", "STYLE", "--anchor", "-1"], "anchor must be"),
     ],
 )
 def test_user_errors_exit_2_with_one_line_and_no_file(args, message, tiny_model_file, photo_files, tmp_path, capsys):
@@ -134,9 +135,10 @@ def test_models_set_defaults_rewrites_only_the_metadata(tiny_model_file, tmp_pat
     before, after = load_file(tiny_model_file), load_file(str(out))
     assert before.keys() == after.keys() and all(torch_equal(before[k], after[k]) for k in before)
     assert load_model(tiny_model_file).defaults.phases == 1  # -o leaves the source alone
-    assert run("models", "set-defaults", out, "--gain", 1.1) == 0  # in place, other defaults kept
-    assert (load_model(out).defaults.phases, load_model(out).defaults.gain) == (4, 1.1)
-    for bad, message in ((["--phases", 3], "phases must be"), (["--gain", 0], "gain"), ([], "nothing to set")):
+    assert run("models", "set-defaults", out, "--gain", 1.1, "--anchor", 0.5) == 0  # in place, other defaults kept
+    assert (load_model(out).defaults.phases, load_model(out).defaults.gain, load_model(out).defaults.anchor) == (4, 1.1, 0.5)
+    for bad, message in ((["--phases", 3], "phases must be"), (["--gain", 0], "gain"), (["--anchor", 2], "anchor"),
+                         ([], "nothing to set")):
         assert run("models", "set-defaults", out, *bad) == 2
         assert message in capsys.readouterr().err
     assert load_model(out).defaults.gain == 1.1

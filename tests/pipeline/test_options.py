@@ -121,5 +121,28 @@ def test_inference_defaults_are_checked():
         InferenceDefaults(gain=0)
     with pytest.raises(FlowstyleError, match="precision"):
         InferenceDefaults(precision="fp8")
+    with pytest.raises(FlowstyleError, match="anchor"):
+        InferenceDefaults(anchor=-0.5)
+    with pytest.raises(FlowstyleError, match="anchor must be between 0 and 1"):
+        StylizeOptions(anchor=1.5)
     with pytest.raises(FlowstyleError, match="phases must be 1, 2, 4 or 16"):
         InferenceDefaults(phases=8).check_for(4)
+
+
+def test_the_models_anchor_is_the_default_and_an_option_overrides_it(tiny_model, photos):
+    import copy
+
+    from flowstyle.models import StyleModel
+    from flowstyle.models.defaults import InferenceDefaults
+
+    c, s = photos["astronaut"], photos["coffee"]
+    plain = StyleModel(tiny_model.flow, "adaattn")
+    anchored = StyleModel(copy.deepcopy(tiny_model.flow), "adaattn", adaattn=plain.adaattn,
+                          defaults=InferenceDefaults(anchor=1.0))
+    assert StylizeOptions().for_model(anchored, 1).anchor == 1.0
+    assert StylizeOptions(anchor=0).for_model(anchored, 1).anchor == 0.0
+    by_default = as_array(flowstyle.stylize(c, s, anchored, pad=8))
+    assert np.array_equal(by_default, as_array(flowstyle.stylize(c, s, plain, pad=8, anchor=1.0)))
+    assert np.array_equal(as_array(flowstyle.stylize(c, s, anchored, pad=8, anchor=0)),
+                          as_array(flowstyle.stylize(c, s, plain, pad=8)))
+    assert not np.array_equal(by_default, as_array(flowstyle.stylize(c, s, plain, pad=8)))
