@@ -6,8 +6,9 @@ Two measurements per anchor value, both on xval only:
 
 1. the N hardest pairs: every xval content x style pair ranked by style loss(content, style),
    the N smallest kept; one pass, 256 px (the failure shows there already);
-2. `default_path_choice.score_pairs` over the usual first-K contents x styles at the model's
-   default path, so that the anchor costs nothing where attention already worked.
+2. `default_path_choice.score_pairs` at the model's default path over K contents x K styles
+   spread evenly through each sorted folder (`image_paths` with a limit, as the other choice
+   scripts take them), so that the anchor costs nothing where attention already worked.
 
 The rule, fixed before running: the smallest anchor with the fewest hard pairs below 0, provided
 the default-path median style match and SSIM drop by at most 0.02 and the grid ratio stays <= 1.1.
