@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[test,eval,peer]'
+	$(BIN)/pip install -q -e '.[test,eval,peer,corpus]'
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -39,6 +39,8 @@ class TrainConfig:
     grid_weight: float = option(0.0, "anti-grid spectral loss weight", type=float)
     range_weight: float = option(0.0, "weight of the penalty on decoded values outside [0, 1]", type=float)
     shift_weight: float = option(0.0, "shift-consistency loss weight (the flow learns to ignore the squeeze phase)", type=float)
+    phases: int = option(1, "train through the path that averages the deepest block over this many of its squeeze phases (1, 2 or 4; pipeline/phases.py deepest_block_plan): the grid losses then see what that path leaves", type=int)
+    anchor: float = option(0.0, "AdaAttN: train with the output moved this far (0..1) towards AdaIN's global moments, as stylize --anchor", type=float)
     balance_sources: bool = option(False, "draw each source (sub-folder or name prefix 'source__') about in proportion to the square root of its size")
     threads: int | None = option(None, "CPU threads (default: torch's choice)", type=int)
     device: str = option("auto", "auto, cpu or cuda", type=str)
@@ -69,6 +71,10 @@ class TrainConfig:
         for name in ("lr_decay", "content_weight", "style_weight", "local_weight", "grid_weight", "range_weight", "shift_weight"):
             if getattr(self, name) < 0:
                 raise FlowstyleError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.phases not in (1, 2, 4):
+            raise FlowstyleError(f"phases must be 1, 2 or 4, got {self.phases}")
+        if not 0.0 <= self.anchor <= 1.0:
+            raise FlowstyleError(f"anchor must be between 0 and 1, got {self.anchor}")
         if self.minutes is not None and self.minutes <= 0:
             raise FlowstyleError(f"minutes must be above 0, got {self.minutes}")
         if self.threads is not None and self.threads < 1:

@@ -26,6 +26,7 @@ from ..image.io import atomic_output
 from ..flow import ArtFlow
 from .losses import LossWeights, compute_losses, shift_consistency_loss
 from ..operators import apply_operator
+from ..pipeline.phases import LATENT_PAD_MODE, average_over_phases, deepest_block_plan
 from .vgg import load_vgg
 from ..models import StyleModel, load_model, save_model
 
@@ -167,10 +168,15 @@ class Trainer:
 
     def stylize_batch(self, content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         flow = self.model.flow
-        z_c = flow.encode(content)
         z_s = flow.encode(style)
-        z_cs = apply_operator(self.cfg.method, z_c, z_s, self.model.adaattn)
-        return flow.decode(z_cs)
+
+        def at_latent(z_c: torch.Tensor, shift: tuple[int, int]) -> torch.Tensor:
+            return apply_operator(self.cfg.method, z_c, z_s, self.model.adaattn, anchor=self.cfg.anchor)
+
+        if self.cfg.phases == 1:
+            return flow.decode(at_latent(flow.encode(content), (0, 0)))
+        plan = deepest_block_plan(self.cfg.phases, flow.config.n_block)
+        return average_over_phases(content, plan, flow.encode_blocks, flow.decode_blocks, at_latent, LATENT_PAD_MODE)
 
     def _sync_gradients(self) -> None:
         if self.dist.world < 2:
@@ -319,8 +325,8 @@ class Trainer:
         c, s = content[:n].float(), style[:n].float()
         flow = self.model.flow
         z_c, z_s = flow.encode(c), flow.encode(s)
-        z_cs = apply_operator(self.cfg.method, z_c, z_s, self.model.adaattn)
-        reverse = flow.decode(apply_operator(self.cfg.method, z_cs, z_c, self.model.adaattn))
+        z_cs = apply_operator(self.cfg.method, z_c, z_s, self.model.adaattn, anchor=self.cfg.anchor)
+        reverse = flow.decode(apply_operator(self.cfg.method, z_cs, z_c, self.model.adaattn, anchor=self.cfg.anchor))
         rows = [torch.cat([c[i], s[i], flow.decode(z_cs)[i].clamp(0, 1), reverse[i].clamp(0, 1)], 2) for i in range(n)]
         self.model.train()
         path = self.out / "samples" / f"step{self.step:07d}.png"

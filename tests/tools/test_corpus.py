@@ -160,3 +160,34 @@ def test_build_from_cached_tree_with_rules(tmp_path: Path, monkeypatch) -> None:
     assert "under 200 px" in (out / "skipped.txt").read_text()
     again = build_corpus(out, cache_dir=cache, progress=False)
     assert again.written == 0 and again.reused == 1
+
+
+_SVG = """<svg xmlns="http://www.w3.org/2000/svg" width="200" height="100">
+<rect x="10" y="10" width="80" height="80" fill="#c00"/><circle cx="150" cy="50" r="40" fill="#03c"/></svg>"""
+
+
+def test_svg_is_rendered_only_where_a_rule_names_svg_files(tmp_path: Path, monkeypatch) -> None:
+    """Vector art is rendered with resvg at MAX_SIDE px wide, transparency on white; a source
+    whose rules name no SVG files keeps its file list (its SVGs are not even candidates)."""
+    if corpus.resvg_executable() is None:
+        pytest.fail("resvg is missing: make setup installs resvg-cli (the corpus extra)")
+    tree = tmp_path / "pkg"
+    (tree / "pics").mkdir(parents=True)
+    (tree / "pics" / "scene.svg").write_text(_SVG)
+    source = corpus.Source("ktuberling-data", "tuberling", "debian", "xval", "pics", "GPL-2+", 200, "")
+    rule = corpus.Rule("ktuberling-data", "*.svg", "style", "GPL-2+", "scene", None, False)
+    planned = list(corpus.plan_source(source, tree, [rule], []))
+    assert [p.name for p in planned] == ["tuberling__scene"]
+    (tmp_path / "out" / "style").mkdir(parents=True)
+    row = corpus.convert(planned[0], tmp_path / "out")
+    assert isinstance(row, dict) and (row["width"], row["height"]) == (str(corpus.MAX_SIDE), str(corpus.MAX_SIDE // 2))
+    pixels = np.asarray(Image.open(tmp_path / "out" / row["file"]).convert("RGB")).astype(int)
+    assert (pixels[256, 256] - [204, 0, 0]).__abs__().max() < 12  # the red square
+    assert (pixels[256, 768] - [0, 51, 204]).__abs__().max() < 12  # the blue circle
+    assert (pixels[5, 5] == 255).all()  # transparent corner composited on white
+    png_rule = corpus.Rule("ktuberling-data", "*.png", "style", "GPL-2+", "", None, False)
+    assert list(corpus.plan_source(source, tree, [png_rule], [])) == []
+    broken = tree / "pics" / "broken.svg"
+    broken.write_text("<svg")
+    item = corpus.Planned("style", "x", "ktuberling-data", "GPL-2+", "", corpus._render_svg(broken))
+    assert corpus.convert(item, tmp_path / "out").startswith("unreadable: resvg failed")

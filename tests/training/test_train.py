@@ -160,3 +160,50 @@ def test_train_config_checks_itself(folders, tmp_path):
         _cfg(folders, tmp_path / "r", method="magic")
     flat = {"content_dir": "c", "style_dir": "s", "out": "o", "n_block": 1, "width": 8, "crop": 32}
     assert TrainConfig.from_dict(flat).flow == FlowConfig(n_block=1, width=8)  # older checkpoints
+
+
+def test_anchor_in_training_gives_the_latent_the_style_moments(folders, tmp_path):
+    """With anchor 1 the trained AdaAttN output has AdaIN's global latent moments (the flow is
+    exact, so re-encoding the decoded batch gives the anchored latent back)."""
+    adain_path = train(_cfg(folders, tmp_path / "adain", iters=1), progress=False)
+    trainer = Trainer(_cfg(folders, tmp_path / "attn", method="adaattn", init=str(adain_path), anchor=1.0), progress=False)
+    content = torch.stack([trainer.content.sample(i, 5) for i in range(2)])
+    style = torch.stack([trainer.style.sample(i, 5) for i in range(2)])
+    with torch.no_grad():
+        flow = trainer.model.flow
+        z_out, z_s = flow.encode(trainer.stylize_batch(content, style)), flow.encode(style)
+    dims = (2, 3)
+    assert torch.allclose(z_out.mean(dims), z_s.mean(dims), atol=1e-4)
+    assert torch.allclose(z_out.std(dims), z_s.std(dims), rtol=1e-3, atol=1e-4)
+    with pytest.raises(FlowstyleError, match="anchor must be between 0 and 1"):
+        _cfg(folders, tmp_path / "r", anchor=1.5)
+
+
+def test_training_through_the_deepest_block_phases(folders, tmp_path, monkeypatch):
+    """phases 4: block 1 once, block 2 for its four phases, averaged; exact where the operator is
+    the identity, different from one pass otherwise, and it trains."""
+    import flowstyle.training.trainer as trainer_module
+
+    trainer = Trainer(_cfg(folders, tmp_path / "run", phases=4, iters=2, grid_weight=1.0, shift_weight=1.0), progress=False)
+    content = torch.stack([trainer.content.sample(i, 5) for i in range(2)])
+    style = torch.stack([trainer.style.sample(i, 5) for i in range(2)])
+    calls = []
+    block2 = trainer.model.flow.blocks[1]
+    original = block2.forward
+    block2.forward = lambda x: calls.append(x.shape) or original(x)
+    with torch.no_grad(), monkeypatch.context() as patch:
+        patch.setattr(trainer_module, "apply_operator", lambda method, z_c, *args, **kw: z_c)
+        assert (trainer.stylize_batch(content, style) - content).abs().max() < 1e-5
+    calls.clear()
+    with torch.no_grad():
+        nested = trainer.stylize_batch(content, style)
+        assert len(calls) == 1 + 4  # the style once, the content's four phases
+        trainer.cfg.phases = 1
+        single = trainer.stylize_batch(content, style)
+    del block2.forward
+    assert (nested - single).abs().mean() > 1e-4
+    trainer.cfg.phases = 4
+    trainer.run()
+    assert load_model(tmp_path / "run" / "model.safetensors").config.n_block == 2
+    with pytest.raises(FlowstyleError, match="phases must be 1, 2 or 4"):
+        _cfg(folders, tmp_path / "r", phases=16)

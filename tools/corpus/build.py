@@ -7,7 +7,9 @@ users are offline too, so the default models train on images that ship *inside* 
   (content) and CC0 grey textures (style);
 - Debian ``mate-backgrounds``: nature photographs (content) and abstract/desktop art (style);
 - Debian ``gimp-data`` + ``gimp-data-extras``: texture patterns in GIMP ``.pat`` format (style);
-- Debian ``krita-data``: ``krita/patterns`` textures, PNG and ``.pat`` (style).
+- Debian ``krita-data``: ``krita/patterns`` textures, PNG and ``.pat`` (style);
+- and the other packages of tables/sources.csv, some of them vector art (SVG, rendered with
+  ``resvg`` from PyPI's resvg-cli, only where a rule names SVG files).
 
 Debian packages are fetched with ``apt-get download`` into a cache folder and unpacked with
 ``dpkg -x`` -- nothing is installed and no root is needed. Where apt or dpkg is missing or
@@ -33,6 +35,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -345,6 +348,35 @@ def _open_pattern(path: Path) -> Callable[[], Image.Image]:
 # The package files the reviewed tables (tables/rules.csv) cover: a subset of flowstyle.image.io's
 # IMAGE_SUFFIXES, plus GIMP patterns. Widening it changes which files the corpus takes.
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".pat")
+# Vector art (card decks, children's-game scenes): rendered with resvg (PyPI resvg-cli), and only
+# for sources whose rules name such files, so that older tables keep exactly their file lists.
+SVG_EXTENSIONS = (".svg", ".svgz")
+
+
+def resvg_executable() -> str | None:
+    """The resvg binary: next to this Python (a venv with resvg-cli) or on PATH."""
+    local = Path(sys.executable).with_name("resvg")
+    return str(local) if local.is_file() else shutil.which("resvg")
+
+
+def _render_svg(path: Path) -> Callable[[], Image.Image]:
+    """Render at MAX_SIDE px wide (resvg keeps the aspect ratio; taller results are
+    downscaled like any image); transparency stays, and is composited as the rule says."""
+
+    def load() -> Image.Image:
+        executable = resvg_executable()
+        if executable is None:
+            raise FlowstyleError("no SVG renderer: pip install resvg-cli")
+        with tempfile.TemporaryDirectory() as tmp:
+            target = Path(tmp) / "render.png"
+            result = DebianFetcher._run([executable, "--width", str(MAX_SIDE), str(path), str(target)], timeout=600)
+            if result.returncode != 0 or not target.is_file():
+                raise FlowstyleError(f"resvg failed: {_last_line(result)}")
+            with Image.open(target) as image:
+                image.load()
+                return image
+
+    return load
 
 
 def _open_bytes(data: bytes) -> Callable[[], Image.Image]:
@@ -356,11 +388,13 @@ def _open_bytes(data: bytes) -> Callable[[], Image.Image]:
     return load
 
 
-def _candidates(source: Source, root: Path) -> Iterable[tuple[str, Callable[[], Image.Image]]]:
-    """(path relative to the source root, loader) for every image file of a source."""
+def _candidates(source: Source, root: Path, rules: list[Rule]) -> Iterable[tuple[str, Callable[[], Image.Image]]]:
+    """(path relative to the source root, loader) for every image file of a source (SVG only
+    where one of its rules names SVG files)."""
     folder = root / source.root
     if not folder.is_dir():
         return
+    vector = any(rule.pattern.lower().endswith(SVG_EXTENSIONS) for rule in rules)
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         relative = path.relative_to(folder).as_posix()
         if path.suffix.lower() == ".rcc":
@@ -375,11 +409,13 @@ def _candidates(source: Source, root: Path) -> Iterable[tuple[str, Callable[[], 
                     yield f"{relative}/{short}", _open_bytes(data)
         elif path.suffix.lower() in IMAGE_EXTENSIONS:
             yield relative, _open_pattern(path)
+        elif vector and path.suffix.lower() in SVG_EXTENSIONS:
+            yield relative, _render_svg(path)
 
 
 def plan_source(source: Source, root: Path, rules: list[Rule], skipped: list[str]) -> Iterable[Planned]:
     """What the rules of tables/rules.csv take from one source (first matching rule wins)."""
-    for relative, load in _candidates(source, root):
+    for relative, load in _candidates(source, root, rules):
         check_not_reserved(relative)
         rule = next((r for r in rules if fnmatch.fnmatchcase(relative, r.pattern)), None)
         if rule is None or rule.split == "skip":
