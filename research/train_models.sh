@@ -3,7 +3,7 @@
 # range loss + shift-consistency loss, float32 (the AMD EPYC dev machine has no bf16 units),
 # one thread per run so that two runs share the 2 cores. Every run resumes from its checkpoint:
 # rerun this script after a kill and it continues. Usage: sh research/train_models.sh RUN
-#   RUN = adain | adain-noshift | adain-grid | adain-nest | adaattn | adaattn-grid | adaattn-anchor | adaattn-1x16
+#   RUN = adain | adain-noshift | adain-grid | adain-nest | adain-haar | adaattn | adaattn-grid | adaattn-anchor | adaattn-1x16
 # adain-grid (issue 12, session 3): the adain run continued from its step-800 weights with the
 # anti-grid spectral loss added, so that few squeeze phases suffice.
 # adaattn-grid (session 4): AdaAttN fine-tuned from the shipped adain-grid flow, its attention
@@ -11,6 +11,8 @@
 # adain-nest (session 6, issue 12): adain-grid's shipped step-750 weights trained on through the
 # path that runs block 1 once and block 2 for its 4 squeeze phases (--phases 4, ~1.9 passes), so
 # that the anti-grid and shift losses see only what that path leaves (block 1's 2 px lattice).
+# adain-haar (session 6, issue 12): a Haar-squeeze AdaIN flow from scratch with all three losses,
+# the next candidate for a block 1 without a 2 px grid (docs/grid.md, fifth round).
 # adaattn-anchor (session 6, issue 11): the shipped artflow-adaattn fine-tuned with its shipped
 # anchor 0.75 in the loop (--anchor), so that the attention learns to work with it.
 # Shipped at step 600 (adaattn-grid) and 700 (adaattn-1x16, resumed from 223): reports/xval_adaattn_2026-11-26.md.
@@ -23,10 +25,11 @@ case "$1" in
   adain-noshift)  $FS train $DATA $COMMON --method adain --range-weight 20 --shift-weight 0 --out runs/adain-2x8-noshift ;;
   adain-grid)     $FS train $DATA $COMMON --method adain --init ${INIT:-runs/adain-2x8/model.safetensors} --lr 3e-4 --range-weight 20 --shift-weight 200 --grid-weight 1 --out runs/adain-grid ;;
   adain-nest)     $FS train $DATA $COMMON --method adain --init ${INIT:-runs/adain-grid-step750.safetensors} --lr 3e-4 --range-weight 20 --shift-weight 200 --grid-weight 1 --phases 4 --out runs/adain-nest ;;
+  adain-haar)     $FS train $DATA $COMMON --method adain --squeeze haar --range-weight 20 --shift-weight 200 --grid-weight 1 --out runs/adain-haar ;;
   adaattn)        $FS train $DATA $COMMON --method adaattn --init runs/adain-2x8-step500.safetensors --lr 2e-4 --range-weight 20 --shift-weight 200 --out runs/adaattn-2x8 ;;
   adaattn-grid)   [ -f runs/adaattn-grid-init.safetensors ] || .venv/bin/python -m research.combine_init artflow-adain artflow-adaattn runs/adaattn-grid-init.safetensors
                   $FS train $DATA $COMMON --method adaattn --init runs/adaattn-grid-init.safetensors --lr 2e-4 --range-weight 20 --shift-weight 200 --grid-weight 1 --out runs/adaattn-grid ;;
   adaattn-anchor) $FS train $DATA $COMMON --method adaattn --init ${INIT:-artflow-adaattn} --lr 2e-4 --range-weight 20 --shift-weight 200 --grid-weight 1 --anchor 0.75 --out runs/adaattn-anchor ;;
   adaattn-1x16)   $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --range-weight 20 --shift-weight 200 --out runs/adaattn-1x16 ;;
-  *) echo "usage: $0 adain|adain-noshift|adain-grid|adain-nest|adaattn|adaattn-grid|adaattn-anchor|adaattn-1x16" >&2; exit 2 ;;
+  *) echo "usage: $0 adain|adain-noshift|adain-grid|adain-nest|adain-haar|adaattn|adaattn-grid|adaattn-anchor|adaattn-1x16" >&2; exit 2 ;;
 esac
