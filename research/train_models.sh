@@ -25,7 +25,7 @@ case "$1" in
   adain-noshift)  $FS train $DATA $COMMON --method adain --range-weight 20 --shift-weight 0 --out runs/adain-2x8-noshift ;;
   adain-grid)     $FS train $DATA $COMMON --method adain --init ${INIT:-runs/adain-2x8/model.safetensors} --lr 3e-4 --range-weight 20 --shift-weight 200 --grid-weight 1 --out runs/adain-grid ;;
   adain-nest)     $FS train $DATA $COMMON --method adain --init ${INIT:-runs/adain-grid-step750.safetensors} --lr 3e-4 --range-weight 20 --shift-weight 200 --grid-weight 1 --phases 4 --out runs/adain-nest ;;
-  adain-haar)     $FS train $DATA $COMMON --method adain --squeeze haar --range-weight 20 --shift-weight 200 --grid-weight 1 --out runs/adain-haar ;;
+  adain-haar)     $FS train $DATA $COMMON --method adain --squeeze haar ${INIT:+--init $INIT} --range-weight 20 --shift-weight 200 --grid-weight 1 --out runs/adain-haar ;;
   adaattn)        $FS train $DATA $COMMON --method adaattn --init runs/adain-2x8-step500.safetensors --lr 2e-4 --range-weight 20 --shift-weight 200 --out runs/adaattn-2x8 ;;
   adaattn-grid)   [ -f runs/adaattn-grid-init.safetensors ] || .venv/bin/python -m research.combine_init artflow-adain artflow-adaattn runs/adaattn-grid-init.safetensors
                   $FS train $DATA $COMMON --method adaattn --init runs/adaattn-grid-init.safetensors --lr 2e-4 --range-weight 20 --shift-weight 200 --grid-weight 1 --out runs/adaattn-grid ;;
