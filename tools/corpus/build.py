@@ -250,7 +250,7 @@ class DebianFetcher:
         partial = root.with_name(root.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
         partial.parent.mkdir(parents=True, exist_ok=True)  # dpkg -x creates one level only
-        result = self._run(["dpkg", "-x", str(deb), str(partial)], timeout=600)
+        result = _run(["dpkg", "-x", str(deb), str(partial)], timeout=600)
         if result.returncode != 0:
             self.log(f"dpkg -x {deb.name} failed: {_last_line(result)}")
             shutil.rmtree(partial, ignore_errors=True)
@@ -276,7 +276,7 @@ class DebianFetcher:
         if result.returncode != 0 and lists_missing and not self._updated:
             self._updated = True
             self.log("package lists missing: running apt-get update")
-            update = self._run(["apt-get", "update"], timeout=600)
+            update = _run(["apt-get", "update"], timeout=600)
             if update.returncode != 0:
                 self._give_up(f"apt-get update failed ({_last_line(update)})")
                 return None
@@ -292,19 +292,18 @@ class DebianFetcher:
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             # as root apt drops to the _apt user, which may not write here; nothing to gain
             command[1:1] = ["-o", "APT::Sandbox::User=root"]
-        return self._run(command, timeout=1800, cwd=self.cache_dir)
+        return _run(command, timeout=1800, cwd=self.cache_dir)
 
-    @staticmethod
-    def _run(
-        command: list[str], timeout: float, cwd: Path | None = None
-    ) -> subprocess.CompletedProcess[str]:
-        """Run a command; a timeout or a missing program becomes a failed result, not a crash."""
-        try:
-            return subprocess.run(
-                command, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return subprocess.CompletedProcess(command, 1, "", str(exc))
+
+def _run(command: list[str], timeout: float, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a command (apt, dpkg, resvg); a timeout or a missing program becomes a failed result,
+    not a crash."""
+    try:
+        return subprocess.run(
+            command, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return subprocess.CompletedProcess(command, 1, "", str(exc))
 
 
 def _last_line(result: subprocess.CompletedProcess[str]) -> str:
@@ -369,12 +368,10 @@ def _render_svg(path: Path) -> Callable[[], Image.Image]:
             raise FlowstyleError("no SVG renderer: pip install resvg-cli")
         with tempfile.TemporaryDirectory() as tmp:
             target = Path(tmp) / "render.png"
-            result = DebianFetcher._run([executable, "--width", str(MAX_SIDE), str(path), str(target)], timeout=600)
+            result = _run([executable, "--width", str(MAX_SIDE), str(path), str(target)], timeout=600)
             if result.returncode != 0 or not target.is_file():
                 raise FlowstyleError(f"resvg failed: {_last_line(result)}")
-            with Image.open(target) as image:
-                image.load()
-                return image
+            return _open_image(target)()
 
     return load
 
