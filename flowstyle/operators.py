@@ -13,6 +13,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from .errors import FlowstyleError
+
 EPS = 1e-5
 BLENDS = ("outputs", "latents")
 
@@ -202,6 +204,14 @@ def adaattn_naive(module: AdaAttN, z_c: Tensor, z_s: Tensor) -> Tensor:
 
 
 OPERATORS = ("adain", "wct", "adaattn")
+
+
+def checked_anchor(value: object, name: str = "anchor") -> float:
+    """`value` as the share (0..1) for `anchor_moments`; one check for the model file, the
+    stylize options and the training config, each naming its own field."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        raise FlowstyleError(f"{name} must be between 0 and 1, got {value!r}")
+    return float(value)
 
 
 def anchor_moments(out: Tensor, z_s: Tensor, amount: float, weight: Tensor | None = None) -> Tensor:

@@ -3,7 +3,7 @@
 # range loss + shift-consistency loss, float32 (the AMD EPYC dev machine has no bf16 units),
 # one thread per run so that two runs share the 2 cores. Every run resumes from its checkpoint:
 # rerun this script after a kill and it continues. Usage: sh research/train_models.sh RUN
-#   RUN = adain | adain-noshift | adain-grid | adain-nest | adain-haar | adaattn | adaattn-grid | adaattn-anchor | adaattn-1x16
+#   RUN = adain | adain-noshift | adain-grid | adain-nest | adain-haar | adaattn | adaattn-grid | adaattn-anchor | adaattn-1x16 | adaattn-1x16-anchor
 # adain-grid (issue 12, session 3): the adain run continued from its step-800 weights with the
 # anti-grid spectral loss added, so that few squeeze phases suffice.
 # adaattn-grid (session 4): AdaAttN fine-tuned from the shipped adain-grid flow, its attention
@@ -15,6 +15,8 @@
 # the next candidate for a block 1 without a 2 px grid (docs/grid.md, fifth round).
 # adaattn-anchor (session 6, issue 11): the shipped artflow-adaattn fine-tuned with its shipped
 # anchor 0.75 in the loop (--anchor), so that the attention learns to work with it.
+# adaattn-1x16-anchor (session 7, issue 11): the shipped artflow-adaattn-1x16 fine-tuned with its
+# shipped anchor 0.75 in the loop, same losses as its own run.
 # Shipped at step 600 (adaattn-grid) and 700 (adaattn-1x16, resumed from 223): reports/xval_adaattn_2026-11-26.md.
 set -e
 FS=${FS:-.venv/bin/flowstyle}
@@ -30,6 +32,7 @@ case "$1" in
   adaattn-grid)   [ -f runs/adaattn-grid-init.safetensors ] || .venv/bin/python -m research.combine_init artflow-adain artflow-adaattn runs/adaattn-grid-init.safetensors
                   $FS train $DATA $COMMON --method adaattn --init runs/adaattn-grid-init.safetensors --lr 2e-4 --range-weight 20 --shift-weight 200 --grid-weight 1 --out runs/adaattn-grid ;;
   adaattn-anchor) $FS train $DATA $COMMON --method adaattn --init ${INIT:-artflow-adaattn} --lr 2e-4 --range-weight 20 --shift-weight 200 --grid-weight 1 --anchor 0.75 --out runs/adaattn-anchor ;;
+  adaattn-1x16-anchor) $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --init ${INIT:-artflow-adaattn-1x16} --lr 2e-4 --range-weight 20 --shift-weight 200 --anchor 0.75 --out runs/adaattn-1x16-anchor ;;
   adaattn-1x16)   $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --range-weight 20 --shift-weight 200 --out runs/adaattn-1x16 ;;
-  *) echo "usage: $0 adain|adain-noshift|adain-grid|adain-nest|adain-haar|adaattn|adaattn-grid|adaattn-anchor|adaattn-1x16" >&2; exit 2 ;;
+  *) echo "usage: $0 adain|adain-noshift|adain-grid|adain-nest|adain-haar|adaattn|adaattn-grid|adaattn-anchor|adaattn-1x16|adaattn-1x16-anchor" >&2; exit 2 ;;
 esac

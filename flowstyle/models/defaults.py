@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, fields
 from ..errors import FlowstyleError
 from ..flow.precision import PRECISIONS
 from ..image.transforms import phase_shifts
-from ..operators import OPERATORS
+from ..operators import OPERATORS, checked_anchor
 
 MAX_GAIN = 3.0  # beyond this the extrapolated latent leaves the range the decoder was trained on
 LEGACY_INFO_KEYS = ("default_phases", "default_gain")
@@ -39,9 +39,7 @@ class InferenceDefaults:
         if isinstance(self.gain, bool) or not isinstance(self.gain, (int, float)) or not 0.0 < self.gain <= MAX_GAIN:
             raise FlowstyleError(f"default gain must be above 0 and at most {MAX_GAIN}, got {self.gain!r}")
         object.__setattr__(self, "gain", float(self.gain))
-        if isinstance(self.anchor, bool) or not isinstance(self.anchor, (int, float)) or not 0.0 <= self.anchor <= 1.0:
-            raise FlowstyleError(f"default anchor must be between 0 and 1, got {self.anchor!r}")
-        object.__setattr__(self, "anchor", float(self.anchor))
+        object.__setattr__(self, "anchor", checked_anchor(self.anchor, "default anchor"))
         if self.method is not None and self.method not in OPERATORS:
             raise FlowstyleError(f"default method must be one of {', '.join(OPERATORS)}, got {self.method!r}")
         if self.precision is not None and self.precision not in PRECISIONS:

@@ -20,7 +20,7 @@ from ..errors import FlowstyleError
 from ..fields import option
 from ..image.transforms import PAD_MODES, phase_shifts
 from ..models.defaults import MAX_GAIN
-from ..operators import BLENDS, OPERATORS, normalize_weights
+from ..operators import BLENDS, OPERATORS, checked_anchor, normalize_weights
 from .regions import MaskLike
 
 if TYPE_CHECKING:
@@ -73,8 +73,8 @@ class StylizeOptions:
             gain = _number("gain", self.gain)
             if not 0.0 < gain <= MAX_GAIN:
                 raise FlowstyleError(f"gain must be above 0 and at most {MAX_GAIN}, got {gain}")
-        if self.anchor is not None and not 0.0 <= _number("anchor", self.anchor) <= 1.0:
-            raise FlowstyleError(f"anchor must be between 0 and 1, got {self.anchor}")
+        if self.anchor is not None:
+            checked_anchor(_number("anchor", self.anchor))
         if not isinstance(self.preserve_color, bool):
             raise FlowstyleError(f"preserve_color must be True or False, got {self.preserve_color!r}")
         if not _number("mask_feather", self.mask_feather) >= 0:

@@ -13,7 +13,7 @@ from typing import Any
 from ..errors import FlowstyleError
 from ..fields import option
 from ..flow.model import FlowConfig
-from ..operators import OPERATORS
+from ..operators import OPERATORS, checked_anchor
 
 
 @dataclass
@@ -73,8 +73,7 @@ class TrainConfig:
                 raise FlowstyleError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.phases not in (1, 2, 4):
             raise FlowstyleError(f"phases must be 1, 2 or 4, got {self.phases}")
-        if not 0.0 <= self.anchor <= 1.0:
-            raise FlowstyleError(f"anchor must be between 0 and 1, got {self.anchor}")
+        checked_anchor(self.anchor)
         if self.minutes is not None and self.minutes <= 0:
             raise FlowstyleError(f"minutes must be above 0, got {self.minutes}")
         if self.threads is not None and self.threads < 1:
