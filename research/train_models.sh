@@ -3,7 +3,7 @@
 # range loss + shift-consistency loss, float32 (the AMD EPYC dev machine has no bf16 units),
 # one thread per run so that two runs share the 2 cores. Every run resumes from its checkpoint:
 # rerun this script after a kill and it continues. Usage: sh research/train_models.sh RUN
-#   RUN = adain | adain-noshift | adain-grid | adain-nest | adain-haar | adaattn | adaattn-grid | adaattn-anchor | adaattn-1x16 | adaattn-1x16-anchor
+#   RUN = adain | adain-noshift | adain-grid | adain-nest | adain-haar | adaattn | adaattn-grid | adaattn-anchor | adaattn-1x16 | adaattn-1x16-anchor | adaattn-1x16-p2
 # adain-grid (issue 12, session 3): the adain run continued from its step-800 weights with the
 # anti-grid spectral loss added, so that few squeeze phases suffice.
 # adaattn-grid (session 4): AdaAttN fine-tuned from the shipped adain-grid flow, its attention
@@ -17,6 +17,9 @@
 # anchor 0.75 in the loop (--anchor), so that the attention learns to work with it.
 # adaattn-1x16-anchor (session 7, issue 11): the shipped artflow-adaattn-1x16 fine-tuned with its
 # shipped anchor 0.75 in the loop, same losses as its own run.
+# adaattn-1x16-p2 (session 8, issue 12): the shipped artflow-adaattn-1x16 trained through the
+# two-pass path (--phases 2: shifts (0,0) and (1,1)), which cancels the stripe components of its
+# 2 px lattice but not the checkerboard one, so the anti-grid loss sees only what that path leaves.
 # Shipped at step 600 (adaattn-grid) and 700 (adaattn-1x16, resumed from 223): reports/xval_adaattn_2026-11-26.md.
 set -e
 FS=${FS:-.venv/bin/flowstyle}
@@ -33,6 +36,7 @@ case "$1" in
                   $FS train $DATA $COMMON --method adaattn --init runs/adaattn-grid-init.safetensors --lr 2e-4 --range-weight 20 --shift-weight 200 --grid-weight 1 --out runs/adaattn-grid ;;
   adaattn-anchor) $FS train $DATA $COMMON --method adaattn --init ${INIT:-artflow-adaattn} --lr 2e-4 --range-weight 20 --shift-weight 200 --grid-weight 1 --anchor 0.75 --out runs/adaattn-anchor ;;
   adaattn-1x16-anchor) $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --init ${INIT:-artflow-adaattn-1x16} --lr 2e-4 --range-weight 20 --shift-weight 200 --anchor 0.75 --out runs/adaattn-1x16-anchor ;;
+  adaattn-1x16-p2) $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --init ${INIT:-artflow-adaattn-1x16} --lr 2e-4 --range-weight 20 --shift-weight 200 --grid-weight 1 --anchor 1 --phases 2 --out runs/adaattn-1x16-p2 ;;
   adaattn-1x16)   $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --range-weight 20 --shift-weight 200 --out runs/adaattn-1x16 ;;
-  *) echo "usage: $0 adain|adain-noshift|adain-grid|adain-nest|adain-haar|adaattn|adaattn-grid|adaattn-anchor|adaattn-1x16|adaattn-1x16-anchor" >&2; exit 2 ;;
+  *) echo "usage: $0 adain|adain-noshift|adain-grid|adain-nest|adain-haar|adaattn|adaattn-grid|adaattn-anchor|adaattn-1x16|adaattn-1x16-anchor|adaattn-1x16-p2" >&2; exit 2 ;;
 esac
