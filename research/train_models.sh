@@ -20,6 +20,8 @@
 # adaattn-1x16-p2 (session 8, issue 12): the shipped artflow-adaattn-1x16 trained through the
 # two-pass path (--phases 2: shifts (0,0) and (1,1)), which cancels the stripe components of its
 # 2 px lattice but not the checkerboard one, so the anti-grid loss sees only what that path leaves.
+# adaattn-1x16-a1 (session 10, issue 11): the shipped artflow-adaattn-1x16 fine-tuned on its one-pass
+# path with anchor 1 in the loop, the anchor it ships with (its 485 anchor steps trained at 0.75).
 # Shipped at step 600 (adaattn-grid) and 700 (adaattn-1x16, resumed from 223): reports/xval_adaattn_2026-11-26.md.
 set -e
 FS=${FS:-.venv/bin/flowstyle}
@@ -37,6 +39,7 @@ case "$1" in
   adaattn-anchor) $FS train $DATA $COMMON --method adaattn --init ${INIT:-artflow-adaattn} --lr 2e-4 --range-weight 20 --shift-weight 200 --grid-weight 1 --anchor 0.75 --out runs/adaattn-anchor ;;
   adaattn-1x16-anchor) $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --init ${INIT:-artflow-adaattn-1x16} --lr 2e-4 --range-weight 20 --shift-weight 200 --anchor 0.75 --out runs/adaattn-1x16-anchor ;;
   adaattn-1x16-p2) $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --init ${INIT:-artflow-adaattn-1x16} --lr 2e-4 --range-weight 20 --shift-weight 200 --grid-weight 1 --anchor 1 --phases 2 --out runs/adaattn-1x16-p2 ;;
+  adaattn-1x16-a1) $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --init ${INIT:-artflow-adaattn-1x16} --lr 2e-4 --range-weight 20 --shift-weight 200 --anchor 1 --out runs/adaattn-1x16-a1 ;;
   adaattn-1x16)   $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --range-weight 20 --shift-weight 200 --out runs/adaattn-1x16 ;;
-  *) echo "usage: $0 adain|adain-noshift|adain-grid|adain-nest|adain-haar|adaattn|adaattn-grid|adaattn-anchor|adaattn-1x16|adaattn-1x16-anchor|adaattn-1x16-p2" >&2; exit 2 ;;
+  *) echo "usage: $0 adain|adain-noshift|adain-grid|adain-nest|adain-haar|adaattn|adaattn-grid|adaattn-anchor|adaattn-1x16|adaattn-1x16-anchor|adaattn-1x16-p2|adaattn-1x16-a1" >&2; exit 2 ;;
 esac

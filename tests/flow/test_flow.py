@@ -126,12 +126,14 @@ def test_cpu_inference_path_matches_the_training_path(coupling, fused, monkeypat
         fast = net(a)
     assert fast.is_contiguous() and fast.shape == expected.shape
     assert torch.allclose(fast, expected, atol=1e-5)
-    # under bf16 autocast it runs in bf16, like the plain layers do
+    # under bf16 autocast it computes in bf16, like the plain layers do, and hands the result
+    # back in its input's dtype (the flow's state stays float32)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         expected = nn.Sequential.forward(net, a.clone())
         with torch.inference_mode():
             fast = net(a)
-    assert fast.dtype == expected.dtype == torch.bfloat16
+    assert expected.dtype == torch.bfloat16 and fast.dtype == torch.float32
+    assert not torch.allclose(fast, net(a), atol=1e-6)  # it did round
     assert torch.allclose(fast.float(), expected.float(), atol=0.05 * expected.abs().max().item())
 
 
@@ -141,3 +143,24 @@ def test_wrong_sizes_are_rejected():
         flow.encode(torch.rand(1, 3, 10, 12))
     with pytest.raises(ValueError):
         ArtFlow(FlowConfig(2, 1, width=4, coupling="nope"))
+
+
+def test_under_bf16_autocast_only_the_coupling_nets_round():
+    """bf16 is for the coupling nets' convolutions: the invertible 1x1 convolution (its weight
+    too) and the state between steps stay float32. Rounding them cost ~1/255 per pixel."""
+    flow = ArtFlow(FlowConfig(2, 4, width=16))
+    x = torch.rand(1, 3, 32, 32)
+    flow.initialize(x)
+    perturb(flow, 0.05)
+    step = flow.blocks[0].steps[0]
+    h = torch.randn(1, 12, 16, 16)
+    with torch.no_grad():
+        full_conv, full_z = step.invconv(h), flow.encode(x)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            half_conv, half_z = step.invconv(h), flow.encode(x)
+            assert step.invconv.reverse(half_conv).dtype == torch.float32
+            assert step(h).dtype == torch.float32
+    assert torch.equal(half_conv, full_conv)
+    assert half_z.dtype == torch.float32
+    relative = ((half_z - full_z).abs().mean() / full_z.abs().mean()).item()
+    assert 0 < relative < 2e-3  # the nets did run in bf16, and only they rounded

@@ -1,0 +1,100 @@
+"""A validation gate made of the kind of pair the 1-block model still fails: clip art on white.
+
+The cross-source test's remaining misses for `artflow-adaattn-1x16` are clip-art stamps on white
+crossed with each other or with a photo already close to them (docs/generalisation.md, sessions
+8-9). xval at the test's protocol held no such pair, so it could not predict them. This gate
+builds them from xval's own clip-art sources only (nothing from the test split):
+
+- styles: the xval styles of the clip-art sources (`cards`, the card-deck sheets on white, and
+  `tuberling`, sticker scenes);
+- contents: every xval content plus those same clip-art images used as contents;
+- pairs: ranked by the VGG style loss between content and style at 256 px (the smallest first,
+  as `anchor_choice.hardest_pairs`), a content never paired with itself, at most `--per-image`
+  pairs per content and per style so that no single deck fills the gate; the first `--pairs` kept.
+
+Each model then runs the test's protocol on them: 512 px, its default path, pad 64 reflect.
+The rule, fixed before running: a candidate replaces the shipped 1-block model only if it has
+fewer gate pairs below 0 (ties: the higher worst pair), with median style match and SSIM on the
+gate within 0.02 of the shipped model's.
+
+    .venv/bin/python -m research.clipart_gate artflow-adaattn-1x16 runs/X/model.safetensors --threads 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections import Counter
+
+import numpy as np
+import torch
+
+from flowstyle import Stylizer, StylizeOptions
+from flowstyle.eval import metrics as M
+from flowstyle.eval.runners import image_paths, load_images
+from research.anchor_choice import hardest_pairs
+
+CLIPART_SOURCES = ("cards__", "tuberling__")
+
+
+def gate_pairs(contents, styles, n: int, per_image: int) -> list[tuple[int, int, float]]:
+    """The n lowest-loss (content, style) pairs, at most per_image per content and per style."""
+    ranked = hardest_pairs(contents, styles, len(contents) * len(styles))
+    used_c: Counter = Counter()
+    used_s: Counter = Counter()
+    kept = []
+    for i, j, loss in ranked:
+        if contents[i].name == styles[j].name or used_c[i] >= per_image or used_s[j] >= per_image:
+            continue
+        kept.append((i, j, loss))
+        used_c[i] += 1
+        used_s[j] += 1
+        if len(kept) == n:
+            break
+    return kept
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("models", nargs="+")
+    p.add_argument("--content", default="data/splits/xval/content")
+    p.add_argument("--styles", default="data/splits/xval/style")
+    p.add_argument("--pairs", type=int, default=16)
+    p.add_argument("--per-image", type=int, default=2)
+    p.add_argument("--size", type=int, default=512)
+    p.add_argument("--anchor", type=float, default=None, help="override the models' anchor")
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    clip_paths = [q for q in image_paths([args.styles], None) if q.name.startswith(CLIPART_SOURCES)]
+    content_paths = image_paths([args.content], None) + clip_paths
+    small_c, small_s = load_images(content_paths, 256), load_images(clip_paths, 256)
+    pairs = gate_pairs(small_c, small_s, args.pairs, args.per_image)
+    print(f"{len(small_c)} contents x {len(small_s)} clip-art styles; gate of {len(pairs)} pairs, "
+          f"style loss(content, style) {pairs[0][2]:.1f} .. {pairs[-1][2]:.1f}; {args.size} px, default path, pad 64 reflect\n")
+    for i, j, loss in pairs:
+        print(f"- {small_c[i].name} x {small_s[j].name} ({loss:.1f})")
+    contents = load_images([content_paths[i] for i, _, _ in pairs], args.size)
+    styles = load_images([clip_paths[j] for _, j, _ in pairs], args.size)
+    print("\n| model | style match median / worst / pairs < 0 | SSIM | clipped % (content) | s / pair |")
+    print("|---|---|---|---|---|")
+    opts = StylizeOptions(pad=64, pad_mode="reflect", anchor=args.anchor)
+    for model in args.models:
+        st = Stylizer(model)
+        sm, ss, cl, cc, secs = [], [], [], [], []
+        for c, s in zip(contents, styles):
+            t = time.perf_counter()
+            out = st.stylize_tensor(c.tensor, [s.tensor], options=opts)
+            secs.append(time.perf_counter() - t)
+            sm.append(M.style_match(out, c.tensor, s.tensor))
+            ss.append(M.ssim_luminance(out, c.tensor))
+            cl.append(100 * M.clipped_fraction(out))
+            cc.append(100 * M.clipped_fraction(c.tensor))
+        per_pair = " ".join(f"{v:+.2f}" for v in sm)
+        print(f"| {model} | {np.median(sm):+.2f} / {min(sm):+.2f} / {sum(v < 0 for v in sm)}/{len(sm)} | "
+              f"{np.median(ss):.2f} | {np.median(cl):.1f} ({np.median(cc):.1f}) | {np.mean(secs):.1f} |", flush=True)
+        print(f"  per pair: {per_pair}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
