@@ -204,6 +204,9 @@ def adaattn_naive(module: AdaAttN, z_c: Tensor, z_s: Tensor) -> Tensor:
 
 
 OPERATORS = ("adain", "wct", "adaattn")
+# what the anchor pulls to the style's: each channel's mean and std (AdaIN), or the mean and the
+# whole channel covariance (WCT), which also keeps how the channels move together
+ANCHOR_STATS = ("mean-std", "covariance")
 
 
 def checked_anchor(value: object, name: str = "anchor") -> float:
@@ -214,18 +217,30 @@ def checked_anchor(value: object, name: str = "anchor") -> float:
     return float(value)
 
 
-def anchor_moments(out: Tensor, z_s: Tensor, amount: float, weight: Tensor | None = None) -> Tensor:
-    """Move `out` by `amount` (0..1) towards AdaIN(out, z_s): its channel mean/std the style's.
+def checked_anchor_stats(value: object, name: str = "anchor stats") -> str:
+    if value not in ANCHOR_STATS:
+        raise FlowstyleError(f"{name} must be one of {', '.join(ANCHOR_STATS)}, got {value!r}")
+    return str(value)
+
+
+def anchor_moments(
+    out: Tensor, z_s: Tensor, amount: float, weight: Tensor | None = None, stats: str = "mean-std"
+) -> Tensor:
+    """Move `out` by `amount` (0..1) towards AdaIN(out, z_s) (stats "mean-std": its channel
+    mean/std the style's) or WCT(out, z_s) ("covariance": its channel mean and covariance).
 
     AdaAttN's per-position moments are attention-weighted style moments; nothing ties their
     average over the image to the style's. Where a content already resembles the style, the
     local attention can move the whole image away from it (cross-source test: 10 of 36 pairs
     ended further from the style than the photo). Anchoring keeps the attention's local
-    structure and restores AdaIN's global match (docs/generalisation.md).
+    structure and restores AdaIN's global match (docs/generalisation.md). A one-block flow's
+    12 latent channels are the colours of 2x2 pixel cells, strongly correlated: matching each
+    channel alone turned saturated reds pink on clip art, matching the covariance keeps them.
     """
     if amount == 0.0:
         return out
-    return out + amount * (adain(out, z_s, weight=weight) - out)
+    target = wct(out, z_s, weight=weight) if stats == "covariance" else adain(out, z_s, weight=weight)
+    return out + amount * (target - out)
 
 
 def apply_operator(
@@ -237,13 +252,14 @@ def apply_operator(
     seed: int = 0,
     weight: Tensor | None = None,
     anchor: float = 0.0,
+    anchor_stats: str = "mean-std",
 ) -> Tensor:
     """T(z_c, z_s) for the operator named `method`.
 
     weight: a soft region mask of z_c. AdaIN and WCT take the content statistics over that
     region; AdaAttN's attention needs nothing (its queries are per position, and which
     positions attend to this style is decided by the compositing in `transfer`).
-    anchor (AdaAttN only): `anchor_moments` of the attention's output, 0 = none.
+    anchor, anchor_stats (AdaAttN only): `anchor_moments` of the attention's output, 0 = none.
     """
     if method == "adain":
         return adain(z_c, z_s, weight=weight)
@@ -252,7 +268,7 @@ def apply_operator(
     if method == "adaattn":
         if adaattn is None:
             raise ValueError("method 'adaattn' needs a model with a trained AdaAttN module")
-        return anchor_moments(adaattn(z_c, z_s, max_keys=max_keys, seed=seed), z_s, anchor, weight)
+        return anchor_moments(adaattn(z_c, z_s, max_keys=max_keys, seed=seed), z_s, anchor, weight, anchor_stats)
     raise ValueError(f"unknown method {method!r}; choose from {', '.join(OPERATORS)}")
 
 
@@ -281,6 +297,7 @@ def transfer(
     seed: int = 0,
     regions: Tensor | None = None,
     anchor: float = 0.0,
+    anchor_stats: str = "mean-std",
 ) -> Tensor:
     """Combine a content latent with one or more style latents.
 
@@ -290,7 +307,7 @@ def transfer(
     resolution, summing to 1 over styles at each position: `regional_transfer`.
     Then alpha trades style for content: z_c + alpha * (T - z_c); alpha > 1 extrapolates past
     T (the pipeline's `gain`, which restores the strength that phase averaging softens).
-    anchor: AdaAttN's pull towards the style's global latent moments (`anchor_moments`).
+    anchor, anchor_stats: AdaAttN's pull towards the style's global latent moments (`anchor_moments`).
     """
     if not z_styles:
         raise ValueError("at least one style is needed")
@@ -299,12 +316,12 @@ def transfer(
     if blend not in BLENDS:
         raise ValueError(f"blend must be one of {BLENDS}, got {blend!r}")
     if regions is not None:
-        out = regional_transfer(method, z_c, z_styles, regions, adaattn, max_keys, seed, anchor)
+        out = regional_transfer(method, z_c, z_styles, regions, adaattn, max_keys, seed, anchor, anchor_stats)
         return z_c + alpha * (out - z_c) if alpha != 1.0 else out
     weights = normalize_weights(style_weights, len(z_styles))
 
     def op(z_s: Tensor) -> Tensor:
-        return apply_operator(method, z_c, z_s, adaattn, max_keys, seed, anchor=anchor)
+        return apply_operator(method, z_c, z_s, adaattn, max_keys, seed, anchor=anchor, anchor_stats=anchor_stats)
 
     if blend == "latents":
         shapes = {tuple(z.shape) for z in z_styles}
@@ -325,6 +342,7 @@ def regional_transfer(
     max_keys: int | None = None,
     seed: int = 0,
     anchor: float = 0.0,
+    anchor_stats: str = "mean-std",
 ) -> Tensor:
     """Each region of the content in its own style: sum_k r_k * T_k(z_c, z_s_k).
 
@@ -343,9 +361,9 @@ def regional_transfer(
     regions = regions.to(z_c.dtype)
     used = [k for k in range(len(z_styles)) if bool(regions[:, k].gt(0).any())]
     if len(used) == 1 and bool(regions[:, used[0]].eq(1).all()):
-        return apply_operator(method, z_c, z_styles[used[0]], adaattn, max_keys, seed, anchor=anchor)
+        return apply_operator(method, z_c, z_styles[used[0]], adaattn, max_keys, seed, anchor=anchor, anchor_stats=anchor_stats)
     out = torch.zeros_like(z_c)
     for k in used:
         weight = regions[:, k : k + 1]
-        out = out + weight * apply_operator(method, z_c, z_styles[k], adaattn, max_keys, seed, weight, anchor)
+        out = out + weight * apply_operator(method, z_c, z_styles[k], adaattn, max_keys, seed, weight, anchor, anchor_stats)
     return out

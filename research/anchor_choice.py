@@ -50,6 +50,7 @@ def main() -> None:
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--max-images", type=int, default=4, help="contents and styles of the default-path check")
     p.add_argument("--skip-default", action="store_true", help="only the hard pairs")
+    p.add_argument("--anchor-stats", default=None, help="mean-std or covariance (default: the model's)")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
@@ -62,7 +63,7 @@ def main() -> None:
     print("\n| anchor | hard pairs, 1 pass: style match median / worst / pairs < 0 | SSIM | clipped % |")
     print("|---|---|---|---|")
     for anchor in args.anchors:
-        opts = StylizeOptions(phases=1, gain=1.0, anchor=anchor)
+        opts = StylizeOptions(phases=1, gain=1.0, anchor=anchor, anchor_stats=args.anchor_stats)
         sm, ss, cl = [], [], []
         for i, j, _ in pairs:
             out = st.stylize_tensor(contents[i].tensor, [styles[j].tensor], options=opts)
@@ -80,7 +81,7 @@ def main() -> None:
     print("| anchor | style match (median / worst decile / pairs < 0) | SSIM | clipped % | grid ratio (median / worst) | grid border (median / worst) | s / pair |")
     print("|---|---|---|---|---|---|---|")
     for anchor in args.anchors:
-        opts = StylizeOptions(anchor=anchor)
+        opts = StylizeOptions(anchor=anchor, anchor_stats=args.anchor_stats)
         cells, secs = score_pairs(lambda c, s: st.stylize_tensor(c, [s], options=opts), first_c, first_s)
         print(f"| {anchor:g} | {cells} | {secs:.1f} |", flush=True)
 

@@ -143,6 +143,30 @@ def test_anchor_pulls_adaattn_to_the_styles_global_moments():
     assert torch.equal(transfer("adain", z_c, [z_s], anchor=1.0), adain(z_c, z_s))  # AdaAttN only
 
 
+def _channel_cov(z: torch.Tensor) -> torch.Tensor:
+    flat = z.flatten(2).double()
+    centred = flat - flat.mean(2, keepdim=True)
+    return centred @ centred.transpose(1, 2) / flat.shape[2]
+
+
+def test_covariance_anchor_also_matches_how_the_styles_channels_move_together():
+    z_c, z_s = _latents()
+    mix = torch.randn(12, 12) * 0.4 + torch.eye(12)  # a style whose channels are correlated
+    z_s = torch.einsum("ij,bjhw->bihw", mix, z_s)
+    module = AdaAttN(12)
+    plain = transfer("adaattn", z_c, [z_s], adaattn=module)
+    by_std = transfer("adaattn", z_c, [z_s], adaattn=module, anchor=1.0)
+    by_cov = transfer("adaattn", z_c, [z_s], adaattn=module, anchor=1.0, anchor_stats="covariance")
+    target = _channel_cov(z_s)
+    assert torch.allclose(_channel_cov(by_cov), target, rtol=1e-3, atol=1e-3)
+    assert not torch.allclose(_channel_cov(by_std), target, rtol=1e-2, atol=1e-2)  # mean/std alone does not
+    assert torch.allclose(mean_std(by_cov)[0], mean_std(z_s)[0], atol=1e-4)
+    # still a map of the attention's output (linear per image), halfway is halfway
+    assert torch.allclose(by_cov, wct(plain, z_s), atol=1e-5)
+    half = transfer("adaattn", z_c, [z_s], adaattn=module, anchor=0.5, anchor_stats="covariance")
+    assert torch.allclose(half, 0.5 * plain + 0.5 * by_cov, atol=1e-5)
+
+
 def test_anchor_in_a_region_takes_that_regions_moments():
     z_c, z_s = _latents()
     z_s2 = torch.randn(2, 12, 5, 8) * 0.3 - 1

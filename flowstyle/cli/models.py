@@ -6,7 +6,7 @@ import argparse
 
 from ..flow.model import FlowConfig
 from ..flow.precision import PRECISIONS
-from ..operators import OPERATORS
+from ..operators import ANCHOR_STATS, OPERATORS
 from .args import add_fields, values
 
 
@@ -21,6 +21,7 @@ def add_models(p: argparse.ArgumentParser) -> None:
     q.add_argument("--method", choices=OPERATORS, help="default operator")
     q.add_argument("--precision", choices=PRECISIONS, help="default flow precision")
     q.add_argument("--anchor", type=float, help="AdaAttN's pull to the style's overall latent mean/std, 0 .. 1")
+    q.add_argument("--anchor-stats", choices=ANCHOR_STATS, help="what the anchor matches: channel mean/std or mean and covariance")
     q.add_argument("-o", "--output", help="write a new file instead of changing MODEL in place")
     q.set_defaults(func=run_set_defaults)
     p.set_defaults(func=run_list)
@@ -35,7 +36,7 @@ def run_list(args: argparse.Namespace) -> int:
     for e in entries:
         c, d = e.config, e.defaults
         arch = f"{c.n_block}x{c.n_flow} trans {c.n_trans} width {c.width} {c.coupling} {c.squeeze}"
-        fix = f"phases {d.phases} gain {d.gain:g}" + (f" anchor {d.anchor:g}" if d.anchor else "") + (f" {d.precision}" if d.precision else "")
+        fix = f"phases {d.phases} gain {d.gain:g}" + (f" anchor {d.anchor:g}" + (f" ({d.anchor_stats})" if d.anchor_stats != "mean-std" else "") if d.anchor else "") + (f" {d.precision}" if d.precision else "")
         print(f"{e.name:28s} {d.method or e.method:8s} {arch}  {fix}  {e.info.get('summary', '')}".rstrip())
     return 0
 
@@ -46,13 +47,13 @@ def run_set_defaults(args: argparse.Namespace) -> int:
 
     from ..errors import FlowstyleError
 
-    changes = {k: getattr(args, k) for k in ("phases", "gain", "method", "precision", "anchor") if getattr(args, k) is not None}
+    changes = {k: getattr(args, k) for k in ("phases", "gain", "method", "precision", "anchor", "anchor_stats") if getattr(args, k) is not None}
     if not changes:
-        raise FlowstyleError("nothing to set: give --phases, --gain, --method, --precision or --anchor")
+        raise FlowstyleError("nothing to set: give --phases, --gain, --method, --precision, --anchor or --anchor-stats")
     path = set_defaults(args.model, args.output, **changes)
     model = load_model(path)  # the file reads back
     d = model.defaults
-    print(f"{path}: phases {d.phases}, gain {d.gain:g}, anchor {d.anchor:g}, method {d.method or model.method}, precision {d.precision or 'float32'}")
+    print(f"{path}: phases {d.phases}, gain {d.gain:g}, anchor {d.anchor:g} ({d.anchor_stats}), method {d.method or model.method}, precision {d.precision or 'float32'}")
     return 0
 
 

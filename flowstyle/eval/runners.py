@@ -109,7 +109,8 @@ class FlowRunner(Runner):
         used = self.stylizer.options_for(1, settings.options)
         self.label = (f"{used.method}, {c.n_block}x{c.n_flow}, w{c.width}, "
                       f"{c.squeeze}, phases {used.phases}, gain {used.gain:g}"
-                      + (f", anchor {used.anchor:g}" if used.method == "adaattn" and used.anchor else ""))
+                      + (f", anchor {used.anchor:g}" + (f" ({used.anchor_stats})" if used.anchor_stats != "mean-std" else "")
+                         if used.method == "adaattn" and used.anchor else ""))
         self.info = {"method": model.method, "config": c.to_dict(), "info": model.info}
 
     def stylize(self, content, styles, weights=None, pad=None, timed=False):

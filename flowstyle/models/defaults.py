@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, fields
 from ..errors import FlowstyleError
 from ..flow.precision import PRECISIONS
 from ..image.transforms import phase_shifts
-from ..operators import OPERATORS, checked_anchor
+from ..operators import OPERATORS, checked_anchor, checked_anchor_stats
 
 MAX_GAIN = 3.0  # beyond this the extrapolated latent leaves the range the decoder was trained on
 LEGACY_INFO_KEYS = ("default_phases", "default_gain")
@@ -25,11 +25,13 @@ class InferenceDefaults:
     scale chosen for those phases; method: the operator (None: the one the model was trained
     for); precision: the flow's precision, "auto" meaning bf16 where the machine has bf16 units
     (None: float32); anchor: AdaAttN's pull to the style's global latent moments
-    (operators.anchor_moments; 0 for files from before it existed)."""
+    (operators.anchor_moments; 0 for files from before it existed); anchor_stats: which moments
+    it pulls, "mean-std" (AdaIN's) or "covariance" (WCT's)."""
 
     phases: int = 1
     gain: float = 1.0
     anchor: float = 0.0
+    anchor_stats: str = "mean-std"
     method: str | None = None
     precision: str | None = None
 
@@ -40,6 +42,7 @@ class InferenceDefaults:
             raise FlowstyleError(f"default gain must be above 0 and at most {MAX_GAIN}, got {self.gain!r}")
         object.__setattr__(self, "gain", float(self.gain))
         object.__setattr__(self, "anchor", checked_anchor(self.anchor, "default anchor"))
+        checked_anchor_stats(self.anchor_stats, "default anchor stats")
         if self.method is not None and self.method not in OPERATORS:
             raise FlowstyleError(f"default method must be one of {', '.join(OPERATORS)}, got {self.method!r}")
         if self.precision is not None and self.precision not in PRECISIONS:

@@ -20,7 +20,7 @@ from ..errors import FlowstyleError
 from ..fields import option
 from ..image.transforms import PAD_MODES, phase_shifts
 from ..models.defaults import MAX_GAIN
-from ..operators import BLENDS, OPERATORS, checked_anchor, normalize_weights
+from ..operators import ANCHOR_STATS, BLENDS, OPERATORS, checked_anchor, normalize_weights
 from .regions import MaskLike
 
 if TYPE_CHECKING:
@@ -42,6 +42,7 @@ class StylizeOptions:
     phases: int | None = option(None, "squeeze phases to average against the grid: 1, 2, 4 or all (16 for two blocks; default: the model's)", type=int)
     gain: float | None = option(None, f"scale the style change, up to {MAX_GAIN:g}; >1 restores what phase averaging softens (default: the model's)", type=float)
     anchor: float | None = option(None, "AdaAttN: pull the overall colour and contrast (latent mean/std) to the style's, 0 (attention's local statistics only) .. 1 (as AdaIN; default: the model's)", type=float)
+    anchor_stats: str | None = option(None, "AdaAttN: what the anchor matches, each latent channel's mean/std or the mean and the whole channel covariance (keeps colours' correlations; default: the model's)", choices=ANCHOR_STATS, type=str)
     max_keys: int | None = option(None, "AdaAttN: sample at most K style positions", type=int, metavar="K")
     seed: int = option(0, "seed for AdaAttN key sampling", type=int)
     tile: int | None = option(None, "flow band height in rows for big images (0: never tile; default: automatic)", type=int, metavar="ROWS")
@@ -75,6 +76,8 @@ class StylizeOptions:
                 raise FlowstyleError(f"gain must be above 0 and at most {MAX_GAIN}, got {gain}")
         if self.anchor is not None:
             checked_anchor(_number("anchor", self.anchor))
+        if self.anchor_stats is not None:
+            _choice("anchor stats", self.anchor_stats, ANCHOR_STATS)
         if not isinstance(self.preserve_color, bool):
             raise FlowstyleError(f"preserve_color must be True or False, got {self.preserve_color!r}")
         if not _number("mask_feather", self.mask_feather) >= 0:
@@ -101,7 +104,7 @@ class StylizeOptions:
 
         phases and gain: the model's recommended grid fix (docs/grid.md) unless given; a stored
         gain was chosen for the stored phase count, so with other phases the gain defaults to 1.
-        anchor: the model's unless given (it only acts on AdaAttN).
+        anchor and anchor_stats: the model's unless given (they only act on AdaAttN).
         """
         defaults = model.defaults
         method = self.method or defaults.method or model.method
@@ -119,7 +122,8 @@ class StylizeOptions:
         except ValueError as exc:
             raise FlowstyleError(str(exc)) from None
         anchor = defaults.anchor if self.anchor is None else float(self.anchor)
-        return dataclasses.replace(self, method=method, phases=phases, gain=gain, anchor=anchor)
+        anchor_stats = self.anchor_stats or defaults.anchor_stats
+        return dataclasses.replace(self, method=method, phases=phases, gain=gain, anchor=anchor, anchor_stats=anchor_stats)
 
 
 def option_fields() -> tuple[dataclasses.Field, ...]:

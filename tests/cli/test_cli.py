@@ -137,6 +137,8 @@ def test_models_set_defaults_rewrites_only_the_metadata(tiny_model_file, tmp_pat
     assert load_model(tiny_model_file).defaults.phases == 1  # -o leaves the source alone
     assert run("models", "set-defaults", out, "--gain", 1.1, "--anchor", 0.5) == 0  # in place, other defaults kept
     assert (load_model(out).defaults.phases, load_model(out).defaults.gain, load_model(out).defaults.anchor) == (4, 1.1, 0.5)
+    assert run("models", "set-defaults", out, "--anchor-stats", "covariance") == 0
+    assert (load_model(out).defaults.anchor, load_model(out).defaults.anchor_stats) == (0.5, "covariance")
     for bad, message in ((["--phases", 3], "phases must be"), (["--gain", 0], "gain"), (["--anchor", 2], "anchor"),
                          ([], "nothing to set")):
         assert run("models", "set-defaults", out, *bad) == 2

@@ -125,6 +125,10 @@ def test_inference_defaults_are_checked():
         InferenceDefaults(anchor=-0.5)
     with pytest.raises(FlowstyleError, match="anchor must be between 0 and 1"):
         StylizeOptions(anchor=1.5)
+    with pytest.raises(FlowstyleError, match="anchor stats"):
+        InferenceDefaults(anchor_stats="gram")
+    with pytest.raises(FlowstyleError, match="anchor stats"):
+        StylizeOptions(anchor_stats="gram")
     with pytest.raises(FlowstyleError, match="phases must be 1, 2, 4 or 16"):
         InferenceDefaults(phases=8).check_for(4)
 
@@ -146,3 +150,10 @@ def test_the_models_anchor_is_the_default_and_an_option_overrides_it(tiny_model,
     assert np.array_equal(as_array(flowstyle.stylize(c, s, anchored, pad=8, anchor=0)),
                           as_array(flowstyle.stylize(c, s, plain, pad=8)))
     assert not np.array_equal(by_default, as_array(flowstyle.stylize(c, s, plain, pad=8)))
+    by_cov = StyleModel(copy.deepcopy(tiny_model.flow), "adaattn", adaattn=plain.adaattn,
+                        defaults=InferenceDefaults(anchor=1.0, anchor_stats="covariance"))
+    assert StylizeOptions().for_model(by_cov, 1).anchor_stats == "covariance"
+    assert StylizeOptions(anchor_stats="mean-std").for_model(by_cov, 1).anchor_stats == "mean-std"
+    cov_default = as_array(flowstyle.stylize(c, s, by_cov, pad=8))
+    assert np.array_equal(cov_default, as_array(flowstyle.stylize(c, s, plain, pad=8, anchor=1.0, anchor_stats="covariance")))
+    assert not np.array_equal(cov_default, by_default)
