@@ -300,10 +300,11 @@ def worker_peer(sizes: list[int], repeats: int, large: int, threads: int | None)
 
 
 def worker_bf16(spec: str, size: int, threads: int | None) -> list[float]:
-    """(mean, p99) of bf16 against float32 on the model's default path."""
+    """(mean, p99) of bf16 against float32 on the model's default path (both named: the
+    model's own default may already be bf16)."""
     from flowstyle.pipeline import Stylizer
 
-    full, half = Stylizer(spec), Stylizer(spec, precision="bf16")
+    full, half = Stylizer(spec, precision="float32"), Stylizer(spec, precision="bf16")
     set_threads(threads)
     content, style = sample_pair(size)
     return list(pixel_error(half.stylize_tensor(content, style), full.stylize_tensor(content, style)))

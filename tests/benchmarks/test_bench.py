@@ -129,6 +129,17 @@ def test_worker_on_a_tiny_model(tmp_path):
     path = tmp_path / "tiny.safetensors"
     save_model(init_model(FlowConfig(n_block=2, n_flow=1, width=8), method="adain", size=32), path)
     out = bench.worker_model(str(path), 32, 1, True, threads=1)
+    # the bf16 error compares bf16 with float32 even when the model's own default is bf16
+    from flowstyle.models.weights import set_defaults
+
+    from ..conftest import perturb
+
+    model = init_model(FlowConfig(n_block=2, n_flow=1, width=8), method="adain", size=32)
+    perturb(model, 0.05)  # untrained couplings output zeros, which bf16 would not change
+    save_model(model, tmp_path / "trained.safetensors")
+    set_defaults(tmp_path / "trained.safetensors", tmp_path / "bf16.safetensors", precision="bf16")
+    mean, p99 = bench.worker_bf16(str(tmp_path / "bf16.safetensors"), 32, threads=1)
+    assert 0 < mean <= p99
     assert out["phases"] == 1 and out["precision"] == "float32" and out["all_phases_count"] == 16
     assert len(out["default"]["times"]) == 1 and out["single"] is out["default"]  # one pass in float32: same call
     assert len(out["all_phases"]["times"]) == 1
