@@ -94,14 +94,19 @@ def wct(z_c: Tensor, z_s: Tensor, eps: float = EPS, weight: Tensor | None = None
     image or a one-colour style gives finite output. weight: a soft region mask of z_c (see
     `mean_std`): whiten with the region's own mean and covariance.
     """
-    b, c, h, w = z_c.shape
+    return _apply_wct(z_c, *_wct_maps(z_c, z_s, eps, weight))
+
+
+def _wct_maps(z_c: Tensor, z_s: Tensor, eps: float, weight: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
+    """(content mean, colour @ whiten, style mean) in float64: WCT is z -> map @ (z - m_c) + m_s."""
     mean_c, cov_c = _mean_cov(z_c, eps, weight)
     mean_s, cov_s = _mean_cov(z_s, eps)
-    whiten = _sym_power(cov_c, -0.5, eps)
-    colour = _sym_power(cov_s, 0.5, eps)
-    flat = z_c.flatten(2).double() - mean_c
-    out = colour @ (whiten @ flat) + mean_s
-    return out.view(b, c, h, w).to(z_c.dtype)
+    return mean_c, _sym_power(cov_s, 0.5, eps) @ _sym_power(cov_c, -0.5, eps), mean_s
+
+
+def _apply_wct(z: Tensor, mean_c: Tensor, linear: Tensor, mean_s: Tensor) -> Tensor:
+    out = linear @ (z.flatten(2).double() - mean_c) + mean_s
+    return out.view(z.shape).to(z.dtype)
 
 
 def _sample_keys(n: int, max_keys: int | None, seed: int, device: torch.device) -> Tensor | None:
@@ -239,7 +244,14 @@ def anchor_moments(
     """
     if amount == 0.0:
         return out
-    target = wct(out, z_s, weight=weight) if stats == "covariance" else adain(out, z_s, weight=weight)
+    if stats == "covariance":
+        # the maps are constants for the gradient: eigh's backward blows up where eigenvalues
+        # nearly coincide (flat crops in training); the pull itself stays differentiable
+        with torch.no_grad():
+            maps = _wct_maps(out, z_s, EPS, weight)
+        target = _apply_wct(out, *maps)
+    else:
+        target = adain(out, z_s, weight=weight)
     return out + amount * (target - out)
 
 

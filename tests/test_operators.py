@@ -167,6 +167,16 @@ def test_covariance_anchor_also_matches_how_the_styles_channels_move_together():
     assert torch.allclose(half, 0.5 * plain + 0.5 * by_cov, atol=1e-5)
 
 
+def test_covariance_anchor_trains_on_flat_latents():
+    """Flat crops (clip art on white) make covariances degenerate: eigh's backward would give
+    inf/NaN there, the anchor holds its maps constant and its gradient stays finite."""
+    module = _random_adaattn()
+    z_c = torch.ones(1, 12, 4, 4, requires_grad=True)
+    out = transfer("adaattn", z_c, [torch.ones(1, 12, 4, 4)], adaattn=module, anchor=1.0, anchor_stats="covariance")
+    (out * torch.randn_like(out)).sum().backward()
+    assert torch.isfinite(z_c.grad).all() and all(torch.isfinite(p.grad).all() for p in module.parameters())
+
+
 def test_anchor_in_a_region_takes_that_regions_moments():
     z_c, z_s = _latents()
     z_s2 = torch.randn(2, 12, 5, 8) * 0.3 - 1

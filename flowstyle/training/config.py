@@ -13,7 +13,7 @@ from typing import Any
 from ..errors import FlowstyleError
 from ..fields import option
 from ..flow.model import FlowConfig
-from ..operators import OPERATORS, checked_anchor
+from ..operators import ANCHOR_STATS, OPERATORS, checked_anchor, checked_anchor_stats
 
 
 @dataclass
@@ -41,6 +41,7 @@ class TrainConfig:
     shift_weight: float = option(0.0, "shift-consistency loss weight (the flow learns to ignore the squeeze phase)", type=float)
     phases: int = option(1, "train through the path that averages the deepest block over this many of its squeeze phases (1, 2 or 4; pipeline/phases.py deepest_block_plan): the grid losses then see what that path leaves", type=int)
     anchor: float = option(0.0, "AdaAttN: train with the output moved this far (0..1) towards AdaIN's global moments, as stylize --anchor", type=float)
+    anchor_stats: str = option("mean-std", "what that anchor matches: channel mean/std, or mean and covariance (its maps held constant for the gradient)", choices=ANCHOR_STATS, type=str)
     balance_sources: bool = option(False, "draw each source (sub-folder or name prefix 'source__') about in proportion to the square root of its size")
     threads: int | None = option(None, "CPU threads (default: torch's choice)", type=int)
     device: str = option("auto", "auto, cpu or cuda", type=str)
@@ -74,6 +75,7 @@ class TrainConfig:
         if self.phases not in (1, 2, 4):
             raise FlowstyleError(f"phases must be 1, 2 or 4, got {self.phases}")
         checked_anchor(self.anchor)
+        checked_anchor_stats(self.anchor_stats)
         if self.minutes is not None and self.minutes <= 0:
             raise FlowstyleError(f"minutes must be above 0, got {self.minutes}")
         if self.threads is not None and self.threads < 1:

@@ -177,6 +177,20 @@ def test_anchor_in_training_gives_the_latent_the_style_moments(folders, tmp_path
     assert torch.allclose(z_out.std(dims), z_s.std(dims), rtol=1e-3, atol=1e-4)
     with pytest.raises(FlowstyleError, match="anchor must be between 0 and 1"):
         _cfg(folders, tmp_path / "r", anchor=1.5)
+    with pytest.raises(FlowstyleError, match="anchor stats"):
+        _cfg(folders, tmp_path / "r", anchor_stats="gram")
+    # the covariance anchor: the style's whole latent covariance, and a finite training step
+    trainer = Trainer(_cfg(folders, tmp_path / "cov", method="adaattn", init=str(adain_path), anchor=1.0,
+                           anchor_stats="covariance", iters=1), progress=False)
+    with torch.no_grad():
+        z_cov = trainer.model.flow.encode(trainer.stylize_batch(content, style))
+
+    def cov_error(z: torch.Tensor) -> float:  # relative distance to the style's channel covariance
+        return max(float(torch.linalg.norm(torch.cov(o.flatten(1)) - torch.cov(r.flatten(1)))
+                         / torch.linalg.norm(torch.cov(r.flatten(1)))) for o, r in zip(z, z_s))
+
+    assert cov_error(z_cov) < 0.05 and cov_error(z_out) > 4 * cov_error(z_cov)
+    assert trainer.run() is not None and trainer.step == 1
 
 
 def test_training_through_the_deepest_block_phases(folders, tmp_path, monkeypatch):
