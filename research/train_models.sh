@@ -22,6 +22,8 @@
 # 2 px lattice but not the checkerboard one, so the anti-grid loss sees only what that path leaves.
 # adaattn-1x16-a1 (session 10, issue 11): the shipped artflow-adaattn-1x16 fine-tuned on its one-pass
 # path with anchor 1 in the loop, the anchor it ships with (its 485 anchor steps trained at 0.75).
+# adaattn-1x16-cov (session 10, issue 11): the same with the covariance anchor it ships with since
+# session 10 (--anchor-stats covariance: WCT of the attention's output, maps constant for the gradient).
 # Shipped at step 600 (adaattn-grid) and 700 (adaattn-1x16, resumed from 223): reports/xval_adaattn_2026-11-26.md.
 set -e
 FS=${FS:-.venv/bin/flowstyle}
@@ -40,6 +42,7 @@ case "$1" in
   adaattn-1x16-anchor) $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --init ${INIT:-artflow-adaattn-1x16} --lr 2e-4 --range-weight 20 --shift-weight 200 --anchor 0.75 --out runs/adaattn-1x16-anchor ;;
   adaattn-1x16-p2) $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --init ${INIT:-artflow-adaattn-1x16} --lr 2e-4 --range-weight 20 --shift-weight 200 --grid-weight 1 --anchor 1 --phases 2 --out runs/adaattn-1x16-p2 ;;
   adaattn-1x16-a1) $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --init ${INIT:-artflow-adaattn-1x16} --lr 2e-4 --range-weight 20 --shift-weight 200 --anchor 1 --out runs/adaattn-1x16-a1 ;;
+  adaattn-1x16-cov) $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --init ${INIT:-artflow-adaattn-1x16} --lr 2e-4 --range-weight 20 --shift-weight 200 --anchor 1 --anchor-stats covariance --out runs/adaattn-1x16-cov ;;
   adaattn-1x16)   $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --range-weight 20 --shift-weight 200 --out runs/adaattn-1x16 ;;
-  *) echo "usage: $0 adain|adain-noshift|adain-grid|adain-nest|adain-haar|adaattn|adaattn-grid|adaattn-anchor|adaattn-1x16|adaattn-1x16-anchor|adaattn-1x16-p2|adaattn-1x16-a1" >&2; exit 2 ;;
+  *) echo "usage: $0 adain|adain-noshift|adain-grid|adain-nest|adain-haar|adaattn|adaattn-grid|adaattn-anchor|adaattn-1x16|adaattn-1x16-anchor|adaattn-1x16-p2|adaattn-1x16-a1|adaattn-1x16-cov" >&2; exit 2 ;;
 esac
