@@ -223,9 +223,15 @@ def checked_anchor(value: object, name: str = "anchor") -> float:
 
 
 def checked_anchor_stats(value: object, name: str = "anchor stats") -> str:
+    """`value` as one of ANCHOR_STATS; like `checked_anchor`, one check for every place it is set."""
     if value not in ANCHOR_STATS:
         raise FlowstyleError(f"{name} must be one of {', '.join(ANCHOR_STATS)}, got {value!r}")
     return str(value)
+
+
+def describe_anchor(amount: float, stats: str) -> str:
+    """"anchor 0.75", or "anchor 1 (covariance)" where the statistics are not the default mean-std."""
+    return f"anchor {amount:g}" + (f" ({stats})" if stats != ANCHOR_STATS[0] else "")
 
 
 def anchor_moments(

@@ -20,7 +20,7 @@ from ..errors import FlowstyleError
 from ..fields import option
 from ..image.transforms import PAD_MODES, phase_shifts
 from ..models.defaults import MAX_GAIN
-from ..operators import ANCHOR_STATS, BLENDS, OPERATORS, checked_anchor, normalize_weights
+from ..operators import ANCHOR_STATS, BLENDS, OPERATORS, checked_anchor, checked_anchor_stats, normalize_weights
 from .regions import MaskLike
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ class StylizeOptions:
         if self.anchor is not None:
             checked_anchor(_number("anchor", self.anchor))
         if self.anchor_stats is not None:
-            _choice("anchor stats", self.anchor_stats, ANCHOR_STATS)
+            checked_anchor_stats(self.anchor_stats)
         if not isinstance(self.preserve_color, bool):
             raise FlowstyleError(f"preserve_color must be True or False, got {self.preserve_color!r}")
         if not _number("mask_feather", self.mask_feather) >= 0:

@@ -129,7 +129,19 @@ def test_worker_on_a_tiny_model(tmp_path):
     path = tmp_path / "tiny.safetensors"
     save_model(init_model(FlowConfig(n_block=2, n_flow=1, width=8), method="adain", size=32), path)
     out = bench.worker_model(str(path), 32, 1, True, threads=1)
-    # the bf16 error compares bf16 with float32 even when the model's own default is bf16
+    assert out["phases"] == 1 and out["precision"] == "float32" and out["all_phases_count"] == 16
+    assert len(out["default"]["times"]) == 1 and out["single"] is out["default"]  # one pass in float32: same call
+    assert len(out["all_phases"]["times"]) == 1
+    content, style = bench.sample_pair(32)
+    h, w = content.shape[-2:]
+    sh, sw = style.shape[-2:]
+    assert out["mp"] == h * w / 1e6
+    assert out["flops"] == bench.pass_flops(init_model(FlowConfig(n_block=2, n_flow=1, width=8)).config,
+                                            bench.padded_shape(h, w, 64, 4), bench.style_shape(sh, sw, 4), "adain")
+
+
+def test_bf16_error_compares_with_float32_even_for_a_bf16_model(tmp_path):
+    """A model whose own default is bf16 must not be compared with itself."""
     from flowstyle.models.weights import set_defaults
 
     from ..conftest import perturb
@@ -140,12 +152,3 @@ def test_worker_on_a_tiny_model(tmp_path):
     set_defaults(tmp_path / "trained.safetensors", tmp_path / "bf16.safetensors", precision="bf16")
     mean, p99 = bench.worker_bf16(str(tmp_path / "bf16.safetensors"), 32, threads=1)
     assert 0 < mean <= p99
-    assert out["phases"] == 1 and out["precision"] == "float32" and out["all_phases_count"] == 16
-    assert len(out["default"]["times"]) == 1 and out["single"] is out["default"]  # one pass in float32: same call
-    assert len(out["all_phases"]["times"]) == 1
-    content, style = bench.sample_pair(32)
-    h, w = content.shape[-2:]
-    sh, sw = style.shape[-2:]
-    assert out["mp"] == h * w / 1e6
-    assert out["flops"] == bench.pass_flops(init_model(FlowConfig(n_block=2, n_flow=1, width=8)).config,
-                                            bench.padded_shape(h, w, 64, 4), bench.style_shape(sh, sw, 4), "adain")
