@@ -6,7 +6,7 @@ Two measurements per anchor value, both on xval only:
 
 1. the N hardest pairs: every xval content x style pair ranked by style loss(content, style),
    the N smallest kept; one pass, 256 px (the failure shows there already);
-2. `default_path_choice.score_pairs` at the model's default path over K contents x K styles
+2. the default-path table (`pair_scores.PairScores.grid_cells`) at the model's default path over K contents x K styles
    spread evenly through each sorted folder (`image_paths` with a limit, as the other choice
    scripts take them), so that the anchor costs nothing where attention already worked.
 
@@ -27,7 +27,7 @@ from flowstyle import Stylizer, StylizeOptions
 from flowstyle.eval import metrics as M
 from flowstyle.eval.runners import image_paths, load_images
 from flowstyle.training import losses as L
-from research.default_path_choice import score_pairs
+from research.pair_scores import grid_of, score_pairs
 
 
 def hardest_pairs(contents, styles, n: int) -> list[tuple[int, int, float]]:
@@ -64,14 +64,9 @@ def main() -> None:
     print("|---|---|---|---|")
     for anchor in args.anchors:
         opts = StylizeOptions(phases=1, gain=1.0, anchor=anchor, anchor_stats=args.anchor_stats)
-        sm, ss, cl = [], [], []
-        for i, j, _ in pairs:
-            out = st.stylize_tensor(contents[i].tensor, [styles[j].tensor], options=opts)
-            sm.append(M.style_match(out, contents[i].tensor, styles[j].tensor))
-            ss.append(M.ssim_luminance(out, contents[i].tensor))
-            cl.append(100 * M.clipped_fraction(out))
-        print(f"| {anchor:g} | {np.median(sm):+.2f} / {min(sm):+.2f} / {sum(v < 0 for v in sm)}/{len(sm)} | "
-              f"{np.median(ss):.2f} | {np.median(cl):.1f} |", flush=True)
+        hard = score_pairs(lambda c, s: st.stylize_tensor(c, [s], options=opts),
+                           [(contents[i].tensor, styles[j].tensor) for i, j, _ in pairs])
+        print(f"| {anchor:g} | {hard.style_match_cell()} | {np.median(hard.ssim):.2f} | {np.median(hard.clipped):.1f} |", flush=True)
     if args.skip_default:
         return
     first_c = load_images(image_paths([args.content], args.max_images), args.size)
@@ -82,8 +77,8 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|")
     for anchor in args.anchors:
         opts = StylizeOptions(anchor=anchor, anchor_stats=args.anchor_stats)
-        cells, secs = score_pairs(lambda c, s: st.stylize_tensor(c, [s], options=opts), first_c, first_s)
-        print(f"| {anchor:g} | {cells} | {secs:.1f} |", flush=True)
+        scores = score_pairs(lambda c, s: st.stylize_tensor(c, [s], options=opts), grid_of(first_c, first_s), grid=True)
+        print(f"| {anchor:g} | {scores.grid_cells()} | {scores.mean_seconds:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

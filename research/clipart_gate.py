@@ -23,16 +23,15 @@ gate within 0.02 of the shipped model's.
 from __future__ import annotations
 
 import argparse
-import time
 from collections import Counter
 
 import numpy as np
 import torch
 
 from flowstyle import Stylizer, StylizeOptions
-from flowstyle.eval import metrics as M
 from flowstyle.eval.runners import image_paths, load_images
 from research.anchor_choice import hardest_pairs
+from research.pair_scores import score_pairs
 
 CLIPART_SOURCES = ("cards__", "tuberling__")
 
@@ -82,19 +81,11 @@ def main() -> None:
     opts = StylizeOptions(pad=64, pad_mode="reflect", anchor=args.anchor, anchor_stats=args.anchor_stats)
     for model in args.models:
         st = Stylizer(model)
-        sm, ss, cl, cc, secs = [], [], [], [], []
-        for c, s in zip(contents, styles):
-            t = time.perf_counter()
-            out = st.stylize_tensor(c.tensor, [s.tensor], options=opts)
-            secs.append(time.perf_counter() - t)
-            sm.append(M.style_match(out, c.tensor, s.tensor))
-            ss.append(M.ssim_luminance(out, c.tensor))
-            cl.append(100 * M.clipped_fraction(out))
-            cc.append(100 * M.clipped_fraction(c.tensor))
-        per_pair = " ".join(f"{v:+.2f}" for v in sm)
-        print(f"| {model} | {np.median(sm):+.2f} / {min(sm):+.2f} / {sum(v < 0 for v in sm)}/{len(sm)} | "
-              f"{np.median(ss):.2f} | {np.median(cl):.1f} ({np.median(cc):.1f}) | {np.mean(secs):.1f} |", flush=True)
-        print(f"  per pair: {per_pair}", flush=True)
+        g = score_pairs(lambda c, s: st.stylize_tensor(c, [s], options=opts),
+                        [(c.tensor, s.tensor) for c, s in zip(contents, styles)])
+        print(f"| {model} | {g.style_match_cell()} | {np.median(g.ssim):.2f} | {np.median(g.clipped):.1f} "
+              f"({np.median(g.content_clipped):.1f}) | {g.mean_seconds:.1f} |", flush=True)
+        print(f"  per pair: {' '.join(f'{v:+.2f}' for v in g.style_match)}", flush=True)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from flowstyle.eval.runners import image_paths, load_images
 from flowstyle.image.transforms import pad as pad_image
 from flowstyle.image.transforms import pad_to_multiple
 from flowstyle.operators import transfer
-from research.default_path_choice import score_pairs
+from research.pair_scores import grid_of, score_pairs
 
 SHIFTS = {1: [(0, 0)], 2: [(0, 0), (1, 1)], 3: [(0, 0), (0, 1), (1, 0)], 4: [(0, 0), (0, 1), (1, 0), (1, 1)]}
 
@@ -77,12 +77,11 @@ def main() -> None:
     for scheme in args.schemes:
         if scheme.startswith("p"):
             opts = StylizeOptions(phases=int(scheme[1:]), gain=1.0)
-            cells, secs = score_pairs(lambda c, s: st.stylize_tensor(c, [s], options=opts), contents, styles)
+            scores = score_pairs(lambda c, s: st.stylize_tensor(c, [s], options=opts), grid_of(contents, styles), grid=True)
         else:
             n1, n2 = map(int, scheme.split("/"))
-            cells, secs = score_pairs(lambda c, s: shared_stylize(st, c.unsqueeze(0) if c.dim() == 3 else c, s, n1, n2),
-                                      contents, styles)
-        print(f"| {scheme} | {secs:.2f} | {cells} |", flush=True)
+            scores = score_pairs(lambda c, s: shared_stylize(st, c, s, n1, n2), grid_of(contents, styles), grid=True)
+        print(f"| {scheme} | {scores.mean_seconds:.2f} | {scores.grid_cells()} |", flush=True)
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,72 @@
+"""One loop for the research scripts' per-pair metrics (anchor_choice, clipart_gate,
+default_path_choice, shared_phases): stylize each (content, style) pair, score the output.
+
+The scripts differ only in which pairs they take and which columns they print; the metrics are
+`flowstyle.eval.metrics`' (style match, SSIM of luminance, clipped share, grid ratio).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+from torch import Tensor
+
+from flowstyle.eval import metrics as M
+
+Stylize = Callable[[Tensor, Tensor], Tensor]
+
+
+@dataclass
+class PairScores:
+    """Per-pair values, in the order the pairs were given."""
+
+    style_match: list[float] = field(default_factory=list)
+    ssim: list[float] = field(default_factory=list)
+    clipped: list[float] = field(default_factory=list)  # % of pixels, output
+    content_clipped: list[float] = field(default_factory=list)  # % of pixels, content
+    grid: list[float] = field(default_factory=list)  # empty unless asked for
+    border: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+
+    def style_match_cell(self, worst: str = "min") -> str:
+        """'median / worst / n below 0' with worst the minimum ("min") or the worst decile."""
+        sm = self.style_match
+        low = min(sm) if worst == "min" else M.median_worst(sm)[1]
+        return f"{np.median(sm):+.2f} / {low:+.2f} / {sum(v < 0 for v in sm)}/{len(sm)}"
+
+    def grid_cells(self) -> str:
+        """The default-path table's cells: style match (worst decile) | SSIM | clipped % | grid |
+        grid border, medians and worst deciles."""
+        g, gw = M.median_worst(self.grid, False)
+        b, bw = M.median_worst(self.border, False)
+        return (f"{self.style_match_cell('decile')} | {np.median(self.ssim):.2f} | "
+                f"{np.median(self.clipped):.1f} | {g:.2f} / {gw:.2f} | {b:.2f} / {bw:.2f}")
+
+    @property
+    def mean_seconds(self) -> float:
+        return float(np.mean(self.seconds))
+
+
+def score_pairs(stylize: Stylize, pairs: Iterable[tuple[Tensor, Tensor]], grid: bool = False) -> PairScores:
+    """Run `stylize(content, style)` on every pair of (1, 3, H, W) tensors and score it."""
+    scores = PairScores()
+    for content, style in pairs:
+        start = time.perf_counter()
+        out = stylize(content, style)
+        scores.seconds.append(time.perf_counter() - start)
+        scores.style_match.append(M.style_match(out, content, style))
+        scores.ssim.append(M.ssim_luminance(out, content))
+        scores.clipped.append(100 * M.clipped_fraction(out))
+        scores.content_clipped.append(100 * M.clipped_fraction(content))
+        if grid:
+            scores.grid.append(M.grid_ratio(out, content))
+            scores.border.append(M.grid_ratio(out, content, M.BORDER))
+    return scores
+
+
+def grid_of(contents, styles) -> list[tuple[Tensor, Tensor]]:
+    """Every content x style pair of two lists of loaded images (`runners.load_images`)."""
+    return [(c.tensor, s.tensor) for c in contents for s in styles]

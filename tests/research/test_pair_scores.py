@@ -1,0 +1,42 @@
+"""The research scripts' shared per-pair loop scores real outputs, pair by pair, in order."""
+
+import torch
+
+from research.pair_scores import grid_of, score_pairs
+
+
+class Named:
+    def __init__(self, tensor):
+        self.tensor = tensor
+
+
+def _image(seed: int, size: int = 64) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(1, 3, size, size, generator=g)
+
+
+def test_the_content_itself_scores_zero_style_match_and_full_ssim():
+    content, style = _image(0), _image(1) ** 3
+    scores = score_pairs(lambda c, s: c, [(content, style)], grid=True)
+    assert abs(scores.style_match[0]) < 1e-6
+    assert scores.ssim[0] > 0.999
+    assert abs(scores.grid[0] - 1) < 1e-6 and abs(scores.border[0] - 1) < 1e-6
+    assert scores.clipped == scores.content_clipped
+
+
+def test_the_style_itself_matches_it_and_counts_clipped_pixels():
+    content, style = _image(2), (_image(3) > 0.5).float()  # every pixel at 0 or 1
+    scores = score_pairs(lambda c, s: s, [(content, style)])
+    assert scores.style_match[0] > 0.99
+    assert scores.clipped == [100.0] and scores.grid == []
+    assert scores.style_match_cell() == f"{scores.style_match[0]:+.2f} / {scores.style_match[0]:+.2f} / 0/1"
+
+
+def test_grid_of_pairs_every_content_with_every_style_in_order():
+    contents, styles = [Named(_image(i)) for i in range(2)], [Named(_image(10 + i)) for i in range(3)]
+    pairs = grid_of(contents, styles)
+    assert len(pairs) == 6
+    assert pairs[1][0] is contents[0].tensor and pairs[1][1] is styles[1].tensor
+    seen = []
+    scores = score_pairs(lambda c, s: seen.append((c, s)) or c, pairs)
+    assert [id(c) for c, _ in seen] == [id(c) for c, _ in pairs] and len(scores.seconds) == 6
