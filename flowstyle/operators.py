@@ -8,6 +8,7 @@ one registry (`OPERATORS`, `transfer`), which also does alpha blending and sever
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
@@ -229,16 +230,30 @@ def checked_anchor_stats(value: object, name: str = "anchor stats") -> str:
     return str(value)
 
 
-def describe_anchor(amount: float, stats: str) -> str:
-    """"anchor 0.75", or "anchor 1 (covariance)" where the statistics are not the default mean-std."""
-    return f"anchor {amount:g}" + (f" ({stats})" if stats != ANCHOR_STATS[0] else "")
+@dataclass(frozen=True)
+class Anchor:
+    """AdaAttN's pull towards the style's global latent moments (`anchor_moments`): how far
+    (0 = none, 1 = all the way) and which moments (one of ANCHOR_STATS). One value, so that the
+    pair travels together from the options, the model file or the training config to the operator."""
+
+    amount: float = 0.0
+    stats: str = ANCHOR_STATS[0]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "amount", checked_anchor(self.amount))
+        object.__setattr__(self, "stats", checked_anchor_stats(self.stats))
+
+    def __str__(self) -> str:
+        """"anchor 0.75", or "anchor 1 (covariance)" where the statistics are not the default mean-std."""
+        return f"anchor {self.amount:g}" + (f" ({self.stats})" if self.stats != ANCHOR_STATS[0] else "")
 
 
-def anchor_moments(
-    out: Tensor, z_s: Tensor, amount: float, weight: Tensor | None = None, stats: str = "mean-std"
-) -> Tensor:
-    """Move `out` by `amount` (0..1) towards AdaIN(out, z_s) (stats "mean-std": its channel
-    mean/std the style's) or WCT(out, z_s) ("covariance": its channel mean and covariance).
+NO_ANCHOR = Anchor()
+
+
+def anchor_moments(out: Tensor, z_s: Tensor, anchor: Anchor, weight: Tensor | None = None) -> Tensor:
+    """Move `out` by `anchor.amount` (0..1) towards AdaIN(out, z_s) (stats "mean-std": its
+    channel mean/std the style's) or WCT(out, z_s) ("covariance": its channel mean and covariance).
 
     AdaAttN's per-position moments are attention-weighted style moments; nothing ties their
     average over the image to the style's. Where a content already resembles the style, the
@@ -248,9 +263,9 @@ def anchor_moments(
     12 latent channels are the colours of 2x2 pixel cells, strongly correlated: matching each
     channel alone turned saturated reds pink on clip art, matching the covariance keeps them.
     """
-    if amount == 0.0:
+    if anchor.amount == 0.0:
         return out
-    if stats == "covariance":
+    if anchor.stats == "covariance":
         # the maps are constants for the gradient: eigh's backward blows up where eigenvalues
         # nearly coincide (flat crops in training); the pull itself stays differentiable
         with torch.no_grad():
@@ -258,7 +273,7 @@ def anchor_moments(
         target = _apply_wct(out, *maps)
     else:
         target = adain(out, z_s, weight=weight)
-    return out + amount * (target - out)
+    return out + anchor.amount * (target - out)
 
 
 def apply_operator(
@@ -269,15 +284,14 @@ def apply_operator(
     max_keys: int | None = None,
     seed: int = 0,
     weight: Tensor | None = None,
-    anchor: float = 0.0,
-    anchor_stats: str = "mean-std",
+    anchor: Anchor = NO_ANCHOR,
 ) -> Tensor:
     """T(z_c, z_s) for the operator named `method`.
 
     weight: a soft region mask of z_c. AdaIN and WCT take the content statistics over that
     region; AdaAttN's attention needs nothing (its queries are per position, and which
     positions attend to this style is decided by the compositing in `transfer`).
-    anchor, anchor_stats (AdaAttN only): `anchor_moments` of the attention's output, 0 = none.
+    anchor (AdaAttN only): `anchor_moments` of the attention's output.
     """
     if method == "adain":
         return adain(z_c, z_s, weight=weight)
@@ -286,7 +300,7 @@ def apply_operator(
     if method == "adaattn":
         if adaattn is None:
             raise ValueError("method 'adaattn' needs a model with a trained AdaAttN module")
-        return anchor_moments(adaattn(z_c, z_s, max_keys=max_keys, seed=seed), z_s, anchor, weight, anchor_stats)
+        return anchor_moments(adaattn(z_c, z_s, max_keys=max_keys, seed=seed), z_s, anchor, weight)
     raise ValueError(f"unknown method {method!r}; choose from {', '.join(OPERATORS)}")
 
 
@@ -314,8 +328,7 @@ def transfer(
     max_keys: int | None = None,
     seed: int = 0,
     regions: Tensor | None = None,
-    anchor: float = 0.0,
-    anchor_stats: str = "mean-std",
+    anchor: Anchor = NO_ANCHOR,
 ) -> Tensor:
     """Combine a content latent with one or more style latents.
 
@@ -325,7 +338,7 @@ def transfer(
     resolution, summing to 1 over styles at each position: `regional_transfer`.
     Then alpha trades style for content: z_c + alpha * (T - z_c); alpha > 1 extrapolates past
     T (the pipeline's `gain`, which restores the strength that phase averaging softens).
-    anchor, anchor_stats: AdaAttN's pull towards the style's global latent moments (`anchor_moments`).
+    anchor: AdaAttN's pull towards the style's global latent moments (`anchor_moments`).
     """
     if not z_styles:
         raise ValueError("at least one style is needed")
@@ -334,12 +347,12 @@ def transfer(
     if blend not in BLENDS:
         raise ValueError(f"blend must be one of {BLENDS}, got {blend!r}")
     if regions is not None:
-        out = regional_transfer(method, z_c, z_styles, regions, adaattn, max_keys, seed, anchor, anchor_stats)
+        out = regional_transfer(method, z_c, z_styles, regions, adaattn, max_keys, seed, anchor)
         return z_c + alpha * (out - z_c) if alpha != 1.0 else out
     weights = normalize_weights(style_weights, len(z_styles))
 
     def op(z_s: Tensor) -> Tensor:
-        return apply_operator(method, z_c, z_s, adaattn, max_keys, seed, anchor=anchor, anchor_stats=anchor_stats)
+        return apply_operator(method, z_c, z_s, adaattn, max_keys, seed, anchor=anchor)
 
     if blend == "latents":
         shapes = {tuple(z.shape) for z in z_styles}
@@ -359,8 +372,7 @@ def regional_transfer(
     adaattn: AdaAttN | None = None,
     max_keys: int | None = None,
     seed: int = 0,
-    anchor: float = 0.0,
-    anchor_stats: str = "mean-std",
+    anchor: Anchor = NO_ANCHOR,
 ) -> Tensor:
     """Each region of the content in its own style: sum_k r_k * T_k(z_c, z_s_k).
 
@@ -379,9 +391,9 @@ def regional_transfer(
     regions = regions.to(z_c.dtype)
     used = [k for k in range(len(z_styles)) if bool(regions[:, k].gt(0).any())]
     if len(used) == 1 and bool(regions[:, used[0]].eq(1).all()):
-        return apply_operator(method, z_c, z_styles[used[0]], adaattn, max_keys, seed, anchor=anchor, anchor_stats=anchor_stats)
+        return apply_operator(method, z_c, z_styles[used[0]], adaattn, max_keys, seed, anchor=anchor)
     out = torch.zeros_like(z_c)
     for k in used:
         weight = regions[:, k : k + 1]
-        out = out + weight * apply_operator(method, z_c, z_styles[k], adaattn, max_keys, seed, weight, anchor, anchor_stats)
+        out = out + weight * apply_operator(method, z_c, z_styles[k], adaattn, max_keys, seed, weight, anchor)
     return out

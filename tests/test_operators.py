@@ -5,9 +5,10 @@ import math
 import pytest
 import torch
 
+from flowstyle.errors import FlowstyleError
 from flowstyle.image.io import image_to_tensor
 from flowstyle.operators import (
-    AdaAttN, adaattn_naive, adain, attention_mean_var, mean_std, regional_transfer, transfer, wct,
+    AdaAttN, Anchor, adaattn_naive, adain, attention_mean_var, mean_std, regional_transfer, transfer, wct,
 )
 
 
@@ -130,17 +131,17 @@ def test_anchor_pulls_adaattn_to_the_styles_global_moments():
     z_c, z_s = _latents()
     module = AdaAttN(12)
     plain = transfer("adaattn", z_c, [z_s], adaattn=module)
-    assert torch.equal(transfer("adaattn", z_c, [z_s], adaattn=module, anchor=0.0), plain)
-    full = transfer("adaattn", z_c, [z_s], adaattn=module, anchor=1.0)
+    assert torch.equal(transfer("adaattn", z_c, [z_s], adaattn=module, anchor=Anchor(0.0)), plain)
+    full = transfer("adaattn", z_c, [z_s], adaattn=module, anchor=Anchor(1.0))
     m_o, s_o = mean_std(full)
     m_s, s_s = mean_std(z_s)
     assert torch.allclose(m_o, m_s, atol=1e-4) and torch.allclose(s_o, s_s, rtol=1e-3)
     assert not torch.allclose(mean_std(plain)[1], s_s, rtol=1e-2)  # attention alone does not
     # the local structure stays: the anchored output is an affine map of the plain one per channel
     assert torch.allclose(full, adain(plain, z_s), atol=1e-5)
-    half = transfer("adaattn", z_c, [z_s], adaattn=module, anchor=0.5)
+    half = transfer("adaattn", z_c, [z_s], adaattn=module, anchor=Anchor(0.5))
     assert torch.allclose(half, 0.5 * plain + 0.5 * full, atol=1e-5)
-    assert torch.equal(transfer("adain", z_c, [z_s], anchor=1.0), adain(z_c, z_s))  # AdaAttN only
+    assert torch.equal(transfer("adain", z_c, [z_s], anchor=Anchor(1.0)), adain(z_c, z_s))  # AdaAttN only
 
 
 def _channel_cov(z: torch.Tensor) -> torch.Tensor:
@@ -155,15 +156,15 @@ def test_covariance_anchor_also_matches_how_the_styles_channels_move_together():
     z_s = torch.einsum("ij,bjhw->bihw", mix, z_s)
     module = AdaAttN(12)
     plain = transfer("adaattn", z_c, [z_s], adaattn=module)
-    by_std = transfer("adaattn", z_c, [z_s], adaattn=module, anchor=1.0)
-    by_cov = transfer("adaattn", z_c, [z_s], adaattn=module, anchor=1.0, anchor_stats="covariance")
+    by_std = transfer("adaattn", z_c, [z_s], adaattn=module, anchor=Anchor(1.0))
+    by_cov = transfer("adaattn", z_c, [z_s], adaattn=module, anchor=Anchor(1.0, "covariance"))
     target = _channel_cov(z_s)
     assert torch.allclose(_channel_cov(by_cov), target, rtol=1e-3, atol=1e-3)
     assert not torch.allclose(_channel_cov(by_std), target, rtol=1e-2, atol=1e-2)  # mean/std alone does not
     assert torch.allclose(mean_std(by_cov)[0], mean_std(z_s)[0], atol=1e-4)
     # still a map of the attention's output (linear per image), halfway is halfway
     assert torch.allclose(by_cov, wct(plain, z_s), atol=1e-5)
-    half = transfer("adaattn", z_c, [z_s], adaattn=module, anchor=0.5, anchor_stats="covariance")
+    half = transfer("adaattn", z_c, [z_s], adaattn=module, anchor=Anchor(0.5, "covariance"))
     assert torch.allclose(half, 0.5 * plain + 0.5 * by_cov, atol=1e-5)
 
 
@@ -172,7 +173,7 @@ def test_covariance_anchor_trains_on_flat_latents():
     inf/NaN there, the anchor holds its maps constant and its gradient stays finite."""
     module = _random_adaattn()
     z_c = torch.ones(1, 12, 4, 4, requires_grad=True)
-    out = transfer("adaattn", z_c, [torch.ones(1, 12, 4, 4)], adaattn=module, anchor=1.0, anchor_stats="covariance")
+    out = transfer("adaattn", z_c, [torch.ones(1, 12, 4, 4)], adaattn=module, anchor=Anchor(1.0, "covariance"))
     (out * torch.randn_like(out)).sum().backward()
     assert torch.isfinite(z_c.grad).all() and all(torch.isfinite(p.grad).all() for p in module.parameters())
 
@@ -184,7 +185,7 @@ def test_anchor_in_a_region_takes_that_regions_moments():
     left = torch.zeros(1, 1, 9, 11)
     left[..., :5] = 1.0
     regions = torch.cat([left, 1 - left], 1)
-    out = regional_transfer("adaattn", z_c, [z_s, z_s2], regions, module, anchor=1.0)
+    out = regional_transfer("adaattn", z_c, [z_s, z_s2], regions, module, anchor=Anchor(1.0))
     for k, z in enumerate((z_s, z_s2)):
         mask = regions[:, k : k + 1].expand_as(out).bool()
         part = out[mask].view(2, 12, -1)
@@ -224,3 +225,11 @@ def test_bad_operator_arguments():
         transfer("adain", z_c, [z_s], style_weights=[1, 2])
     with pytest.raises(ValueError, match="AdaAttN"):
         transfer("adaattn", z_c, [z_s])
+
+
+def test_anchor_is_one_checked_value_that_names_itself():
+    assert str(Anchor(0.75)) == "anchor 0.75" and str(Anchor(1, "covariance")) == "anchor 1 (covariance)"
+    assert Anchor(1).amount == 1.0 and isinstance(Anchor(1).amount, float)
+    for amount, stats in ((1.5, "mean-std"), (-0.1, "mean-std"), (True, "mean-std"), (0.5, "median")):
+        with pytest.raises(FlowstyleError):
+            Anchor(amount, stats)

@@ -6,7 +6,7 @@ import argparse
 
 from ..flow.model import FlowConfig
 from ..flow.precision import PRECISIONS
-from ..operators import ANCHOR_STATS, OPERATORS, describe_anchor
+from ..operators import ANCHOR_STATS, OPERATORS
 from .args import add_fields, values
 
 
@@ -36,7 +36,7 @@ def run_list(args: argparse.Namespace) -> int:
     for e in entries:
         c, d = e.config, e.defaults
         arch = f"{c.n_block}x{c.n_flow} trans {c.n_trans} width {c.width} {c.coupling} {c.squeeze}"
-        fix = f"phases {d.phases} gain {d.gain:g}" + (f" {describe_anchor(d.anchor, d.anchor_stats)}" if d.anchor else "") + (f" {d.precision}" if d.precision else "")
+        fix = f"phases {d.phases} gain {d.gain:g}" + (f" {d.anchoring}" if d.anchor else "") + (f" {d.precision}" if d.precision else "")
         print(f"{e.name:28s} {d.method or e.method:8s} {arch}  {fix}  {e.info.get('summary', '')}".rstrip())
     return 0
 

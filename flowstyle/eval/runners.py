@@ -18,7 +18,6 @@ from torch import Tensor
 from ..errors import FlowstyleError
 from ..image.io import find_images, image_to_tensor, load_image, load_tensor
 from ..image.transforms import resize_longest
-from ..operators import describe_anchor
 from ..pipeline import StylizeOptions, Stylizer
 from .peer import PEER_LABEL, PEER_NAME, PEER_SIZE
 
@@ -110,7 +109,7 @@ class FlowRunner(Runner):
         used = self.stylizer.options_for(1, settings.options)
         self.label = (f"{used.method}, {c.n_block}x{c.n_flow}, w{c.width}, "
                       f"{c.squeeze}, phases {used.phases}, gain {used.gain:g}"
-                      + (f", {describe_anchor(used.anchor, used.anchor_stats)}" if used.method == "adaattn" and used.anchor else ""))
+                      + (f", {used.anchoring}" if used.method == "adaattn" and used.anchor else ""))
         self.info = {"method": model.method, "config": c.to_dict(), "info": model.info}
 
     def stylize(self, content, styles, weights=None, pad=None, timed=False):

@@ -118,12 +118,22 @@ class InvConv1x1(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         with torch.autocast(x.device.type, enabled=False):  # weight and state keep their dtype (CouplingNet)
-            return F.conv2d(x, self.weight().to(x.dtype).unsqueeze(-1).unsqueeze(-1))
+            return mix_channels(x, self.weight().to(x.dtype))
 
     def reverse(self, y: Tensor) -> Tensor:
         with torch.autocast(y.device.type, enabled=False):
-            w_inv = torch.linalg.inv(self.weight().double()).to(y.dtype)
-            return F.conv2d(y, w_inv.unsqueeze(-1).unsqueeze(-1))
+            return mix_channels(y, torch.linalg.inv(self.weight().double()).to(y.dtype))
+
+
+def mix_channels(x: Tensor, weight: Tensor) -> Tensor:
+    """A 1x1 convolution without bias, (C, C) weight, as one matrix product per image.
+
+    Same result as F.conv2d with the weight as a 1x1 kernel, but on the CPU that goes through
+    the slow im2col path for so few channels (12 or 48): about 8 % of a bf16 stylization's time
+    in the profile, against about 5 % as a matrix product (docs/performance.md).
+    """
+    n, c, h, w = x.shape
+    return torch.matmul(weight, x.reshape(n, c, h * w)).view(n, c, h, w)
 
 
 class CouplingNet(nn.Sequential):

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, fields
 from ..errors import FlowstyleError
 from ..flow.precision import PRECISIONS
 from ..image.transforms import phase_shifts
-from ..operators import OPERATORS, checked_anchor, checked_anchor_stats
+from ..operators import OPERATORS, Anchor, checked_anchor, checked_anchor_stats
 
 MAX_GAIN = 3.0  # beyond this the extrapolated latent leaves the range the decoder was trained on
 LEGACY_INFO_KEYS = ("default_phases", "default_gain")
@@ -47,6 +47,11 @@ class InferenceDefaults:
             raise FlowstyleError(f"default method must be one of {', '.join(OPERATORS)}, got {self.method!r}")
         if self.precision is not None and self.precision not in PRECISIONS:
             raise FlowstyleError(f"default precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+
+    @property
+    def anchoring(self) -> Anchor:
+        """anchor and anchor_stats as the one value the operators take."""
+        return Anchor(self.anchor, self.anchor_stats)
 
     def check_for(self, multiple: int) -> InferenceDefaults:
         """Raise unless the phase count suits a flow whose sides are multiples of `multiple`."""

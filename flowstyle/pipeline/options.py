@@ -20,7 +20,7 @@ from ..errors import FlowstyleError
 from ..fields import option
 from ..image.transforms import PAD_MODES, phase_shifts
 from ..models.defaults import MAX_GAIN
-from ..operators import ANCHOR_STATS, BLENDS, OPERATORS, checked_anchor, checked_anchor_stats, normalize_weights
+from ..operators import ANCHOR_STATS, BLENDS, OPERATORS, Anchor, checked_anchor, checked_anchor_stats, normalize_weights
 from .regions import MaskLike
 
 if TYPE_CHECKING:
@@ -95,6 +95,11 @@ class StylizeOptions:
         if not isinstance(options, cls):
             raise TypeError(f"options must be a StylizeOptions, got {type(options).__name__}")
         return dataclasses.replace(options, **keywords) if keywords else options
+
+    @property
+    def anchoring(self) -> Anchor:
+        """anchor and anchor_stats as the one value the operators take (unset: none, mean-std)."""
+        return Anchor(self.anchor or 0.0, self.anchor_stats or ANCHOR_STATS[0])
 
     def replace(self, **changes: Any) -> StylizeOptions:
         return dataclasses.replace(self, **changes)

@@ -228,7 +228,7 @@ class Stylizer:
             regions = None if padded_regions is None else latent_regions(padded_regions, *shift, m).to(z_c.device)
             return transfer(
                 o.method, z_c, z_styles, o.alpha * o.gain, o.style_weights, o.blend,
-                self.model.adaattn, o.max_keys, o.seed, regions, o.anchor, o.anchor_stats,
+                self.model.adaattn, o.max_keys, o.seed, regions, o.anchoring,
             )
 
         def encode(t: Tensor, start: int, stop: int) -> Tensor:

@@ -13,7 +13,7 @@ from typing import Any
 from ..errors import FlowstyleError
 from ..fields import option
 from ..flow.model import FlowConfig
-from ..operators import ANCHOR_STATS, OPERATORS, checked_anchor, checked_anchor_stats
+from ..operators import ANCHOR_STATS, OPERATORS, Anchor, checked_anchor, checked_anchor_stats
 
 
 @dataclass
@@ -81,6 +81,11 @@ class TrainConfig:
         if self.threads is not None and self.threads < 1:
             raise FlowstyleError(f"threads must be positive, got {self.threads}")
         self.check_crop()
+
+    @property
+    def anchoring(self) -> Anchor:
+        """anchor and anchor_stats as the one value the operators take."""
+        return Anchor(self.anchor, self.anchor_stats)
 
     def check_crop(self) -> None:
         """The crop must be a multiple of the flow's 2**n_block (checked again after --init)."""

@@ -171,7 +171,7 @@ class Trainer:
         z_s = flow.encode(style)
 
         def at_latent(z_c: torch.Tensor, shift: tuple[int, int]) -> torch.Tensor:
-            return apply_operator(self.cfg.method, z_c, z_s, self.model.adaattn, anchor=self.cfg.anchor, anchor_stats=self.cfg.anchor_stats)
+            return apply_operator(self.cfg.method, z_c, z_s, self.model.adaattn, anchor=self.cfg.anchoring)
 
         if self.cfg.phases == 1:
             return flow.decode(at_latent(flow.encode(content), (0, 0)))
@@ -325,8 +325,8 @@ class Trainer:
         c, s = content[:n].float(), style[:n].float()
         flow = self.model.flow
         z_c, z_s = flow.encode(c), flow.encode(s)
-        z_cs = apply_operator(self.cfg.method, z_c, z_s, self.model.adaattn, anchor=self.cfg.anchor, anchor_stats=self.cfg.anchor_stats)
-        reverse = flow.decode(apply_operator(self.cfg.method, z_cs, z_c, self.model.adaattn, anchor=self.cfg.anchor, anchor_stats=self.cfg.anchor_stats))
+        z_cs = apply_operator(self.cfg.method, z_c, z_s, self.model.adaattn, anchor=self.cfg.anchoring)
+        reverse = flow.decode(apply_operator(self.cfg.method, z_cs, z_c, self.model.adaattn, anchor=self.cfg.anchoring))
         rows = [torch.cat([c[i], s[i], flow.decode(z_cs)[i].clamp(0, 1), reverse[i].clamp(0, 1)], 2) for i in range(n)]
         self.model.train()
         path = self.out / "samples" / f"step{self.step:07d}.png"
