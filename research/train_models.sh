@@ -3,7 +3,7 @@
 # range loss + shift-consistency loss, float32 (the AMD EPYC dev machine has no bf16 units),
 # one thread per run so that two runs share the 2 cores. Every run resumes from its checkpoint:
 # rerun this script after a kill and it continues. Usage: sh research/train_models.sh RUN
-#   RUN = adain | adain-noshift | adain-grid | adain-nest | adain-haar | adaattn | adaattn-grid | adaattn-anchor | adaattn-1x16 | adaattn-1x16-anchor | adaattn-1x16-p2
+#   RUN = adain | adain-noshift | adain-grid | adain-nest | adain-haar | adaattn | adaattn-grid | adaattn-anchor | adaattn-1x16 | adaattn-1x16-anchor | adaattn-1x16-p2 | adaattn-1x16-a1 | adaattn-1x16-cov | adaattn-1x16-near
 # adain-grid (issue 12, session 3): the adain run continued from its step-800 weights with the
 # anti-grid spectral loss added, so that few squeeze phases suffice.
 # adaattn-grid (session 4): AdaAttN fine-tuned from the shipped adain-grid flow, its attention
@@ -24,6 +24,8 @@
 # path with anchor 1 in the loop, the anchor it ships with (its 485 anchor steps trained at 0.75).
 # adaattn-1x16-cov (session 10, issue 11): the same with the covariance anchor it ships with since
 # session 10 (--anchor-stats covariance: WCT of the attention's output, maps constant for the gradient).
+# adaattn-1x16-near (session 11, issue 11): as adaattn-1x16-cov plus --near-pairs 0.25 (a quarter of
+# the pairs take their own content, mirrored, as style: the near pairs the 1-block model fails on).
 # Shipped at step 600 (adaattn-grid) and 700 (adaattn-1x16, resumed from 223): reports/xval_adaattn_2026-11-26.md.
 set -e
 FS=${FS:-.venv/bin/flowstyle}
@@ -43,6 +45,7 @@ case "$1" in
   adaattn-1x16-p2) $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --init ${INIT:-artflow-adaattn-1x16} --lr 2e-4 --range-weight 20 --shift-weight 200 --grid-weight 1 --anchor 1 --phases 2 --out runs/adaattn-1x16-p2 ;;
   adaattn-1x16-a1) $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --init ${INIT:-artflow-adaattn-1x16} --lr 2e-4 --range-weight 20 --shift-weight 200 --anchor 1 --out runs/adaattn-1x16-a1 ;;
   adaattn-1x16-cov) $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --init ${INIT:-artflow-adaattn-1x16} --lr 2e-4 --range-weight 20 --shift-weight 200 --anchor 1 --anchor-stats covariance --out runs/adaattn-1x16-cov ;;
+  adaattn-1x16-near) $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --init ${INIT:-artflow-adaattn-1x16} --lr 2e-4 --range-weight 20 --shift-weight 200 --anchor 1 --anchor-stats covariance --near-pairs 0.25 --out runs/adaattn-1x16-near ;;
   adaattn-1x16)   $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --range-weight 20 --shift-weight 200 --out runs/adaattn-1x16 ;;
-  *) echo "usage: $0 adain|adain-noshift|adain-grid|adain-nest|adain-haar|adaattn|adaattn-grid|adaattn-anchor|adaattn-1x16|adaattn-1x16-anchor|adaattn-1x16-p2|adaattn-1x16-a1|adaattn-1x16-cov" >&2; exit 2 ;;
+  *) echo "usage: $0 adain|adain-noshift|adain-grid|adain-nest|adain-haar|adaattn|adaattn-grid|adaattn-anchor|adaattn-1x16|adaattn-1x16-anchor|adaattn-1x16-p2|adaattn-1x16-a1|adaattn-1x16-cov|adaattn-1x16-near" >&2; exit 2 ;;
 esac

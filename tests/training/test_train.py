@@ -221,3 +221,20 @@ def test_training_through_the_deepest_block_phases(folders, tmp_path, monkeypatc
     assert load_model(tmp_path / "run" / "model.safetensors").config.n_block == 2
     with pytest.raises(FlowstyleError, match="phases must be 1, 2 or 4"):
         _cfg(folders, tmp_path / "r", phases=16)
+
+
+def test_near_pairs_give_a_share_of_the_batch_its_own_content_mirrored_as_style(folders, tmp_path):
+    content, style = torch.rand(64, 3, 8, 8), torch.rand(64, 3, 8, 8)
+    assert torch.equal(Trainer(_cfg(folders, tmp_path / "none"), progress=False).near_pairs(content, style), style)
+    every = Trainer(_cfg(folders, tmp_path / "all", near_pairs=1.0), progress=False).near_pairs(content, style)
+    assert torch.equal(every, content.flip(-1))
+    half = Trainer(_cfg(folders, tmp_path / "half", near_pairs=0.5), progress=False)
+    out = half.near_pairs(content, style)
+    mirrored = (out == content.flip(-1)).flatten(1).all(1)
+    kept = (out == style).flatten(1).all(1)
+    assert bool((mirrored | kept).all()) and 16 < int(mirrored.sum()) < 48
+    assert torch.equal(half.near_pairs(content, style), out)  # the same step draws the same pairs
+    half.step += 1
+    assert not torch.equal(half.near_pairs(content, style), out)
+    with pytest.raises(FlowstyleError, match="near_pairs"):
+        _cfg(folders, tmp_path / "bad", near_pairs=1.5)
