@@ -25,7 +25,8 @@
 # adaattn-1x16-cov (session 10, issue 11): the same with the covariance anchor it ships with since
 # session 10 (--anchor-stats covariance: WCT of the attention's output, maps constant for the gradient).
 # adaattn-1x16-near (session 11, issue 11): as adaattn-1x16-cov plus --near-pairs 0.25 (a quarter of
-# the pairs take their own content, mirrored, as style: the near pairs the 1-block model fails on).
+# the pairs take one of the 8 training styles nearest to their content by the style loss: the near
+# pairs the 1-block model fails on, training/near.py).
 # Shipped at step 600 (adaattn-grid) and 700 (adaattn-1x16, resumed from 223): reports/xval_adaattn_2026-11-26.md.
 set -e
 FS=${FS:-.venv/bin/flowstyle}

@@ -42,7 +42,7 @@ class TrainConfig:
     phases: int = option(1, "train through the path that averages the deepest block over this many of its squeeze phases (1, 2 or 4; pipeline/phases.py deepest_block_plan): the grid losses then see what that path leaves", type=int)
     anchor: float = option(0.0, "AdaAttN: train with the output moved this far (0..1) towards AdaIN's global moments, as stylize --anchor", type=float)
     anchor_stats: str = option("mean-std", "what that anchor matches: channel mean/std, or mean and covariance (its maps held constant for the gradient)", choices=ANCHOR_STATS, type=str)
-    near_pairs: float = option(0.0, "share (0..1) of each batch whose style is its own content crop, mirrored: pairs already close to their style, where the output should stay put", type=float)
+    near_pairs: float = option(0.0, "share (0..1) of each batch whose style is one of the training styles nearest to its content (by the style loss): pairs already close to their style, where the output should barely move", type=float)
     balance_sources: bool = option(False, "draw each source (sub-folder or name prefix 'source__') about in proportion to the square root of its size")
     threads: int | None = option(None, "CPU threads (default: torch's choice)", type=int)
     device: str = option("auto", "auto, cpu or cuda", type=str)

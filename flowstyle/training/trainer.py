@@ -21,6 +21,7 @@ import torch.distributed as dist
 
 from .config import TrainConfig
 from .data import ImageFolderDataset, batch_iterator
+from .near import StyleIndex, style_vector
 from ..errors import FlowstyleError
 from ..image.io import atomic_output
 from ..flow import ArtFlow
@@ -97,6 +98,7 @@ class Trainer:
         if self.device.type == "cpu":
             self.model.to(memory_format=torch.channels_last)
         self.vgg = load_vgg("relu4_1", normalized=True, device=self.device)
+        self._style_index: StyleIndex | None = None  # near pairs' lookup, built on first use
         self.optimizer = torch.optim.Adam(self.trainable_parameters(), lr=cfg.lr)
         self.weights = LossWeights(
             cfg.content_weight, cfg.style_weight, cfg.local_weight, cfg.grid_weight, cfg.range_weight, cfg.shift_weight
@@ -208,21 +210,25 @@ class Trainer:
                 raise RuntimeError(f"ranks diverged: {sums}")
 
     def near_pairs(self, content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        """`style` with a share (`near_pairs`) of its images replaced by their content, mirrored.
-
-        The cross-source test's last failures are pairs whose content already has the style's
-        look (clip art on white against clip art): there the output should barely move, but
-        random pairs almost never teach that. A mirrored copy has the content's statistics and
-        none of its layout, the extreme near pair. Drawn per image, seeded by the step (resumable).
-        """
-        if self.cfg.near_pairs == 0.0 or content.shape != style.shape:
+        """`style` with a share (`near_pairs`) of its crops replaced by a crop of one of the
+        `near.NEAR_K` training styles nearest to that content crop (`near.StyleIndex`, built on
+        first use and cached in the run's folder). Drawn per image, seeded by the step (resumable)."""
+        if self.cfg.near_pairs == 0.0:
             return style
         g = torch.Generator().manual_seed(self.cfg.seed * 7_000_003 + self.step)
         pick = torch.rand(content.shape[0], generator=g) < self.cfg.near_pairs
         if not bool(pick.any()):
             return style
+        if self._style_index is None:
+            cache = self.out / "style_index.pt" if self.dist.is_main else None
+            self._style_index = StyleIndex.build(self.style, lambda x: self.vgg(x.to(self.device)), cache)
+        with torch.no_grad():
+            nearest = self._style_index.nearest(style_vector(self.vgg(content[pick])))
+        choice = torch.randint(0, nearest.shape[1], (nearest.shape[0],), generator=g)
         style = style.clone()
-        style[pick] = content[pick].flip(-1)
+        for row, (i, c) in enumerate(zip(pick.nonzero().flatten().tolist(), choice.tolist())):
+            crop = self.style.sample(int(nearest[row, c]), self.step)
+            style[i] = crop.to(style.device)
         return style
 
     def _shift_pairs(self, content: torch.Tensor, style: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int, int]:

@@ -223,18 +223,28 @@ def test_training_through_the_deepest_block_phases(folders, tmp_path, monkeypatc
         _cfg(folders, tmp_path / "r", phases=16)
 
 
-def test_near_pairs_give_a_share_of_the_batch_its_own_content_mirrored_as_style(folders, tmp_path):
-    content, style = torch.rand(64, 3, 8, 8), torch.rand(64, 3, 8, 8)
-    assert torch.equal(Trainer(_cfg(folders, tmp_path / "none"), progress=False).near_pairs(content, style), style)
-    every = Trainer(_cfg(folders, tmp_path / "all", near_pairs=1.0), progress=False).near_pairs(content, style)
-    assert torch.equal(every, content.flip(-1))
+def test_near_pairs_take_styles_nearest_to_the_content_by_the_style_loss(folders, tmp_path, monkeypatch):
+    from flowstyle.training import losses, near
+
+    none = Trainer(_cfg(folders, tmp_path / "none"), progress=False)
+    content, style = torch.rand(8, 3, 32, 32), torch.rand(8, 3, 32, 32)
+    assert torch.equal(none.near_pairs(content, style), style)
+    # the vectors' squared distance is the training style loss
+    a, b = none.vgg(content[:1]), none.vgg(style[:1])
+    distance = (near.style_vector(a) - near.style_vector(b)).pow(2).sum()
+    assert torch.allclose(distance, losses.style_loss(a, losses.style_stats(b)), rtol=1e-4)
+    # with the one nearest style, every picked crop comes from the image the index ranks first
+    monkeypatch.setattr(near, "NEAR_K", 1)
+    every = Trainer(_cfg(folders, tmp_path / "all", near_pairs=1.0), progress=False)
+    out = every.near_pairs(content, style)
+    index = near.StyleIndex.build(every.style, every.vgg)
+    first = index.nearest(near.style_vector(every.vgg(content)), 1)[:, 0]
+    for i in range(8):
+        assert torch.equal(out[i], every.style.sample(int(first[i]), every.step))
+    assert (tmp_path / "all" / "style_index.pt").exists()  # reused on resume
+    assert torch.equal(near.StyleIndex.build(every.style, every.vgg, tmp_path / "all" / "style_index.pt").vectors, index.vectors)
     half = Trainer(_cfg(folders, tmp_path / "half", near_pairs=0.5), progress=False)
-    out = half.near_pairs(content, style)
-    mirrored = (out == content.flip(-1)).flatten(1).all(1)
-    kept = (out == style).flatten(1).all(1)
-    assert bool((mirrored | kept).all()) and 16 < int(mirrored.sum()) < 48
-    assert torch.equal(half.near_pairs(content, style), out)  # the same step draws the same pairs
-    half.step += 1
-    assert not torch.equal(half.near_pairs(content, style), out)
+    picked = ~(half.near_pairs(content, style) == style).flatten(1).all(1)
+    assert 0 < int(picked.sum()) < 8
     with pytest.raises(FlowstyleError, match="near_pairs"):
         _cfg(folders, tmp_path / "bad", near_pairs=1.5)
