@@ -42,11 +42,13 @@ class StyleIndex:
     @classmethod
     def build(cls, dataset, vgg, cache: Path | None = None, batch: int = 16) -> StyleIndex:
         """Vectors of `dataset.sample(i, 0)` for every index; reused from `cache` when it was
-        built for the same files (a resumed run), else computed and written there."""
+        built from the same crops (same files, resize, crop and seed: a resumed run), else
+        computed and written there."""
         files = [str(f) for f in dataset.files]
+        made_from = {"resize": dataset.resize, "crop": dataset.crop, "seed": dataset.seed}
         if cache is not None and cache.exists():
             saved = torch.load(cache, weights_only=True)
-            if saved["files"] == files:
+            if saved["files"] == files and saved.get("made_from") == made_from:
                 return cls(saved["vectors"], files)
         chunks = []
         with torch.no_grad():
@@ -57,7 +59,7 @@ class StyleIndex:
         if cache is not None:  # written whole or not at all: a killed run rebuilds it
             cache.parent.mkdir(parents=True, exist_ok=True)
             partial = cache.with_suffix(".partial")
-            torch.save({"files": files, "vectors": index.vectors}, partial)
+            torch.save({"files": files, "made_from": made_from, "vectors": index.vectors}, partial)
             partial.replace(cache)
         return index
 

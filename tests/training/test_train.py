@@ -243,6 +243,9 @@ def test_near_pairs_take_styles_nearest_to_the_content_by_the_style_loss(folders
         assert torch.equal(out[i], every.style.sample(int(first[i]), every.step))
     assert (tmp_path / "all" / "style_index.pt").exists()  # reused on resume
     assert torch.equal(near.StyleIndex.build(every.style, every.vgg, tmp_path / "all" / "style_index.pt").vectors, index.vectors)
+    every.style.crop = 16  # other crops: the cache is not reused
+    assert near.StyleIndex.build(every.style, every.vgg, tmp_path / "all" / "style_index.pt").vectors.shape == index.vectors.shape
+    assert torch.load(tmp_path / "all" / "style_index.pt", weights_only=True)["made_from"]["crop"] == 16
     half = Trainer(_cfg(folders, tmp_path / "half", near_pairs=0.5), progress=False)
     picked = ~(half.near_pairs(content, style) == style).flatten(1).all(1)
     assert 0 < int(picked.sum()) < 8
