@@ -9,12 +9,14 @@ of the training styles nearest to the content crop, nearest by the training styl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from torch import Tensor
 
 from ..operators import mean_std
+from .data import ImageFolderDataset
 from .losses import STYLE_LAYERS
 
 NEAR_K = 8  # a near pair's style is drawn from this many nearest styles
@@ -40,7 +42,9 @@ class StyleIndex:
         self.files = files
 
     @classmethod
-    def build(cls, dataset, vgg, cache: Path | None = None, batch: int = 16) -> StyleIndex:
+    def build(
+        cls, dataset: ImageFolderDataset, vgg: Callable[[Tensor], dict[str, Tensor]], cache: Path | None = None, batch: int = 16
+    ) -> StyleIndex:
         """Vectors of `dataset.sample(i, 0)` for every index; reused from `cache` when it was
         built from the same crops (same files, resize, crop and seed: a resumed run), else
         computed and written there."""
