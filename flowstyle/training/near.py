@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from ..image.io import atomic_output
 from ..operators import mean_std
 from .data import ImageFolderDataset
 from .losses import STYLE_LAYERS
@@ -62,9 +63,8 @@ class StyleIndex:
         index = cls(torch.cat(chunks), files)
         if cache is not None:  # written whole or not at all: a killed run rebuilds it
             cache.parent.mkdir(parents=True, exist_ok=True)
-            partial = cache.with_suffix(".partial")
-            torch.save({"files": files, "made_from": made_from, "vectors": index.vectors}, partial)
-            partial.replace(cache)
+            with atomic_output(cache) as tmp:
+                torch.save({"files": files, "made_from": made_from, "vectors": index.vectors}, tmp)
         return index
 
     def nearest(self, vectors: Tensor, k: int | None = None) -> Tensor:
