@@ -180,6 +180,13 @@ class AdaAttN(nn.Module):
     def forward(
         self, z_c: Tensor, z_s: Tensor, max_keys: int | None = None, seed: int = 0
     ) -> Tensor:
+        norm_c, mean, std = self.moments(z_c, z_s, max_keys, seed)
+        return std * norm_c + mean
+
+    def moments(
+        self, z_c: Tensor, z_s: Tensor, max_keys: int | None = None, seed: int = 0
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """(norm(z_c), M, S), each shaped like z_c: what the output S * norm(z_c) + M is made of."""
         b, c, h, w = z_c.shape
         norm_c = normalize(z_c)
         query = self.f(norm_c).flatten(2).transpose(1, 2)
@@ -190,9 +197,7 @@ class AdaAttN(nn.Module):
             key, value = key[:, keep], value[:, keep]
         mean, var = attention_mean_var(query, key, value)
         std = torch.sqrt(var + 1e-12)  # keeps the gradient finite where the variance is zero
-        mean = mean.transpose(1, 2).reshape(b, c, h, w)
-        std = std.transpose(1, 2).reshape(b, c, h, w)
-        return std * norm_c + mean
+        return norm_c, mean.transpose(1, 2).reshape(b, c, h, w), std.transpose(1, 2).reshape(b, c, h, w)
 
 
 def adaattn_naive(module: AdaAttN, z_c: Tensor, z_s: Tensor) -> Tensor:

@@ -47,14 +47,8 @@ def layer_mismatch(image: torch.Tensor, target: dict) -> list[tuple[float, float
 
 def global_std_forward(self, z_c, z_s, max_keys=None, seed=0):
     """AdaAttN with the attention's mean but the style's global std per channel (a probe)."""
-    b, c, h, w = z_c.shape
-    norm_c = O.normalize(z_c)
-    query = self.f(norm_c).flatten(2).transpose(1, 2)
-    key = self.g(O.normalize(z_s)).flatten(2).transpose(1, 2)
-    value = self.h(z_s).flatten(2).transpose(1, 2)
-    mean, _ = O.attention_mean_var(query, key, value)
-    std = value.std(1, keepdim=True).transpose(1, 2).unsqueeze(-1)
-    return std * norm_c + mean.transpose(1, 2).reshape(b, c, h, w)
+    norm_c, mean, _ = self.moments(z_c, z_s, max_keys, seed)
+    return self.h(z_s).flatten(2).std(2)[..., None, None] * norm_c + mean
 
 
 def main() -> None:
