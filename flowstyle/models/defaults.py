@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, fields
 
 from ..errors import FlowstyleError
 from ..flow.precision import PRECISIONS
+from ..image.lattice import checked_grid_filter
 from ..image.transforms import phase_shifts
 from ..operators import OPERATORS, Anchor, checked_anchor, checked_anchor_stats
 
@@ -26,10 +27,12 @@ class InferenceDefaults:
     for); precision: the flow's precision, "auto" meaning bf16 where the machine has bf16 units
     (None: float32); anchor: AdaAttN's pull to the style's global latent moments
     (operators.anchor_moments; 0 for files from before it existed); anchor_stats: which moments
-    it pulls, "mean-std" (AdaIN's) or "covariance" (WCT's)."""
+    it pulls, "mean-std" (AdaIN's) or "covariance" (WCT's); grid_filter: the width in px of the
+    lattice filter that takes the grid out of the style change (image/lattice.py; 0: off)."""
 
     phases: int = 1
     gain: float = 1.0
+    grid_filter: float = 0.0
     anchor: float = 0.0
     anchor_stats: str = "mean-std"
     method: str | None = None
@@ -41,6 +44,7 @@ class InferenceDefaults:
         if isinstance(self.gain, bool) or not isinstance(self.gain, (int, float)) or not 0.0 < self.gain <= MAX_GAIN:
             raise FlowstyleError(f"default gain must be above 0 and at most {MAX_GAIN}, got {self.gain!r}")
         object.__setattr__(self, "gain", float(self.gain))
+        object.__setattr__(self, "grid_filter", checked_grid_filter(self.grid_filter, "default grid filter"))
         object.__setattr__(self, "anchor", checked_anchor(self.anchor, "default anchor"))
         checked_anchor_stats(self.anchor_stats, "default anchor stats")
         if self.method is not None and self.method not in OPERATORS:

@@ -21,6 +21,7 @@ from ..fields import option
 from ..image.transforms import PAD_MODES, phase_shifts
 from ..models.defaults import MAX_GAIN
 from ..operators import ANCHOR_STATS, BLENDS, OPERATORS, Anchor, checked_anchor, checked_anchor_stats, normalize_weights
+from ..image.lattice import MAX_GRID_FILTER, checked_grid_filter
 from .regions import MaskLike
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ class StylizeOptions:
     pad: int = option(64, "border padding in px against edge artifacts", type=int, metavar="PX")
     pad_mode: str = option("reflect", "how the border padding is filled", choices=PAD_MODES, type=str)
     phases: int | None = option(None, "squeeze phases to average against the grid: 1, 2, 4 or all (16 for two blocks; default: the model's)", type=int)
+    grid_filter: float | None = option(None, f"take the squeeze grid out of the style change with a lattice filter of this width in px, 0 (off) .. {MAX_GRID_FILTER:g} (default: the model's)", type=float, metavar="PX")
     gain: float | None = option(None, f"scale the style change, up to {MAX_GAIN:g}; >1 restores what phase averaging softens (default: the model's)", type=float)
     anchor: float | None = option(None, "AdaAttN: pull the overall colour and contrast (latent mean/std) to the style's, 0 (attention's local statistics only) .. 1 (as AdaIN; default: the model's)", type=float)
     anchor_stats: str | None = option(None, "AdaAttN: what the anchor matches, each latent channel's mean/std or the mean and the whole channel covariance (keeps colours' correlations; default: the model's)", choices=ANCHOR_STATS, type=str)
@@ -74,6 +76,8 @@ class StylizeOptions:
             gain = _number("gain", self.gain)
             if not 0.0 < gain <= MAX_GAIN:
                 raise FlowstyleError(f"gain must be above 0 and at most {MAX_GAIN}, got {gain}")
+        if self.grid_filter is not None:
+            checked_grid_filter(_number("grid_filter", self.grid_filter))
         if self.anchor is not None:
             checked_anchor(_number("anchor", self.anchor))
         if self.anchor_stats is not None:
@@ -107,8 +111,9 @@ class StylizeOptions:
     def for_model(self, model: StyleModel, n_styles: int) -> StylizeOptions:
         """These options with the model's defaults filled in, checked against the model.
 
-        phases and gain: the model's recommended grid fix (docs/grid.md) unless given; a stored
-        gain was chosen for the stored phase count, so with other phases the gain defaults to 1.
+        phases, gain and grid_filter: the model's recommended grid fix (docs/grid.md) unless given;
+        a stored gain and grid filter were chosen for the stored phase count, so with other phases
+        they default to 1 and 0 (off).
         anchor and anchor_stats: the model's unless given (they only act on AdaAttN).
         """
         defaults = model.defaults
@@ -120,6 +125,9 @@ class StylizeOptions:
         gain = self.gain
         if gain is None:
             gain = defaults.gain if phases == defaults.phases else 1.0
+        grid_filter = self.grid_filter
+        if grid_filter is None:
+            grid_filter = defaults.grid_filter if phases == defaults.phases else 0.0
         if n_styles < 1:
             raise FlowstyleError("give at least one style image")
         try:
@@ -128,7 +136,9 @@ class StylizeOptions:
             raise FlowstyleError(str(exc)) from None
         anchor = defaults.anchor if self.anchor is None else float(self.anchor)
         anchor_stats = self.anchor_stats or defaults.anchor_stats
-        return dataclasses.replace(self, method=method, phases=phases, gain=gain, anchor=anchor, anchor_stats=anchor_stats)
+        return dataclasses.replace(
+            self, method=method, phases=phases, gain=gain, grid_filter=float(grid_filter), anchor=anchor, anchor_stats=anchor_stats
+        )
 
 
 def option_fields() -> tuple[dataclasses.Field, ...]:

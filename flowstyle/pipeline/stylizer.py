@@ -28,6 +28,7 @@ from ..errors import FlowstyleError
 from ..flow.tiling import auto_tile_rows, tiled_decode, tiled_encode
 from ..image.color import grey, keep_luminance
 from ..image.io import ImageLike, load_tensor, tensor_to_image
+from ..image.lattice import remove_lattice
 from ..image.transforms import center_crop_to_multiple, pad_to_multiple, resize_longest
 from ..models import DEFAULT_MODEL, StyleModel, load_model
 from ..flow.precision import PRECISIONS, resolve_precision
@@ -239,6 +240,7 @@ class Stylizer:
 
         with torch.inference_mode():
             total = average_over_phases(base, plan, encode, decode, at_latent, o.pad_mode)
+            total = remove_lattice(total, base, m, o.grid_filter)
         del base
         out = total[..., pad : pad + h, pad : pad + w].clamp(0, 1).cpu()  # a normal tensor, not an inference one
         if content_rgb is not None:
@@ -276,7 +278,7 @@ def stylize(
 
     content/styles: paths, PIL images or (3, H, W) tensors in [0, 1]. model: a registry name,
     a weights file or a StyleModel. options: a StylizeOptions; or its fields as keywords
-    (method, alpha, style_weights, blend, size, style_size, pad, pad_mode, phases, gain,
+    (method, alpha, style_weights, blend, size, style_size, pad, pad_mode, phases, grid_filter, gain,
     anchor, anchor_stats, max_keys, seed, tile, preserve_color, mask, mask_feather — see `StylizeOptions`), which also
     replace fields of `options`.
     precision: "float32" or "bf16" (faster flow on CPUs with bf16 units; not bit-exact);

@@ -1,0 +1,60 @@
+"""The lattice filter: takes a periodic squeeze pattern out of the style change, keeps the rest."""
+
+import pytest
+import torch
+
+from flowstyle.errors import FlowstyleError
+from flowstyle.image.lattice import checked_grid_filter, remove_lattice
+
+
+def _pattern(period: int, size: int = 96) -> torch.Tensor:
+    """A period-`period` pattern with zero mean whose amplitude drifts slowly over the image."""
+    y, x = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
+    cell = torch.randn(3, period, period, generator=torch.Generator().manual_seed(period))
+    cell -= cell.mean((1, 2), keepdim=True)
+    tiled = cell[:, y % period, x % period]
+    return (tiled * (1 + 0.3 * torch.sin(x / 30.0)))[None] * 0.05
+
+
+def _smooth_change(size: int = 96) -> torch.Tensor:
+    y, x = torch.meshgrid(torch.arange(size, dtype=torch.float32), torch.arange(size, dtype=torch.float32), indexing="ij")
+    return (0.1 * torch.sin(x / 9.0) + 0.08 * torch.cos(y / 6.0) + 0.05)[None, None].expand(1, 3, size, size)
+
+
+@pytest.mark.parametrize("period", [2, 4])
+@pytest.mark.parametrize("shift", [0, 1, 3])
+def test_the_lattice_of_the_change_goes_and_the_rest_stays(period, shift):
+    content = torch.rand(1, 3, 96, 96, generator=torch.Generator().manual_seed(0))
+    smooth = _smooth_change()
+    grid = torch.roll(_pattern(period), (shift, shift), (-2, -1))  # any lattice origin
+    out = remove_lattice(content + smooth + grid, content, period, 2.0)
+    inner = (..., slice(12, -12), slice(12, -12))  # the edges use fewer pixels per local mean
+    residual = (out - content - smooth)[inner]
+    assert residual.abs().max() < 0.1 * grid.abs().max()
+    assert (out - content - smooth).abs().max() < 0.5 * grid.abs().max()  # edges too, less exactly
+
+
+def test_the_contents_own_periodic_detail_is_kept():
+    content = torch.rand(1, 3, 64, 64) * 0.5 + _pattern(2, 64) * 4  # a checkered photo
+    change = _smooth_change(64)
+    out = remove_lattice(content + change, content, 2, 2.0)
+    assert torch.allclose(out[..., 8:-8, 8:-8], (content + change)[..., 8:-8, 8:-8], atol=2e-3)
+
+
+def test_a_period_two_filter_leaves_a_period_four_pattern_in_part():
+    content = torch.zeros(1, 3, 96, 96)
+    grid4 = _pattern(4)
+    out = remove_lattice(content + grid4, content, 2, 2.0)
+    inner = (..., slice(12, -12), slice(12, -12))
+    assert out[inner].abs().max() > 0.3 * grid4[inner].abs().max()  # the period-4 part survives
+    assert remove_lattice(content + grid4, content, 4, 2.0)[inner].abs().max() < 0.1 * grid4.abs().max()
+
+
+def test_width_zero_is_the_identity_and_bad_widths_are_one_line_errors():
+    a, b = torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16)
+    assert torch.equal(remove_lattice(a, b, 2, 0.0), a)
+    for bad in (-1, 17, float("nan"), True, "2"):
+        with pytest.raises(FlowstyleError, match="grid filter must be between 0 and 16 px"):
+            checked_grid_filter(bad)
+    with pytest.raises(ValueError, match="differ in shape"):
+        remove_lattice(a, b[..., :8], 2, 2.0)
