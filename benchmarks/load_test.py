@@ -38,7 +38,7 @@ import numpy as np
 import psutil
 from PIL import Image
 
-FAST = "Fast (1 pass)"
+FAST = "Fast (the model's grid fix)"
 SERVED, REJECTED, BUSY, FAILED = "served", "rejected", "busy (503)", "failed"
 RESULT_LINK = re.compile(r"results/([0-9a-f]{32}\.png)")
 

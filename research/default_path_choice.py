@@ -1,8 +1,9 @@
 """Choose a model's default path on the cross-source validation split (xval).
 
-For each phase count (1, 2, 4; gain 1), over content x style pairs through the real pipeline:
-style match, SSIM, clipped share and grid ratio (whole image and border band), medians and the
-worst decile. The default is the fewest passes whose worst-decile grid ratio stays <= 1.1.
+For each phase count (1, 2, 4; gain 1), and each --filtered PHASES:PX (those phases with the
+lattice filter of that width, image/lattice.py), over content x style pairs through the real
+pipeline: style match, SSIM, clipped share and grid ratio (whole image and border band), medians
+and the worst decile. The default is the fewest passes whose worst-decile grid ratio stays <= 1.1.
 
     .venv/bin/python -m research.default_path_choice runs/adain-2x8/model.safetensors \
         --content data/splits/xval/content --styles data/splits/xval/style --size 256 --max-images 4
@@ -27,7 +28,8 @@ def main() -> None:
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--max-images", type=int, default=4)
     p.add_argument("--max-styles", type=int, default=None)
-    p.add_argument("--phases", type=int, nargs="+", default=[1, 2, 4])
+    p.add_argument("--phases", type=int, nargs="*", default=[1, 2, 4])
+    p.add_argument("--filtered", nargs="+", default=[], metavar="PHASES:PX", help="rows with the lattice filter, e.g. 1:2 1:3")
     p.add_argument("--method", default=None)
     p.add_argument("--threads", type=int, default=2, help="torch threads (1 beside a training run)")
     args = p.parse_args()
@@ -36,12 +38,19 @@ def main() -> None:
     styles = load_images(image_paths(args.styles, args.max_styles or args.max_images), args.size)
     st = Stylizer(args.model)
     print(f"{args.model}: {len(contents)} contents x {len(styles)} styles at {args.size} px, gain 1")
-    print("| phases | style match (median / worst decile / pairs < 0) | SSIM | clipped % | grid ratio (median / worst) | grid border (median / worst) |")
-    print("|---|---|---|---|---|---|")
-    for phases in args.phases:
-        opts = StylizeOptions(phases=phases, gain=1.0, method=args.method)
+    paths = [(phases, 0.0) for phases in args.phases] + [_filtered(text) for text in args.filtered]
+    print("| phases | style match (median / worst decile / pairs < 0) | SSIM | clipped % | grid ratio (median / worst) | grid border (median / worst) | s / pair |")
+    print("|---|---|---|---|---|---|---|")
+    for phases, grid_filter in paths:
+        opts = StylizeOptions(phases=phases, gain=1.0, grid_filter=grid_filter, method=args.method)
         scores = score_pairs(lambda c, s: st.stylize_tensor(c, [s], options=opts), grid_of(contents, styles), grid=True)
-        print(f"| {phases} | {scores.grid_cells()} |", flush=True)
+        label = f"{phases} + filter {grid_filter:g} px" if grid_filter else f"{phases}"
+        print(f"| {label} | {scores.grid_cells()} | {scores.mean_seconds:.1f} |", flush=True)
+
+
+def _filtered(text: str) -> tuple[int, float]:
+    phases, _, width = text.partition(":")
+    return int(phases), float(width)
 
 
 if __name__ == "__main__":

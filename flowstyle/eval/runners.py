@@ -109,6 +109,7 @@ class FlowRunner(Runner):
         used = self.stylizer.options_for(1, settings.options)
         self.label = (f"{used.method}, {c.n_block}x{c.n_flow}, w{c.width}, "
                       f"{c.squeeze}, phases {used.phases}, gain {used.gain:g}"
+                      + (f", grid filter {used.grid_filter:g} px" if used.grid_filter else "")
                       + (f", {used.anchoring}" if used.method == "adaattn" and used.anchor else ""))
         self.info = {"method": model.method, "config": c.to_dict(), "info": model.info}
 

@@ -41,7 +41,7 @@ def test_api_stylize_returns_png_of_the_requested_size(studio_url, photo_files, 
     result, download, status = client.predict(
         content=gradio_client.handle_file(photo_files["coffee"]),  # 64x43
         style_uploads=[gradio_client.handle_file(photo_files["chelsea"])],
-        bundled_styles=[BUNDLED], weights="2, 1", model="tiny", size=96, quality="Fast (1 pass)",
+        bundled_styles=[BUNDLED], weights="2, 1", model="tiny", size=96, quality="Fast (the model's grid fix)",
         api_name="/stylize",
     )
     with Image.open(result) as img:
@@ -87,7 +87,7 @@ def test_colour_preservation_and_a_region_mask_through_the_api(studio_url, photo
     Image.fromarray(np.repeat(np.r_[np.zeros(32), np.full(32, 255)][None].astype(np.uint8), 64, 0)).save(mask)
     result, _, status = client.predict(
         content=gradio_client.handle_file(photo_files["astronaut"]), bundled_styles=list(GALLERY)[:2],
-        model="tiny", size=64, quality="Fast (1 pass)", preserve_color=True,
+        model="tiny", size=64, quality="Fast (the model's grid fix)", preserve_color=True,
         mask=gradio_client.handle_file(str(mask)), api_name="/stylize",
     )
     with Image.open(result) as img:
@@ -110,7 +110,7 @@ def _outcome(url: str, event_id: str) -> str:
 def test_no_path_from_a_request_is_read_and_unknown_results_are_404(studio_url):
     # A request naming a server file as its image is refused before anything is copied.
     data = [{"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}, [], [BUNDLED], "", "tiny",
-            "adain", 1.0, 64, "Fast (1 pass)", False, None]
+            "adain", 1.0, 64, "Fast (the model's grid fix)", False, None]
     r = _call(studio_url, data)
     assert r.status_code == 200
     events = _outcome(studio_url, r.json()["event_id"])
@@ -150,7 +150,7 @@ def test_queue_full_gets_a_busy_answer(photo_files):
         with open(photo_files["astronaut"], "rb") as f:
             uploaded = httpx.post(url + "gradio_api/upload", files={"files": ("a.png", f, "image/png")}, timeout=TIMEOUT).json()[0]
         content = {"path": uploaded, "meta": {"_type": "gradio.FileData"}}
-        data = [content, [], [BUNDLED], "", "slow", "adain", 1.0, 64, "Fast (1 pass)", False, None]
+        data = [content, [], [BUNDLED], "", "slow", "adain", 1.0, 64, "Fast (the model's grid fix)", False, None]
         with ThreadPoolExecutor(4) as pool:  # one runs, one waits, the rest are turned away
             answers = list(pool.map(lambda _: _call(url, data), range(4)))
         codes = [a.status_code for a in answers]
