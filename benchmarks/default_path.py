@@ -112,6 +112,7 @@ class ModelResult:
     name: str
     phases: int
     gain: float
+    grid_filter: float  # px of the lattice filter (0: off)
     method: str
     precision: str  # what the Stylizer runs: "float32" or "bf16"
     requested: str  # what the model's defaults ask for ("float32" when they say nothing)
@@ -181,9 +182,9 @@ def format_report(run: Run) -> str:
             "",
             f"## {model.name}",
             "",
-            f"Default path: phases {model.phases}, gain {model.gain:g}, method {model.method}, "
-            f"precision {precision}. \"1 pass\" = float32, phases 1"
-            + (" (here the default path itself, timed once)." if model.phases == 1 and model.precision == "float32" else "."),
+            f"Default path: phases {model.phases}, gain {model.gain:g}, grid filter {model.grid_filter:g} px, "
+            f"method {model.method}, precision {precision}. \"1 pass\" = float32, phases 1, no grid filter"
+            + (" (here the default path itself, timed once)." if _is_single_pass(model.phases, model.grid_filter, model.precision) else "."),
             "",
             "| size | MP | default s | **default s/MP** | 1 pass s | default / 1 pass | floor s | "
             "default / floor | 1 pass / floor | peak MiB | peer s/MP | default / peer |",
@@ -247,6 +248,11 @@ def _timed(fn, repeats: int) -> tuple[list[float], float | None]:
     return times, max(known) if known else None
 
 
+def _is_single_pass(phases: int, grid_filter: float, precision: str) -> bool:
+    """Whether the default path is exactly the bare float32 pass (then it is timed once)."""
+    return phases == 1 and not grid_filter and precision == "float32"
+
+
 def worker_model(spec: str, size: int, repeats: int, all_phases: bool, threads: int | None) -> dict:
     """One model at one size, in this (fresh) process."""
     from flowstyle.models import load_model
@@ -261,8 +267,8 @@ def worker_model(spec: str, size: int, repeats: int, all_phases: bool, threads: 
     opts = default.options_for(1)
     m = model.config.multiple
     cases = {"default": (default, {})}
-    if not (opts.phases == 1 and default.precision == "float32"):  # else the same call: not run twice
-        cases["single"] = (single, {"phases": 1})
+    if not _is_single_pass(opts.phases, opts.grid_filter, default.precision):  # else the same call: not run twice
+        cases["single"] = (single, {"phases": 1, "grid_filter": 0.0})
     if all_phases and m * m != opts.phases:
         cases["all_phases"] = (default, {"phases": m * m})
     out: dict = {}
@@ -276,7 +282,7 @@ def worker_model(spec: str, size: int, repeats: int, all_phases: bool, threads: 
     out.update(
         mp=h * w / 1e6,
         flops=pass_flops(model.config, padded_shape(h, w, opts.pad, m), style_shape(sh, sw, m), opts.method),
-        phases=opts.phases, gain=opts.gain, method=opts.method, precision=default.precision,
+        phases=opts.phases, gain=opts.gain, grid_filter=opts.grid_filter, method=opts.method, precision=default.precision,
         requested=model.defaults.precision or "float32", all_phases_count=m * m,
     )
     return out
@@ -328,7 +334,7 @@ def model_label(spec: str) -> str:
 
 def bench_model(spec: str, args: argparse.Namespace) -> ModelResult:
     """Every size of one model, each in its own child process."""
-    result = ModelResult(model_label(spec), 0, 0.0, "?", "?", "?", 0)
+    result = ModelResult(model_label(spec), 0, 0.0, 0.0, "?", "?", "?", 0)
     smallest = min(args.sizes)
     for size in sorted(args.sizes):
         repeats = args.repeats_large if size * size / 1e6 >= LARGE_MP else args.repeats  # square sample
@@ -339,7 +345,7 @@ def bench_model(spec: str, args: argparse.Namespace) -> ModelResult:
             print(d["error"], flush=True)
             result.errors.append(f"{size} px: {d['error']}")
             continue
-        result.phases, result.gain, result.method = d["phases"], d["gain"], d["method"]
+        result.phases, result.gain, result.grid_filter, result.method = d["phases"], d["gain"], d["grid_filter"], d["method"]
         result.precision, result.requested, result.all_phases = d["precision"], d["requested"], d["all_phases_count"]
         mp = d["mp"]
         sr = SizeResult(size, _timing(d["default"], mp), _timing(d["single"], mp), d["flops"],

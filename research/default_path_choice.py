@@ -50,7 +50,7 @@ def main() -> None:
 
 def _filtered(text: str) -> tuple[int, float]:
     phases, _, width = text.partition(":")
-    return int(phases), float(width)
+    return int(phases), float(width or 0)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Before/after crops of the squeeze grid: one pass vs phase averaging, pad 0 vs 64.
+"""Before/after crops of the squeeze grid: one pass (pad 0, pad 64), the model's default path
+(one pass and the lattice filter for the shipped models), all squeeze phases averaged.
 
     python research/grid_crops.py MODEL CONTENT STYLE --size 384 --out docs/img/grid_crops.png
 """
@@ -14,9 +15,9 @@ from flowstyle import Stylizer
 from flowstyle.image.io import load_tensor, save_image, tensor_to_image
 from flowstyle.image.transforms import resize_longest
 
-VARIANTS = [("1 pass, pad 0", dict(phases=1, pad=0)), ("1 pass, pad 64", dict(phases=1, pad=64)),
-            ("4 phases", dict(phases=4, pad=64)),
-            ("16 phases, gain 1.15 (default)", dict(phases=16, pad=64, gain=1.15))]
+ALL_PHASES = "all"
+VARIANTS = [("1 pass, pad 0", dict(phases=1, pad=0, grid_filter=0)), ("1 pass, pad 64", dict(phases=1, pad=64, grid_filter=0)),
+            ("default path", dict(pad=64)), ("all phases averaged", dict(phases=ALL_PHASES, pad=64, grid_filter=0))]
 
 
 def main() -> None:
@@ -33,6 +34,11 @@ def main() -> None:
     content = resize_longest(load_tensor(args.content), args.size)
     tiles = [("content", tensor_to_image(content))]
     for label, options in VARIANTS:
+        if options.get("phases") == ALL_PHASES:
+            options = {**options, "phases": 4 ** stylizer.model.config.n_block}
+        if label == "default path":
+            used = stylizer.options_for(1)
+            label += f" ({used.phases} pass{'es' if used.phases > 1 else ''}" + (f", filter {used.grid_filter:g} px)" if used.grid_filter else ")")
         tiles.append((label, stylizer.stylize(content, args.style, **options)))
     side = args.crop * args.zoom
     sheet = Image.new("RGB", (side * len(tiles), side + 16), "white")
