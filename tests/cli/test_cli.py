@@ -88,7 +88,8 @@ def test_folder_mode_skips_existing_and_bad_files(tiny_model_file, photo_files, 
 def test_models_and_version_and_module_entry_point(capsys):
     assert run("models") == 0
     listing = capsys.readouterr().out
-    assert "artflow-adain" in listing and "phases 16 gain" in listing  # the grid fix each model uses
+    adain = next(line for line in listing.splitlines() if line.startswith("artflow-adain "))
+    assert "phases 1 gain 1 grid-filter 2" in adain  # the grid fix each model uses
     proc = subprocess.run([sys.executable, "-m", "flowstyle", "--version"], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.startswith("flowstyle ")
 
