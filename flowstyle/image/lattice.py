@@ -14,7 +14,9 @@ leaves more grid where the content changes quickly.
 
 Only the change is filtered: the content's own detail at those frequencies stays. Near the
 image edge both means are taken over the pixels that exist (normalised convolution), so the
-filter needs no padding of its own.
+filter needs no padding of its own. It runs in row bands (each with the filter's reach of
+extra rows, so the result is the same as for the whole image), so that a large image needs one
+extra copy of itself, not five.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from torch import Tensor
 from ..errors import FlowstyleError
 
 MAX_GRID_FILTER = 16.0  # px; a wider filter's notches are so narrow that they leave the grid
+BAND_ROWS = 256  # rows filtered at a time
 
 
 def checked_grid_filter(value: object, name: str = "grid filter") -> float:
@@ -61,18 +64,27 @@ def _local_mean(x: Tensor, taps: Tensor) -> Tensor:
     return smooth(x, channels) / weight
 
 
-def remove_lattice(out: Tensor, content: Tensor, period: int, sigma: float) -> Tensor:
+def remove_lattice(out: Tensor, content: Tensor, period: int, sigma: float, band_rows: int = BAND_ROWS) -> Tensor:
     """`out` with the period-`period` lattice of its change from `content` filtered out.
 
     out, content: (B, C, H, W), same shape, in the same pixel grid (the lattice's origin does not
     matter: the filter is shift-invariant). sigma: the local means' Gaussian, in px; 0 returns
-    `out` unchanged. The result is not clamped to the image range.
+    `out` unchanged. The result is not clamped to the image range. band_rows: rows filtered at a
+    time (memory only; the result does not depend on it).
     """
     if out.shape != content.shape:
         raise ValueError(f"out and content differ in shape: {tuple(out.shape)} vs {tuple(content.shape)}")
     if checked_grid_filter(sigma) == 0 or period < 2:
         return out
     gauss, same_phase = _gaussian_taps(period, sigma)
-    change = out.float() - content.float()
-    lattice = _local_mean(change, same_phase) - _local_mean(change, gauss)
-    return (out.float() - lattice).to(out.dtype)
+    reach = gauss.numel() // 2
+    height = out.shape[-2]
+    result = torch.empty_like(out)
+    for top in range(0, height, band_rows):
+        bottom = min(top + band_rows, height)
+        lo, hi = max(top - reach, 0), min(bottom + reach, height)
+        band = out[..., lo:hi, :].float()
+        change = band - content[..., lo:hi, :].float()
+        lattice = _local_mean(change, same_phase) - _local_mean(change, gauss)
+        result[..., top:bottom, :] = (band - lattice)[..., top - lo : bottom - lo, :]
+    return result

@@ -58,3 +58,10 @@ def test_width_zero_is_the_identity_and_bad_widths_are_one_line_errors():
             checked_grid_filter(bad)
     with pytest.raises(ValueError, match="differ in shape"):
         remove_lattice(a, b[..., :8], 2, 2.0)
+
+
+def test_row_bands_give_the_whole_images_result():
+    out, content = torch.rand(1, 3, 70, 50), torch.rand(1, 3, 70, 50)
+    whole = remove_lattice(out, content, 4, 2.5, band_rows=1000)
+    for rows in (1, 7, 16, 69):
+        assert torch.allclose(remove_lattice(out, content, 4, 2.5, band_rows=rows), whole, atol=1e-6)
