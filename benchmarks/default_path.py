@@ -13,7 +13,7 @@ fresh child process per size:
   (`flow.precision.resolve_precision`: "auto" is bf16 only where the CPU has bf16 units);
 - **one float32 pass**: the same call with precision float32 and phases 1;
 - **all phases** (16 for a two-block flow), at the smallest size only, as a reference row
-  (the default path before the grid fix was trained in; skipped when it *is* the default).
+  (the default path before the lattice filter; skipped when it *is* the default).
 
 The style is encoded in every run (cache off): the cost of one new photo with one new style.
 Each child warms up on a small image (kernel selection, lazy imports), then times `--repeats`
