@@ -269,8 +269,8 @@ def worker_model(spec: str, size: int, repeats: int, all_phases: bool, threads: 
     cases = {"default": (default, {})}
     if not _is_single_pass(opts.phases, opts.grid_filter, default.precision):  # else the same call: not run twice
         cases["single"] = (single, {"phases": 1, "grid_filter": 0.0})
-    if all_phases and m * m != opts.phases:
-        cases["all_phases"] = (default, {"phases": m * m})
+    if all_phases and model.config.all_phases != opts.phases:
+        cases["all_phases"] = (default, {"phases": model.config.all_phases})
     out: dict = {}
     for name, (stylizer, keywords) in cases.items():
         stylizer.stylize_tensor(warm_c, warm_s, **keywords)
@@ -283,7 +283,7 @@ def worker_model(spec: str, size: int, repeats: int, all_phases: bool, threads: 
         mp=h * w / 1e6,
         flops=pass_flops(model.config, padded_shape(h, w, opts.pad, m), style_shape(sh, sw, m), opts.method),
         phases=opts.phases, gain=opts.gain, grid_filter=opts.grid_filter, method=opts.method, precision=default.precision,
-        requested=model.defaults.precision or "float32", all_phases_count=m * m,
+        requested=model.defaults.precision or "float32", all_phases_count=model.config.all_phases,
     )
     return out
 

@@ -35,7 +35,7 @@ def main() -> None:
     tiles = [("content", tensor_to_image(content))]
     for label, options in VARIANTS:
         if options.get("phases") == ALL_PHASES:
-            options = {**options, "phases": 4 ** stylizer.model.config.n_block}
+            options = {**options, "phases": stylizer.model.config.all_phases}
         if label == "default path":
             used = stylizer.options_for(1)
             label += f" ({used.phases} pass{'es' if used.phases > 1 else ''}" + (f", filter {used.grid_filter:g} px)" if used.grid_filter else ")")

@@ -40,6 +40,11 @@ class FlowConfig:
         return 2**self.n_block
 
     @property
+    def all_phases(self) -> int:
+        """The squeeze phase count that visits every pixel shift of the deepest lattice."""
+        return self.multiple**2
+
+    @property
     def latent_channels(self) -> int:
         return 3 * 4**self.n_block
 

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import FlowstyleError
 from ..fields import option
+from ..image.lattice import MAX_GRID_FILTER, checked_grid_filter
 from ..image.transforms import PAD_MODES, phase_shifts
 from ..models.defaults import MAX_GAIN
 from ..operators import ANCHOR_STATS, BLENDS, OPERATORS, Anchor, checked_anchor, checked_anchor_stats, normalize_weights
-from ..image.lattice import MAX_GRID_FILTER, checked_grid_filter
 from .regions import MaskLike
 
 if TYPE_CHECKING:

@@ -225,7 +225,7 @@ class Studio:
 
 def _all_phases(stylizer) -> int:
     model = getattr(stylizer, "model", None)  # a real Stylizer; test stand-ins lack it
-    return 4 ** model.config.n_block if model is not None else 4
+    return model.config.all_phases if model is not None else 4
 
 
 def _default_phases(stylizer, n_styles: int, options: StylizeOptions) -> int:
