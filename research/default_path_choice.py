@@ -1,6 +1,6 @@
 """Choose a model's default path on the cross-source validation split (xval).
 
-For each phase count (1, 2, 4; gain 1), and each --filtered PHASES:PX (those phases with the
+For each phase count (1, 2, 4; gain 1 unless --gain), and each --filtered PHASES:PX (those phases with the
 lattice filter of that width, image/lattice.py), over content x style pairs through the real
 pipeline: style match, SSIM, clipped share and grid ratio (whole image and border band), medians
 and the worst decile. The default is the fewest passes whose worst-decile grid ratio stays <= 1.1.
@@ -12,6 +12,9 @@ and the worst decile. The default is the fewest passes whose worst-decile grid r
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
+from pathlib import Path
 
 import torch
 
@@ -31,21 +34,33 @@ def main() -> None:
     p.add_argument("--phases", type=int, nargs="*", default=[1, 2, 4])
     p.add_argument("--filtered", nargs="+", default=[], metavar="PHASES:PX", help="rows with the lattice filter, e.g. 1:2 1:3")
     p.add_argument("--method", default=None)
+    p.add_argument("--gain", type=float, default=1.0, help="the style change's gain on every row")
+    p.add_argument("--anchor", type=float, default=None, help="override the model's anchor (AdaAttN)")
+    p.add_argument("--anchor-stats", default=None, help="override the model's anchor stats (mean-std, covariance)")
+    p.add_argument("--json", default=None, help="also write every row's per-pair scores here (paired comparisons)")
     p.add_argument("--threads", type=int, default=2, help="torch threads (1 beside a training run)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     contents = load_images(image_paths(args.content, args.max_images), args.size)
     styles = load_images(image_paths(args.styles, args.max_styles or args.max_images), args.size)
     st = Stylizer(args.model)
-    print(f"{args.model}: {len(contents)} contents x {len(styles)} styles at {args.size} px, gain 1")
+    overrides = dict(gain=args.gain, anchor=args.anchor, anchor_stats=args.anchor_stats, method=args.method)
+    print(f"{args.model}: {len(contents)} contents x {len(styles)} styles at {args.size} px, "
+          f"gain {args.gain:g}" + (f", anchor {args.anchor:g}" if args.anchor is not None else "")
+          + (f" ({args.anchor_stats})" if args.anchor_stats else ""))
     paths = [(phases, 0.0) for phases in args.phases] + [_filtered(text) for text in args.filtered]
     print("| phases | style match (median / worst decile / pairs < 0) | SSIM | clipped % | grid ratio (median / worst) | grid border (median / worst) | s / pair |")
     print("|---|---|---|---|---|---|---|")
+    pair_names = [(c.name, s.name) for c in contents for s in styles]
+    rows = {}
     for phases, grid_filter in paths:
-        opts = StylizeOptions(phases=phases, gain=1.0, grid_filter=grid_filter, method=args.method)
+        opts = StylizeOptions(phases=phases, grid_filter=grid_filter, **overrides)
         scores = score_pairs(lambda c, s: st.stylize_tensor(c, [s], options=opts), grid_of(contents, styles), grid=True)
         label = f"{phases} + filter {grid_filter:g} px" if grid_filter else f"{phases}"
         print(f"| {label} | {scores.grid_cells()} | {scores.mean_seconds:.1f} |", flush=True)
+        rows[label] = dataclasses.asdict(scores)
+        if args.json:
+            Path(args.json).write_text(json.dumps({"model": args.model, "pairs": pair_names, "rows": rows}, indent=1))
 
 
 def _filtered(text: str) -> tuple[int, float]:
