@@ -3,7 +3,8 @@
 A path's median clipped share over pairs can jump by a point when a few pairs move by a tenth
 across a gap in the distribution (session 13: artflow-adaattn-1x16's 4-phase and 2-pass medians
 5.7 vs 6.8 % with a paired median difference of 0.00). So next to the medians over the pooled
-pairs (each distinct content x style pair once; the rows every file has) this prints, for each
+pairs (each distinct content x style pair once, the pairs every row has; --rows to leave
+rows out) this prints, for each
 path against the reference, the median of the per-pair differences, how many pairs got worse,
 and the mean clipped share.
 
@@ -38,13 +39,16 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("reference", help="the row label to compare against, e.g. 16")
     p.add_argument("files", nargs="+")
+    p.add_argument("--rows", nargs="+", default=None, help="only these row labels (and the reference)")
     args = p.parse_args()
     rows = pooled(args.files)
     if args.reference not in rows:
         raise SystemExit(f"no row {args.reference!r}; rows: {', '.join(rows)}")
-    pairs = sorted(set.intersection(*(set(r) for r in rows.values())))
+    if args.rows:
+        rows = {label: rows[label] for label in rows if label in args.rows or label == args.reference}
     ref = rows[args.reference]
-    print(f"{len(pairs)} distinct pairs in every row of {', '.join(args.files)}\n")
+    pairs = sorted(set.intersection(*(set(r) for r in rows.values())))
+    print(f"{len(pairs)} distinct pairs in every row, pooled from {', '.join(args.files)}\n")
     print("| path | style match (median / worst decile / < 0) | SSIM | clipped % (median / mean) | grid (median / worst decile) | border | paired vs reference: style, SSIM, clipped (median diff; pairs worse) |")
     print("|---|---|---|---|---|---|---|")
     for label, row in rows.items():

@@ -39,6 +39,7 @@ class TrainConfig:
     grid_weight: float = option(0.0, "anti-grid spectral loss weight", type=float)
     range_weight: float = option(0.0, "weight of the penalty on decoded values outside [0, 1]", type=float)
     shift_weight: float = option(0.0, "shift-consistency loss weight (the flow learns to ignore the squeeze phase)", type=float)
+    hinge_weight: float = option(0.0, "weight of the style hinge: the penalty on outputs further from their style than their content was (style match below 0)", type=float)
     phases: int = option(1, "train through the path that averages the deepest block over this many of its squeeze phases (1, 2 or 4; pipeline/phases.py deepest_block_plan): the grid losses then see what that path leaves", type=int)
     anchor: float = option(0.0, "AdaAttN: train with the output moved this far (0..1) towards AdaIN's global moments, as stylize --anchor", type=float)
     anchor_stats: str = option("mean-std", "what that anchor matches: channel mean/std, or mean and covariance (its maps held constant for the gradient)", choices=ANCHOR_STATS, type=str)
@@ -70,7 +71,7 @@ class TrainConfig:
         for name in ("lr", "clip"):
             if not getattr(self, name) > 0:
                 raise FlowstyleError(f"{name} must be above 0, got {getattr(self, name)}")
-        for name in ("lr_decay", "content_weight", "style_weight", "local_weight", "grid_weight", "range_weight", "shift_weight"):
+        for name in ("lr_decay", "content_weight", "style_weight", "local_weight", "grid_weight", "range_weight", "shift_weight", "hinge_weight"):
             if getattr(self, name) < 0:
                 raise FlowstyleError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not 0.0 <= self.near_pairs <= 1.0:

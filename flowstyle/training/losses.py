@@ -34,14 +34,29 @@ def style_stats(feats: dict[str, Tensor]) -> dict[str, tuple[Tensor, Tensor]]:
     return {name: mean_std(feats[name], unbiased=True) for name in STYLE_LAYERS}
 
 
-def style_loss(out_feats: dict[str, Tensor], target: dict[str, tuple[Tensor, Tensor]]) -> Tensor:
-    """Sum over relu1_1..relu4_1 of MSE(channel means) + MSE(channel stds); images may differ in size."""
-    total = out_feats[STYLE_LAYERS[0]].new_zeros(())
+def style_loss_per_image(out_feats: dict[str, Tensor], target: dict[str, tuple[Tensor, Tensor]]) -> Tensor:
+    """(B,) style loss of each image: sum over relu1_1..relu4_1 of the channel-mean squared error of
+    its feature means and stds against the target's."""
+    total = out_feats[STYLE_LAYERS[0]].new_zeros(out_feats[STYLE_LAYERS[0]].shape[0])
     for name in STYLE_LAYERS:
         mean, std = mean_std(out_feats[name], unbiased=True)
         t_mean, t_std = target[name]
-        total = total + F.mse_loss(mean, t_mean) + F.mse_loss(std, t_std)
+        total = total + (mean - t_mean).pow(2).flatten(1).mean(1) + (std - t_std).pow(2).flatten(1).mean(1)
     return total
+
+
+def style_loss(out_feats: dict[str, Tensor], target: dict[str, tuple[Tensor, Tensor]]) -> Tensor:
+    """Sum over relu1_1..relu4_1 of MSE(channel means) + MSE(channel stds); images may differ in size."""
+    return style_loss_per_image(out_feats, target).mean()
+
+
+def style_hinge_loss(out_loss: Tensor, content_loss_to_style: Tensor, eps: float = 1e-6) -> Tensor:
+    """Mean over the batch of relu(L(out, style) / L(content, style) - 1): zero for every output
+    at least as close to its style as its content was (style match >= 0), growing with how far
+    past it an output lands. The plain style loss weighs pairs by their absolute loss, so a pair
+    that starts close to its style (clip art on clip art) hardly counts even when the output
+    moves away from it; this term counts exactly those (issue 11: no pair below 0)."""
+    return torch.relu(out_loss / (content_loss_to_style.detach() + eps) - 1.0).mean()
 
 
 def gram(feat: Tensor) -> Tensor:
@@ -159,6 +174,7 @@ class LossWeights:
     grid: float = 0.0
     range: float = 0.0
     shift: float = 0.0
+    hinge: float = 0.0
 
 
 @dataclass
@@ -169,6 +185,7 @@ class LossTerms:
     local: Tensor
     grid: Tensor
     range: Tensor
+    hinge: Tensor
 
 
 def compute_losses(
@@ -180,11 +197,16 @@ def compute_losses(
         style_feats = vgg(style)
     out_feats = vgg(out)
     c = content_loss(out_feats, content_feats)
-    s = style_loss(out_feats, style_stats(style_feats))
+    target = style_stats(style_feats)
+    per_image = style_loss_per_image(out_feats, target)
+    s = per_image.mean()
+    hinge = c.new_zeros(())
+    if weights.hinge > 0:
+        hinge = style_hinge_loss(per_image, style_loss_per_image(content_feats, target))
     loc = local_feature_loss(out_feats, content_feats, style_feats) if weights.local > 0 else c.new_zeros(())
     grid = grid_loss(out, content) if weights.grid > 0 else c.new_zeros(())
     rng = range_loss(out.float())
-    total = weights.content * c + weights.style * s + weights.local * loc + weights.grid * grid
+    total = weights.content * c + weights.style * s + weights.local * loc + weights.grid * grid + weights.hinge * hinge
     if weights.range > 0:
         total = total + weights.range * rng
-    return LossTerms(total, c.detach(), s.detach(), loc.detach(), grid.detach(), rng.detach())
+    return LossTerms(total, c.detach(), s.detach(), loc.detach(), grid.detach(), rng.detach(), hinge.detach())

@@ -101,7 +101,8 @@ class Trainer:
         self._style_index: StyleIndex | None = None  # near pairs' lookup, built on first use
         self.optimizer = torch.optim.Adam(self.trainable_parameters(), lr=cfg.lr)
         self.weights = LossWeights(
-            cfg.content_weight, cfg.style_weight, cfg.local_weight, cfg.grid_weight, cfg.range_weight, cfg.shift_weight
+            cfg.content_weight, cfg.style_weight, cfg.local_weight, cfg.grid_weight, cfg.range_weight, cfg.shift_weight,
+            cfg.hinge_weight,
         )
         self.step = 0
         self.elapsed = 0.0
@@ -274,7 +275,7 @@ class Trainer:
         return {
             "loss": total.item(), "content": terms.content.item(), "style": terms.style.item(),
             "local": terms.local.item(), "grid": terms.grid.item(), "range": terms.range.item(),
-            "shift": shift.item(), "grad_norm": float(grad_norm), "lr": lr,
+            "shift": shift.item(), "hinge": terms.hinge.item(), "grad_norm": float(grad_norm), "lr": lr,
         }
 
     # ---------------------------------------------------------------- loop
@@ -362,7 +363,7 @@ class Trainer:
 class _CsvLog:
     """Appends one row per logged step; keeps an existing file's columns when resuming."""
 
-    FIELDS = ("step", "seconds", "loss", "content", "style", "local", "grid", "range", "shift", "grad_norm", "lr", "images_per_s")
+    FIELDS = ("step", "seconds", "loss", "content", "style", "local", "grid", "range", "shift", "hinge", "grad_norm", "lr", "images_per_s")
 
     def __init__(self, path: Path, after: int = 0) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

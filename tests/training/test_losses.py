@@ -69,3 +69,41 @@ def test_shift_consistency_loss_is_zero_for_a_shift_equivariant_map():
     phase = torch.zeros(1, 3, 16, 16)
     phase[..., ::2, ::2] = 1.0  # a pattern fixed to the grid, not to the image
     assert shift_consistency_loss(a + phase, b + phase, dy, dx).item() > 0.1
+
+
+def test_style_loss_is_the_batch_mean_of_the_per_image_losses():
+    from flowstyle.training.losses import style_loss_per_image
+
+    vgg = load_vgg()
+    torch.manual_seed(0)
+    out, style = torch.rand(3, 3, 32, 32), torch.rand(3, 3, 32, 32)
+    target = style_stats(vgg(style))
+    per_image = style_loss_per_image(vgg(out), target)
+    assert per_image.shape == (3,)
+    for i in range(3):  # each image against its own style equals the loss of that image alone
+        alone = style_loss(vgg(out[i : i + 1]), style_stats(vgg(style[i : i + 1])))
+        assert torch.allclose(per_image[i], alone, rtol=1e-5)
+    assert torch.allclose(style_loss(vgg(out), target), per_image.mean())
+
+
+def test_style_hinge_counts_only_outputs_further_from_the_style_than_their_content():
+    from flowstyle.training.losses import style_hinge_loss
+
+    content_to_style = torch.tensor([2.0, 2.0, 0.5])
+    out_to_style = torch.tensor([1.0, 2.0, 1.0], requires_grad=True)  # closer, equal, twice as far
+    hinge = style_hinge_loss(out_to_style, content_to_style)
+    assert abs(hinge.item() - (1.0 / 0.5 - 1.0) / 3) < 1e-5  # only the third: style match -1
+    hinge.backward()
+    assert out_to_style.grad[0] == 0 and out_to_style.grad[1] == 0 and out_to_style.grad[2] > 0
+
+
+def test_compute_losses_adds_the_hinge_only_when_weighted():
+    vgg = load_vgg()
+    torch.manual_seed(0)
+    style = torch.rand(2, 3, 32, 32) * 0.3  # dark noise
+    content = style + 0.05 * torch.rand(2, 3, 32, 32)  # close to it
+    away = torch.full_like(style, 0.9)  # a flat bright output: far from the style
+    plain = compute_losses(vgg, away, content, style, LossWeights())
+    hinged = compute_losses(vgg, away, content, style, LossWeights(hinge=2.0))
+    assert plain.hinge.item() == 0.0 and hinged.hinge.item() > 0
+    assert torch.allclose(hinged.total, plain.total + 2.0 * hinged.hinge)
