@@ -3,7 +3,7 @@
 # range loss + shift-consistency loss, float32 (the AMD EPYC dev machine has no bf16 units),
 # one thread per run so that two runs share the 2 cores. Every run resumes from its checkpoint:
 # rerun this script after a kill and it continues. Usage: sh research/train_models.sh RUN
-#   RUN = adain | adain-noshift | adain-grid | adain-nest | adain-haar | adaattn | adaattn-grid | adaattn-anchor | adaattn-1x16 | adaattn-1x16-anchor | adaattn-1x16-p2 | adaattn-1x16-a1 | adaattn-1x16-cov | adaattn-1x16-near | adaattn-1x16-near512 | adaattn-1x16-hinge
+#   RUN = adain | adain-noshift | adain-grid | adain-nest | adain-haar | adaattn | adaattn-grid | adaattn-anchor | adaattn-1x16 | adaattn-1x16-anchor | adaattn-1x16-p2 | adaattn-1x16-a1 | adaattn-1x16-cov | adaattn-1x16-near | adaattn-1x16-near512 | adaattn-1x16-hinge | adaattn-1x16-hinge512
 # adain-grid (issue 12, session 3): the adain run continued from its step-800 weights with the
 # anti-grid spectral loss added, so that few squeeze phases suffice.
 # adaattn-grid (session 4): AdaAttN fine-tuned from the shipped adain-grid flow, its attention
@@ -32,6 +32,9 @@
 # adaattn-1x16-hinge (session 13, issue 11): as adaattn-1x16-near plus --hinge-weight 10: the style hinge
 # (training/losses.py style_hinge_loss) penalises outputs further from their style than their content,
 # the failure "no pair below 0" counts, which the plain style loss hardly weighs on near pairs.
+# adaattn-1x16-hinge512 (session 13): the same at the test's scale, as adaattn-1x16-near512 plus the hinge:
+# at 128 px crops the hinge was 0 at every logged step to 70 (no training output ended further from its
+# style than its content), while the misses are whole 512 px images.
 # Shipped at step 600 (adaattn-grid) and 700 (adaattn-1x16, resumed from 223): reports/xval_adaattn_2026-11-26.md.
 set -e
 FS=${FS:-.venv/bin/flowstyle}
@@ -54,6 +57,7 @@ case "$1" in
   adaattn-1x16-near) $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --init ${INIT:-artflow-adaattn-1x16} --lr 2e-4 --range-weight 20 --shift-weight 200 --anchor 1 --anchor-stats covariance --near-pairs 0.25 --out runs/adaattn-1x16-near ;;
   adaattn-1x16-near512) $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --init ${INIT:-artflow-adaattn-1x16} --lr 2e-4 --range-weight 20 --shift-weight 200 --anchor 1 --anchor-stats covariance --near-pairs 0.25 --resize 512 --crop 256 --batch 2 --out runs/adaattn-1x16-near512 ;;
   adaattn-1x16-hinge) $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --init ${INIT:-artflow-adaattn-1x16} --lr 2e-4 --range-weight 20 --shift-weight 200 --anchor 1 --anchor-stats covariance --near-pairs 0.25 --hinge-weight 10 --out runs/adaattn-1x16-hinge ;;
+  adaattn-1x16-hinge512) $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --init ${INIT:-artflow-adaattn-1x16} --lr 2e-4 --range-weight 20 --shift-weight 200 --anchor 1 --anchor-stats covariance --near-pairs 0.25 --hinge-weight 10 --resize 512 --crop 256 --batch 2 --out runs/adaattn-1x16-hinge512 ;;
   adaattn-1x16)   $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --range-weight 20 --shift-weight 200 --out runs/adaattn-1x16 ;;
-  *) echo "usage: $0 adain|adain-noshift|adain-grid|adain-nest|adain-haar|adaattn|adaattn-grid|adaattn-anchor|adaattn-1x16|adaattn-1x16-anchor|adaattn-1x16-p2|adaattn-1x16-a1|adaattn-1x16-cov|adaattn-1x16-near|adaattn-1x16-near512|adaattn-1x16-hinge" >&2; exit 2 ;;
+  *) echo "usage: $0 adain|adain-noshift|adain-grid|adain-nest|adain-haar|adaattn|adaattn-grid|adaattn-anchor|adaattn-1x16|adaattn-1x16-anchor|adaattn-1x16-p2|adaattn-1x16-a1|adaattn-1x16-cov|adaattn-1x16-near|adaattn-1x16-near512|adaattn-1x16-hinge|adaattn-1x16-hinge512" >&2; exit 2 ;;
 esac
