@@ -34,7 +34,7 @@
 # the failure "no pair below 0" counts, which the plain style loss hardly weighs on near pairs.
 # adaattn-1x16-hinge512 (session 13): the same at the test's scale, as adaattn-1x16-near512 plus the hinge:
 # at 128 px crops the hinge was 0 at every logged step to 70 (no training output ended further from its
-# style than its content), while the misses are whole 512 px images.
+# style than its content), while the misses are whole 512 px images. Here too: 0 at steps 10-50; stopped.
 # Shipped at step 600 (adaattn-grid) and 700 (adaattn-1x16, resumed from 223): reports/xval_adaattn_2026-11-26.md.
 set -e
 FS=${FS:-.venv/bin/flowstyle}
