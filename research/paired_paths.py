@@ -3,10 +3,9 @@
 A path's median clipped share over pairs can jump by a point when a few pairs move by a tenth
 across a gap in the distribution (session 13: artflow-adaattn-1x16's 4-phase and 2-pass medians
 5.7 vs 6.8 % with a paired median difference of 0.00). So next to the medians over the pooled
-pairs (each distinct content x style pair once, the pairs every row has; --rows to leave
-rows out) this prints, for each
-path against the reference, the median of the per-pair differences, how many pairs got worse,
-and the mean clipped share.
+pairs (each distinct content x style pair once, the pairs every row has; --rows to leave rows
+out) this prints, for each path against the reference, the median of the per-pair differences,
+how many pairs got worse, and the mean clipped share.
 
     .venv/bin/python -m research.paired_paths 16 reports/a.json reports/b.json
 """
@@ -15,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import numpy as np
 
@@ -27,7 +27,7 @@ def pooled(files: list[str]) -> dict[str, dict[tuple[str, str], dict[str, float]
     """row label -> (content, style) -> scores, over every file (a pair seen twice keeps the last)."""
     rows: dict[str, dict[tuple[str, str], dict[str, float]]] = {}
     for name in files:
-        data = json.loads(open(name).read())
+        data = json.loads(Path(name).read_text())
         for label, scores in data["rows"].items():
             row = rows.setdefault(label, {})
             for k, pair in enumerate(data["pairs"]):
