@@ -8,6 +8,7 @@ out) this prints, for each path against the reference, the median of the per-pai
 how many pairs got worse, and the mean clipped share.
 
     .venv/bin/python -m research.paired_paths 16 reports/a.json reports/b.json
+    .venv/bin/python -m research.paired_paths "artflow-adaattn: 16" reports/a.json reports/candidate.json
 """
 
 from __future__ import annotations
@@ -24,12 +25,15 @@ KEYS = ("style_match", "ssim", "clipped", "grid", "border")
 
 
 def pooled(files: list[str]) -> dict[str, dict[tuple[str, str], dict[str, float]]]:
-    """row label -> (content, style) -> scores, over every file (a pair seen twice keeps the last)."""
+    """row label -> (content, style) -> scores, over every file (a pair seen twice keeps the last).
+    When the files are of more than one model, each label is "model: label" (a candidate's
+    paths against the shipped model's)."""
     rows: dict[str, dict[tuple[str, str], dict[str, float]]] = {}
-    for name in files:
-        data = json.loads(Path(name).read_text())
+    loaded = [json.loads(Path(name).read_text()) for name in files]
+    several = len({data["model"] for data in loaded}) > 1
+    for data in loaded:
         for label, scores in data["rows"].items():
-            row = rows.setdefault(label, {})
+            row = rows.setdefault(f"{data['model']}: {label}" if several else label, {})
             for k, pair in enumerate(data["pairs"]):
                 row[tuple(pair)] = {key: scores[key][k] for key in KEYS}
     return rows

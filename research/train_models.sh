@@ -3,7 +3,7 @@
 # range loss + shift-consistency loss, float32 (the AMD EPYC dev machine has no bf16 units),
 # one thread per run so that two runs share the 2 cores. Every run resumes from its checkpoint:
 # rerun this script after a kill and it continues. Usage: sh research/train_models.sh RUN
-#   RUN = adain | adain-noshift | adain-grid | adain-nest | adain-haar | adaattn | adaattn-grid | adaattn-anchor | adaattn-1x16 | adaattn-1x16-anchor | adaattn-1x16-p2 | adaattn-1x16-a1 | adaattn-1x16-cov | adaattn-1x16-near | adaattn-1x16-near512 | adaattn-1x16-hinge | adaattn-1x16-hinge512
+#   RUN = adain | adain-noshift | adain-grid | adain-nest | adain-haar | adaattn | adaattn-grid | adaattn-anchor | adaattn-1x16 | adaattn-1x16-anchor | adaattn-1x16-p2 | adaattn-1x16-a1 | adaattn-1x16-cov | adaattn-1x16-near | adaattn-1x16-near512 | adaattn-1x16-hinge | adaattn-1x16-hinge512 | adaattn-1x16-art | adaattn-distill
 # adain-grid (issue 12, session 3): the adain run continued from its step-800 weights with the
 # anti-grid spectral loss added, so that few squeeze phases suffice.
 # adaattn-grid (session 4): AdaAttN fine-tuned from the shipped adain-grid flow, its attention
@@ -35,6 +35,12 @@
 # adaattn-1x16-hinge512 (session 13): the same at the test's scale, as adaattn-1x16-near512 plus the hinge:
 # at 128 px crops the hinge was 0 at every logged step to 70 (no training output ended further from its
 # style than its content), while the misses are whole 512 px images. Here too: 0 at steps 10-50; stopped.
+# adaattn-1x16-art (session 14, issue 11): as adaattn-1x16-hinge plus --art-pairs 0.5: half of each batch
+# is a training style image (mostly openclipart on white) as the content with one of its nearest other
+# styles, the kind of pair the test misses, so that the hinge has outputs to act on.
+# adaattn-distill (session 14, issue 12): the shipped artflow-adaattn fine-tuned with its own recipe
+# (adaattn-anchor) plus --distill-weight 1000: its one pass pulled towards the frozen shipped model's
+# 16-phase average (its default path), so that one pass + the lattice filter can carry what the average does.
 # Shipped at step 600 (adaattn-grid) and 700 (adaattn-1x16, resumed from 223): reports/xval_adaattn_2026-11-26.md.
 set -e
 FS=${FS:-.venv/bin/flowstyle}
@@ -58,6 +64,8 @@ case "$1" in
   adaattn-1x16-near512) $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --init ${INIT:-artflow-adaattn-1x16} --lr 2e-4 --range-weight 20 --shift-weight 200 --anchor 1 --anchor-stats covariance --near-pairs 0.25 --resize 512 --crop 256 --batch 2 --out runs/adaattn-1x16-near512 ;;
   adaattn-1x16-hinge) $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --init ${INIT:-artflow-adaattn-1x16} --lr 2e-4 --range-weight 20 --shift-weight 200 --anchor 1 --anchor-stats covariance --near-pairs 0.25 --hinge-weight 10 --out runs/adaattn-1x16-hinge ;;
   adaattn-1x16-hinge512) $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --init ${INIT:-artflow-adaattn-1x16} --lr 2e-4 --range-weight 20 --shift-weight 200 --anchor 1 --anchor-stats covariance --near-pairs 0.25 --hinge-weight 10 --resize 512 --crop 256 --batch 2 --out runs/adaattn-1x16-hinge512 ;;
+  adaattn-1x16-art) $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --init ${INIT:-artflow-adaattn-1x16} --lr 2e-4 --range-weight 20 --shift-weight 200 --anchor 1 --anchor-stats covariance --near-pairs 0.25 --art-pairs 0.5 --hinge-weight 10 --out runs/adaattn-1x16-art ;;
+  adaattn-distill) $FS train $DATA $COMMON --method adaattn --init ${INIT:-artflow-adaattn} --lr 2e-4 --range-weight 20 --shift-weight 200 --grid-weight 1 --anchor 0.75 --distill-weight 1000 --out runs/adaattn-distill ;;
   adaattn-1x16)   $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --range-weight 20 --shift-weight 200 --out runs/adaattn-1x16 ;;
-  *) echo "usage: $0 adain|adain-noshift|adain-grid|adain-nest|adain-haar|adaattn|adaattn-grid|adaattn-anchor|adaattn-1x16|adaattn-1x16-anchor|adaattn-1x16-p2|adaattn-1x16-a1|adaattn-1x16-cov|adaattn-1x16-near|adaattn-1x16-near512|adaattn-1x16-hinge|adaattn-1x16-hinge512" >&2; exit 2 ;;
+  *) echo "usage: $0 adain|adain-noshift|adain-grid|adain-nest|adain-haar|adaattn|adaattn-grid|adaattn-anchor|adaattn-1x16|adaattn-1x16-anchor|adaattn-1x16-p2|adaattn-1x16-a1|adaattn-1x16-cov|adaattn-1x16-near|adaattn-1x16-near512|adaattn-1x16-hinge|adaattn-1x16-hinge512|adaattn-1x16-art|adaattn-distill" >&2; exit 2 ;;
 esac

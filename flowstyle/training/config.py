@@ -40,10 +40,12 @@ class TrainConfig:
     range_weight: float = option(0.0, "weight of the penalty on decoded values outside [0, 1]", type=float)
     shift_weight: float = option(0.0, "shift-consistency loss weight (the flow learns to ignore the squeeze phase)", type=float)
     hinge_weight: float = option(0.0, "weight of the style hinge: the penalty on outputs further from their style than their content was (style match below 0)", type=float)
+    distill_weight: float = option(0.0, "weight of the pull of the output towards the initial model's (--init, frozen) all-phase average on the same pair: its grid-free default path, learnt by the one-pass path", type=float)
     phases: int = option(1, "train through the path that averages the deepest block over this many of its squeeze phases (1, 2 or 4; pipeline/phases.py deepest_block_plan): the grid losses then see what that path leaves", type=int)
     anchor: float = option(0.0, "AdaAttN: train with the output moved this far (0..1) towards AdaIN's global moments, as stylize --anchor", type=float)
     anchor_stats: str = option("mean-std", "what that anchor matches: channel mean/std, or mean and covariance (its maps held constant for the gradient)", choices=ANCHOR_STATS, type=str)
     near_pairs: float = option(0.0, "share (0..1) of each batch whose style is one of the training styles nearest to its content (by the style loss): pairs already close to their style, where the output should barely move", type=float)
+    art_pairs: float = option(0.0, "share (0..1) of each batch made of art x art: a training style image as the content and one of the training styles nearest to it (another file) as the style, e.g. clip art on clip art, where the output should barely move", type=float)
     balance_sources: bool = option(False, "draw each source (sub-folder or name prefix 'source__') about in proportion to the square root of its size")
     threads: int | None = option(None, "CPU threads (default: torch's choice)", type=int)
     device: str = option("auto", "auto, cpu or cuda", type=str)
@@ -71,13 +73,16 @@ class TrainConfig:
         for name in ("lr", "clip"):
             if not getattr(self, name) > 0:
                 raise FlowstyleError(f"{name} must be above 0, got {getattr(self, name)}")
-        for name in ("lr_decay", "content_weight", "style_weight", "local_weight", "grid_weight", "range_weight", "shift_weight", "hinge_weight"):
+        for name in ("lr_decay", "content_weight", "style_weight", "local_weight", "grid_weight", "range_weight", "shift_weight", "hinge_weight", "distill_weight"):
             if getattr(self, name) < 0:
                 raise FlowstyleError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if not 0.0 <= self.near_pairs <= 1.0:
-            raise FlowstyleError(f"near_pairs must be between 0 and 1, got {self.near_pairs}")
+        for name in ("near_pairs", "art_pairs"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise FlowstyleError(f"{name} must be between 0 and 1, got {getattr(self, name)}")
         if self.phases not in (1, 2, 4):
             raise FlowstyleError(f"phases must be 1, 2 or 4, got {self.phases}")
+        if self.distill_weight > 0 and not self.init:
+            raise FlowstyleError("distill_weight needs --init: the teacher is the initial model")
         checked_anchor(self.anchor)
         checked_anchor_stats(self.anchor_stats)
         if self.minutes is not None and self.minutes <= 0:

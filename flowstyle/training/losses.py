@@ -166,6 +166,13 @@ def shift_consistency_loss(out: Tensor, out_shifted: Tensor, dy: int, dx: int) -
     return F.mse_loss(out[..., dy:, dx:], out_shifted[..., : h - dy, : w - dx])
 
 
+def distillation_loss(out: Tensor, teacher_out: Tensor) -> Tensor:
+    """MSE between the trained path's output and a frozen teacher's on the same pair. With the
+    initial model's all-phase average as the teacher (`TrainConfig.distill_weight`), one pass
+    learns what the average gives (grid-free, its steadier style) at the cost of one pass."""
+    return F.mse_loss(out, teacher_out.detach())
+
+
 @dataclass
 class LossWeights:
     content: float = 0.1

@@ -67,7 +67,13 @@ class StyleIndex:
                 torch.save({"files": files, "made_from": made_from, "vectors": index.vectors}, tmp)
         return index
 
-    def nearest(self, vectors: Tensor, k: int | None = None) -> Tensor:
-        """(B, k) style indices, nearest first, for (B, D) content vectors (k: NEAR_K)."""
+    def nearest(self, vectors: Tensor, k: int | None = None, exclude: list[str | None] | None = None) -> Tensor:
+        """(B, k) style indices, nearest first, for (B, D) content vectors (k: NEAR_K). Row i
+        skips every entry of the file `exclude[i]` (an art content is never its own style)."""
+        k = min(k or NEAR_K, len(self.files))
         distances = torch.cdist(vectors.float(), self.vectors)
-        return distances.topk(min(k or NEAR_K, len(self.files)), dim=1, largest=False).indices
+        if exclude is not None:
+            for row, name in enumerate(exclude):
+                if name is not None:
+                    distances[row, [i for i, f in enumerate(self.files) if f == name]] = float("inf")
+        return distances.topk(k, dim=1, largest=False).indices

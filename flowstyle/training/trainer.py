@@ -8,6 +8,7 @@ Checkpoints hold model, optimiser, step and RNG state, so `--resume` continues b
 from __future__ import annotations
 
 import contextlib
+import copy
 import csv
 import math
 import os
@@ -25,9 +26,9 @@ from .near import StyleIndex, style_vector
 from ..errors import FlowstyleError
 from ..image.io import atomic_output
 from ..flow import ArtFlow
-from .losses import LossWeights, compute_losses, shift_consistency_loss
+from .losses import LossWeights, compute_losses, distillation_loss, shift_consistency_loss
 from ..operators import apply_operator
-from ..pipeline.phases import LATENT_PAD_MODE, average_over_phases, deepest_block_plan
+from ..pipeline.phases import LATENT_PAD_MODE, average_over_phases, deepest_block_plan, phase_plan
 from .vgg import load_vgg
 from ..models import StyleModel, load_model, save_model
 
@@ -98,6 +99,9 @@ class Trainer:
         if self.device.type == "cpu":
             self.model.to(memory_format=torch.channels_last)
         self.vgg = load_vgg("relu4_1", normalized=True, device=self.device)
+        self.teacher: StyleModel | None = None  # the initial model, frozen (distillation)
+        if cfg.distill_weight > 0:
+            self.teacher = copy.deepcopy(self.model).eval().requires_grad_(False)
         self._style_index: StyleIndex | None = None  # near pairs' lookup, built on first use
         self.optimizer = torch.optim.Adam(self.trainable_parameters(), lr=cfg.lr)
         self.weights = LossWeights(
@@ -170,15 +174,26 @@ class Trainer:
         return batch.contiguous(memory_format=torch.channels_last) if self.device.type == "cpu" else batch
 
     def stylize_batch(self, content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        flow = self.model.flow
+        """The trained path: one pass, or the deepest block averaged over `phases`."""
+        plan = None if self.cfg.phases == 1 else deepest_block_plan(self.cfg.phases, self.model.flow.config.n_block)
+        return self._stylize(self.model, content, style, plan)
+
+    @torch.no_grad()
+    def teacher_batch(self, content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        """The frozen initial model's output averaged over all its squeeze phases (nested, as
+        the pipeline's all-phase path): what distillation pulls the trained path towards."""
+        n_block = self.teacher.flow.config.n_block
+        return self._stylize(self.teacher, content, style, phase_plan(4**n_block, n_block))
+
+    def _stylize(self, model: StyleModel, content: torch.Tensor, style: torch.Tensor, plan) -> torch.Tensor:
+        flow = model.flow
         z_s = flow.encode(style)
 
         def at_latent(z_c: torch.Tensor, shift: tuple[int, int]) -> torch.Tensor:
-            return apply_operator(self.cfg.method, z_c, z_s, self.model.adaattn, anchor=self.cfg.anchoring)
+            return apply_operator(self.cfg.method, z_c, z_s, model.adaattn, anchor=self.cfg.anchoring)
 
-        if self.cfg.phases == 1:
+        if plan is None:
             return flow.decode(at_latent(flow.encode(content), (0, 0)))
-        plan = deepest_block_plan(self.cfg.phases, flow.config.n_block)
         return average_over_phases(content, plan, flow.encode_blocks, flow.decode_blocks, at_latent, LATENT_PAD_MODE)
 
     def _sync_gradients(self) -> None:
@@ -210,27 +225,41 @@ class Trainer:
             if len(set(sums)) != 1:
                 raise RuntimeError(f"ranks diverged: {sums}")
 
-    def near_pairs(self, content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        """`style` with a share (`near_pairs`) of its crops replaced by a crop of one of the
-        `near.NEAR_K` training styles nearest to that content crop (`near.StyleIndex`, built on
-        first use and cached in the run's folder). Drawn per image, seeded by the step (resumable)."""
-        if self.cfg.near_pairs == 0.0:
-            return style
+    def near_pairs(self, content: torch.Tensor, style: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(content, style) with a share (`near_pairs`) of the style crops replaced by a crop of
+        one of the `near.NEAR_K` training styles nearest to that content crop (`near.StyleIndex`,
+        built on first use and cached in the run's folder), and a share (`art_pairs`) of the
+        pairs replaced by art x art: a training style image as the content and one of the styles
+        nearest to it (never the same file) as the style. Drawn per image, seeded by the step
+        (resumable)."""
+        if self.cfg.near_pairs == 0.0 and self.cfg.art_pairs == 0.0:
+            return content, style
         g = torch.Generator().manual_seed(self.cfg.seed * 7_000_003 + self.step)
-        pick = torch.rand(content.shape[0], generator=g) < self.cfg.near_pairs
+        n = content.shape[0]
+        pick = torch.rand(n, generator=g) < self.cfg.near_pairs
+        own: list[str | None] = [None] * n
+        if self.cfg.art_pairs > 0.0:
+            art = torch.rand(n, generator=g) < self.cfg.art_pairs
+            content = content.clone()
+            for i in art.nonzero().flatten().tolist():
+                index = int(torch.randint(0, len(self.style), (1,), generator=g))
+                content[i] = self.style.sample(index, self.step).to(content.device)
+                own[i] = str(self.style.files[index])
+            pick = pick | art
         if not bool(pick.any()):
-            return style
+            return content, style
         if self._style_index is None:
             cache = self.out / "style_index.pt" if self.dist.is_main else None
             self._style_index = StyleIndex.build(self.style, lambda x: self.vgg(x.to(self.device)), cache)
+        rows = pick.nonzero().flatten().tolist()
         with torch.no_grad():
-            nearest = self._style_index.nearest(style_vector(self.vgg(content[pick])))
+            nearest = self._style_index.nearest(style_vector(self.vgg(content[pick])), exclude=[own[i] for i in rows])
         choice = torch.randint(0, nearest.shape[1], (nearest.shape[0],), generator=g)
         style = style.clone()
-        for row, (i, c) in enumerate(zip(pick.nonzero().flatten().tolist(), choice.tolist())):
+        for row, (i, c) in enumerate(zip(rows, choice.tolist())):
             crop = self.style.sample(int(nearest[row, c]), self.step)
             style[i] = crop.to(style.device)
-        return style
+        return content, style
 
     def _shift_pairs(self, content: torch.Tensor, style: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int, int]:
         """For the shift-consistency loss: the first half of the batch again, shifted by a
@@ -266,6 +295,10 @@ class Trainer:
                 half = content.shape[0] - n
                 shift = shift_consistency_loss(out[:half].float(), out[n:].float(), dy, dx)
                 total = total + self.weights.shift * shift
+            distill = total.new_zeros(())
+            if self.teacher is not None:
+                distill = distillation_loss(out.float(), self.teacher_batch(content, style).float())
+                total = total + self.cfg.distill_weight * distill
         self.optimizer.zero_grad(set_to_none=True)
         total.float().backward()
         self._sync_gradients()
@@ -275,7 +308,7 @@ class Trainer:
         return {
             "loss": total.item(), "content": terms.content.item(), "style": terms.style.item(),
             "local": terms.local.item(), "grid": terms.grid.item(), "range": terms.range.item(),
-            "shift": shift.item(), "hinge": terms.hinge.item(), "grad_norm": float(grad_norm), "lr": lr,
+            "shift": shift.item(), "hinge": terms.hinge.item(), "distill": distill.item(), "grad_norm": float(grad_norm), "lr": lr,
         }
 
     # ---------------------------------------------------------------- loop
@@ -297,7 +330,7 @@ class Trainer:
             while self.step < cfg.iters and not self._out_of_time():
                 started = time.monotonic()
                 content, style = self._prepare(next(contents)), self._prepare(next(styles))
-                style = self.near_pairs(content, style)
+                content, style = self.near_pairs(content, style)
                 stats = self.train_step(content, style)
                 if not (math.isfinite(stats["loss"]) and math.isfinite(stats["grad_norm"])):
                     what = "loss" if not math.isfinite(stats["loss"]) else "gradient norm"
@@ -363,7 +396,7 @@ class Trainer:
 class _CsvLog:
     """Appends one row per logged step; keeps an existing file's columns when resuming."""
 
-    FIELDS = ("step", "seconds", "loss", "content", "style", "local", "grid", "range", "shift", "hinge", "grad_norm", "lr", "images_per_s")
+    FIELDS = ("step", "seconds", "loss", "content", "style", "local", "grid", "range", "shift", "hinge", "distill", "grad_norm", "lr", "images_per_s")
 
     def __init__(self, path: Path, after: int = 0) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -228,7 +228,8 @@ def test_near_pairs_take_styles_nearest_to_the_content_by_the_style_loss(folders
 
     none = Trainer(_cfg(folders, tmp_path / "none"), progress=False)
     content, style = torch.rand(8, 3, 32, 32), torch.rand(8, 3, 32, 32)
-    assert torch.equal(none.near_pairs(content, style), style)
+    kept_content, kept_style = none.near_pairs(content, style)
+    assert torch.equal(kept_content, content) and torch.equal(kept_style, style)
     # the vectors' squared distance is the training style loss
     a, b = none.vgg(content[:1]), none.vgg(style[:1])
     distance = (near.style_vector(a) - near.style_vector(b)).pow(2).sum()
@@ -236,7 +237,8 @@ def test_near_pairs_take_styles_nearest_to_the_content_by_the_style_loss(folders
     # with the one nearest style, every picked crop comes from the image the index ranks first
     monkeypatch.setattr(near, "NEAR_K", 1)
     every = Trainer(_cfg(folders, tmp_path / "all", near_pairs=1.0), progress=False)
-    out = every.near_pairs(content, style)
+    same, out = every.near_pairs(content, style)
+    assert torch.equal(same, content)
     index = near.StyleIndex.build(every.style, every.vgg)
     first = index.nearest(near.style_vector(every.vgg(content)), 1)[:, 0]
     for i in range(8):
@@ -247,7 +249,76 @@ def test_near_pairs_take_styles_nearest_to_the_content_by_the_style_loss(folders
     assert near.StyleIndex.build(every.style, every.vgg, tmp_path / "all" / "style_index.pt").vectors.shape == index.vectors.shape
     assert torch.load(tmp_path / "all" / "style_index.pt", weights_only=True)["made_from"]["crop"] == 16
     half = Trainer(_cfg(folders, tmp_path / "half", near_pairs=0.5), progress=False)
-    picked = ~(half.near_pairs(content, style) == style).flatten(1).all(1)
+    picked = ~(half.near_pairs(content, style)[1] == style).flatten(1).all(1)
     assert 0 < int(picked.sum()) < 8
     with pytest.raises(FlowstyleError, match="near_pairs"):
         _cfg(folders, tmp_path / "bad", near_pairs=1.5)
+
+
+def test_art_pairs_put_a_style_image_as_the_content_and_a_near_other_style_with_it(folders, tmp_path, monkeypatch):
+    from flowstyle.training import near
+
+    monkeypatch.setattr(near, "NEAR_K", 1)
+    trainer = Trainer(_cfg(folders, tmp_path / "art", art_pairs=1.0), progress=False)
+    content, style = torch.rand(6, 3, 32, 32), torch.rand(6, 3, 32, 32)
+    art, near_style = trainer.near_pairs(content, style)
+    crops = {str(f): [trainer.style.sample(i, trainer.step) for i in range(len(trainer.style)) if trainer.style.files[i] == f]
+             for f in trainer.style.files}
+    index = near.StyleIndex.build(trainer.style, trainer.vgg)
+    vectors = near.style_vector(trainer.vgg(art))
+    for i in range(6):
+        owner = [f for f, cs in crops.items() if any(torch.equal(art[i], c) for c in cs)]
+        assert len(owner) == 1  # every content is now a crop of a style image
+        # its style is the nearest crop of another file, never the content's own image
+        taken = [f for f, cs in crops.items() if any(torch.equal(near_style[i], c) for c in cs)]
+        assert taken and owner[0] not in taken
+        ranked = index.nearest(vectors[i : i + 1], len(index.files))[0].tolist()
+        first_other = next(j for j in ranked if index.files[j] != owner[0])
+        assert index.files[first_other] in taken
+    # the same step draws the same pairs (resumable); another step other ones
+    again = Trainer(_cfg(folders, tmp_path / "art2", art_pairs=1.0), progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(again.near_pairs(content, style), (art, near_style)))
+    trainer.step = 7
+    assert not torch.equal(trainer.near_pairs(content, style)[0], art)
+    none = Trainer(_cfg(folders, tmp_path / "none", art_pairs=0.0), progress=False)
+    assert torch.equal(none.near_pairs(content, style)[0], content)
+    with pytest.raises(FlowstyleError, match="art_pairs"):
+        _cfg(folders, tmp_path / "bad", art_pairs=-0.1)
+
+
+def test_distillation_pulls_one_pass_towards_the_frozen_initial_models_phase_average(folders, tmp_path):
+    from flowstyle.image.transforms import pad as pad_image
+    from flowstyle.image.transforms import phase_shifts
+    from flowstyle.operators import apply_operator
+
+    init = train(_cfg(folders, tmp_path / "init", iters=4), progress=False)
+    with pytest.raises(FlowstyleError, match="distill_weight needs --init"):
+        _cfg(folders, tmp_path / "no-init", distill_weight=1.0)
+    trainer = Trainer(_cfg(folders, tmp_path / "student", init=str(init), distill_weight=1.0, iters=8,
+                                 style_weight=0.0, content_weight=0.0), progress=False)
+    content = torch.stack([trainer.content.sample(i, 99) for i in range(2)])
+    style = torch.stack([trainer.style.sample(i, 99) for i in range(2)])
+    teacher = load_model(init)
+    flow = teacher.flow
+    # the teacher's output is the all-phase average, close to 16 whole-flow passes for every
+    # pixel shift (not equal: each pass's padding enters AdaIN's global statistics), unlike one pass
+    z_s = flow.encode(style)
+    with torch.no_grad():
+        passes = []
+        for dy, dx in phase_shifts(16, 4):
+            shifted = pad_image(content, dx, (-(32 + dx)) % 4, dy, (-(32 + dy)) % 4, "reflect")
+            out = flow.decode(apply_operator("adain", flow.encode(shifted), z_s, None))
+            passes.append(out[..., dy : dy + 32, dx : dx + 32])
+        expected = torch.stack(passes).mean(0)
+        target = trainer.teacher_batch(content, style)
+        one_pass = flow.decode(apply_operator("adain", flow.encode(content), z_s, None))
+    assert float((target - expected).abs().mean()) < 0.2 * float((one_pass - expected).abs().mean())
+    with torch.no_grad():
+        before = float(((trainer.stylize_batch(content, style) - target) ** 2).mean())
+    trainer.run()
+    with torch.no_grad():
+        after = float(((trainer.stylize_batch(content, style) - trainer.teacher_batch(content, style)) ** 2).mean())
+        assert torch.equal(trainer.teacher_batch(content, style), target)  # the teacher stays frozen
+    assert after < 0.7 * before
+    rows = (tmp_path / "student" / "log.csv").read_text().splitlines()
+    assert rows[0].split(",")[rows[0].split(",").index("distill")] == "distill" and len(rows) > 1
