@@ -225,7 +225,7 @@ class Trainer:
             if len(set(sums)) != 1:
                 raise RuntimeError(f"ranks diverged: {sums}")
 
-    def near_pairs(self, content: torch.Tensor, style: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def with_close_pairs(self, content: torch.Tensor, style: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(content, style) with a share (`near_pairs`) of the style crops replaced by a crop of
         one of the `near.NEAR_K` training styles nearest to that content crop (`near.StyleIndex`,
         built on first use and cached in the run's folder), and a share (`art_pairs`) of the
@@ -330,7 +330,7 @@ class Trainer:
             while self.step < cfg.iters and not self._out_of_time():
                 started = time.monotonic()
                 content, style = self._prepare(next(contents)), self._prepare(next(styles))
-                content, style = self.near_pairs(content, style)
+                content, style = self.with_close_pairs(content, style)
                 stats = self.train_step(content, style)
                 if not (math.isfinite(stats["loss"]) and math.isfinite(stats["grad_norm"])):
                     what = "loss" if not math.isfinite(stats["loss"]) else "gradient norm"

@@ -228,7 +228,7 @@ def test_near_pairs_take_styles_nearest_to_the_content_by_the_style_loss(folders
 
     none = Trainer(_cfg(folders, tmp_path / "none"), progress=False)
     content, style = torch.rand(8, 3, 32, 32), torch.rand(8, 3, 32, 32)
-    kept_content, kept_style = none.near_pairs(content, style)
+    kept_content, kept_style = none.with_close_pairs(content, style)
     assert torch.equal(kept_content, content) and torch.equal(kept_style, style)
     # the vectors' squared distance is the training style loss
     a, b = none.vgg(content[:1]), none.vgg(style[:1])
@@ -237,7 +237,7 @@ def test_near_pairs_take_styles_nearest_to_the_content_by_the_style_loss(folders
     # with the one nearest style, every picked crop comes from the image the index ranks first
     monkeypatch.setattr(near, "NEAR_K", 1)
     every = Trainer(_cfg(folders, tmp_path / "all", near_pairs=1.0), progress=False)
-    same, out = every.near_pairs(content, style)
+    same, out = every.with_close_pairs(content, style)
     assert torch.equal(same, content)
     index = near.StyleIndex.build(every.style, every.vgg)
     first = index.nearest(near.style_vector(every.vgg(content)), 1)[:, 0]
@@ -249,7 +249,7 @@ def test_near_pairs_take_styles_nearest_to_the_content_by_the_style_loss(folders
     assert near.StyleIndex.build(every.style, every.vgg, tmp_path / "all" / "style_index.pt").vectors.shape == index.vectors.shape
     assert torch.load(tmp_path / "all" / "style_index.pt", weights_only=True)["made_from"]["crop"] == 16
     half = Trainer(_cfg(folders, tmp_path / "half", near_pairs=0.5), progress=False)
-    picked = ~(half.near_pairs(content, style)[1] == style).flatten(1).all(1)
+    picked = ~(half.with_close_pairs(content, style)[1] == style).flatten(1).all(1)
     assert 0 < int(picked.sum()) < 8
     with pytest.raises(FlowstyleError, match="near_pairs"):
         _cfg(folders, tmp_path / "bad", near_pairs=1.5)
@@ -261,7 +261,7 @@ def test_art_pairs_put_a_style_image_as_the_content_and_a_near_other_style_with_
     monkeypatch.setattr(near, "NEAR_K", 1)
     trainer = Trainer(_cfg(folders, tmp_path / "art", art_pairs=1.0), progress=False)
     content, style = torch.rand(6, 3, 32, 32), torch.rand(6, 3, 32, 32)
-    art, near_style = trainer.near_pairs(content, style)
+    art, near_style = trainer.with_close_pairs(content, style)
     crops = {str(f): [trainer.style.sample(i, trainer.step) for i in range(len(trainer.style)) if trainer.style.files[i] == f]
              for f in trainer.style.files}
     index = near.StyleIndex.build(trainer.style, trainer.vgg)
@@ -277,11 +277,11 @@ def test_art_pairs_put_a_style_image_as_the_content_and_a_near_other_style_with_
         assert index.files[first_other] in taken
     # the same step draws the same pairs (resumable); another step other ones
     again = Trainer(_cfg(folders, tmp_path / "art2", art_pairs=1.0), progress=False)
-    assert all(torch.equal(a, b) for a, b in zip(again.near_pairs(content, style), (art, near_style)))
+    assert all(torch.equal(a, b) for a, b in zip(again.with_close_pairs(content, style), (art, near_style)))
     trainer.step = 7
-    assert not torch.equal(trainer.near_pairs(content, style)[0], art)
+    assert not torch.equal(trainer.with_close_pairs(content, style)[0], art)
     none = Trainer(_cfg(folders, tmp_path / "none", art_pairs=0.0), progress=False)
-    assert torch.equal(none.near_pairs(content, style)[0], content)
+    assert torch.equal(none.with_close_pairs(content, style)[0], content)
     with pytest.raises(FlowstyleError, match="art_pairs"):
         _cfg(folders, tmp_path / "bad", art_pairs=-0.1)
 
