@@ -85,7 +85,9 @@ def main() -> None:
                         [(c.tensor, s.tensor) for c, s in zip(contents, styles)])
         print(f"| {model} | {g.style_match_cell()} | {np.median(g.ssim):.2f} | {np.median(g.clipped):.1f} "
               f"({np.median(g.content_clipped):.1f}) | {g.mean_seconds:.1f} |", flush=True)
-        print(f"  per pair: {' '.join(f'{v:+.2f}' for v in g.style_match)}", flush=True)
+        print(f"  per pair: {' '.join(f'{v:+.3f}' for v in g.style_match)}", flush=True)
+        print(f"  unrounded medians (the rule's margins): style match {np.median(g.style_match):+.4f}, "
+              f"SSIM {np.median(g.ssim):.4f}", flush=True)
 
 
 if __name__ == "__main__":
