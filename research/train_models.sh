@@ -72,5 +72,5 @@ case "$1" in
   adaattn-distill) $FS train $DATA $COMMON --method adaattn --init ${INIT:-artflow-adaattn} --lr 2e-4 --range-weight 20 --shift-weight 200 --grid-weight 1 --anchor 0.75 --distill-weight 1000 --out runs/adaattn-distill ;;
   adaattn-1x16)   $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --range-weight 20 --shift-weight 200 --out runs/adaattn-1x16 ;;
   adaattn-style)  $FS train $DATA $COMMON --method adaattn --init ${INIT:-artflow-adaattn} --lr 2e-4 --range-weight 20 --shift-weight 200 --grid-weight 1 --anchor 0.75 --content-weight 0.07 --out runs/adaattn-style ;;
-  *) echo "usage: $0 adain|adain-noshift|adain-grid|adain-nest|adain-haar|adaattn|adaattn-grid|adaattn-anchor|adaattn-1x16|adaattn-1x16-anchor|adaattn-1x16-p2|adaattn-1x16-a1|adaattn-1x16-cov|adaattn-1x16-near|adaattn-1x16-near512|adaattn-1x16-hinge|adaattn-1x16-hinge512|adaattn-1x16-art|adaattn-distill|adaattn-style" >&2; exit 2 ;;
+  *) echo "usage: $0 RUN, RUN = $(sed -n 's/^#   RUN = //p' "$0")" >&2; exit 2 ;;
 esac
