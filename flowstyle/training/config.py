@@ -13,6 +13,7 @@ from typing import Any
 from ..errors import FlowstyleError
 from ..fields import option
 from ..flow.model import FlowConfig
+from .divergence import SAVE_WINDOW, WINDOW
 from ..operators import ANCHOR_STATS, OPERATORS, Anchor, checked_anchor, checked_anchor_stats
 
 
@@ -33,6 +34,7 @@ class TrainConfig:
     lr: float = option(1e-4, "Adam learning rate", type=float)
     lr_decay: float = option(5e-5, "lr_i = lr / (1 + lr_decay * i)", type=float)
     clip: float = option(5.0, "gradient norm clipping", type=float)
+    divergence: float = option(10.0, f"stop the run when the median total loss over the last {WINDOW} steps exceeds this many times the lowest such median of the run (0: never); checkpoints are skipped while the median of the last {SAVE_WINDOW} steps is above its square root times that lowest, so the one kept predates the blow-up", type=float)
     content_weight: float = option(0.1, "content loss weight", type=float)
     style_weight: float = option(1.0, "style loss weight", type=float)
     local_weight: float = option(0.0, "AdaAttN local feature loss weight", type=float)
@@ -85,6 +87,8 @@ class TrainConfig:
             raise FlowstyleError("distill_weight needs --init: the teacher is the initial model")
         checked_anchor(self.anchor)
         checked_anchor_stats(self.anchor_stats)
+        if self.divergence != 0 and not self.divergence > 1:  # (NaN included)
+            raise FlowstyleError(f"divergence must be 0 (off) or above 1, got {self.divergence}")
         if self.minutes is not None and self.minutes <= 0:
             raise FlowstyleError(f"minutes must be above 0, got {self.minutes}")
         if self.threads is not None and self.threads < 1:

@@ -2,7 +2,8 @@
 
 One step: encode a content and a style batch, transfer in z, decode, and minimise the VGG
 content + style losses. The flow is never trained to reconstruct (it is exact by design).
-Checkpoints hold model, optimiser, step and RNG state, so `--resume` continues bit-for-bit.
+Checkpoints hold model, optimiser, step, RNG and divergence-guard state (divergence.py), so
+`--resume` continues bit-for-bit.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import torch.distributed as dist
 
 from .config import TrainConfig
 from .data import ImageFolderDataset, batch_iterator
+from .divergence import DivergenceGuard
 from .near import StyleIndex, style_vector
 from ..errors import FlowstyleError
 from ..image.io import atomic_output
@@ -111,6 +113,7 @@ class Trainer:
         self.step = 0
         self.elapsed = 0.0
         self._saved_step = 0
+        self.guard = DivergenceGuard(cfg.divergence)
         if resume and self.ckpt_path.exists():
             self._load_checkpoint()
         elif resume and self.dist.is_main:
@@ -128,6 +131,7 @@ class Trainer:
             "elapsed": self.elapsed,
             "torch_rng": torch.get_rng_state(),
             "config": asdict(self.cfg),
+            "divergence": self.guard.state_dict(),
         }
 
     def _load_checkpoint(self) -> None:
@@ -144,6 +148,8 @@ class Trainer:
         self.step = self._saved_step = state["step"]
         self.elapsed = state.get("elapsed", 0.0)
         torch.set_rng_state(state["torch_rng"])
+        if "divergence" in state:  # older checkpoints: the guard starts afresh (a full window first)
+            self.guard.load_state_dict(state["divergence"])
 
     def save(self) -> None:
         """Checkpoint (atomic) and refresh the exported model file; rank 0 only."""
@@ -338,6 +344,7 @@ class Trainer:
                         f"{what} became {stats['loss' if what == 'loss' else 'grad_norm']} at step {self.step + 1}; "
                         f"stopped, the last good checkpoint (step {self._saved_step}) is kept: lower --lr and --resume"
                     )
+                self.guard.observe(self._mean_over_ranks(stats["loss"]))
                 self.step += 1
                 seconds = time.monotonic() - started
                 self.elapsed += seconds
@@ -347,11 +354,18 @@ class Trainer:
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix(loss=f"{stats['loss']:.3f}", style=f"{stats['style']:.3f}", content=f"{stats['content']:.3f}", ips=f"{stats['images_per_s']:.2f}")
+                if self.guard.diverged:
+                    g = self.guard
+                    raise FlowstyleError(
+                        f"loss diverged at step {self.step}: its median over the last {g.window} steps, {g.median:.4g}, "
+                        f"is {g.median / g.best:.1f}x the run's lowest ({g.best:.4g}; --divergence {g.factor:g}); "
+                        f"stopped, the last good checkpoint (step {self._saved_step}) is kept: lower --lr and --resume"
+                    )
                 if self.dist.is_main and cfg.sample_every and self.step % cfg.sample_every == 0:
                     self.write_samples(content, style)
                 due = self.step % cfg.save_every == 0 or time.monotonic() - last_save > cfg.save_minutes * 60
                 if due or self.step == cfg.iters or self._out_of_time():
-                    self.save()
+                    self._save_unless_diverging()
                     last_save = time.monotonic()
         finally:
             if bar is not None:
@@ -362,6 +376,29 @@ class Trainer:
         if world > 1:
             self._check_ranks_in_sync()
         return self.out / "model.safetensors"
+
+    def _save_unless_diverging(self) -> None:
+        """save(), unless the guard says the loss is already blowing up (DivergenceGuard.save_allowed):
+        a checkpoint then would replace the good one with weights on their way to divergence."""
+        if self.guard.save_allowed:
+            self.save()
+        elif self.dist.is_main:
+            g = self.guard
+            print(
+                f"warning: step {self.step} not saved: the loss median over the last {g.save_window} steps, "
+                f"{g.recent_median:.4g}, is {g.recent_median / g.best:.1f}x the run's lowest ({g.best:.4g}); "
+                f"the checkpoint of step {self._saved_step} is kept",
+                file=sys.stderr,
+            )
+
+    def _mean_over_ranks(self, value: float) -> float:
+        """The mean of a per-rank number over all ranks, so that every rank's guard sees the same
+        losses and all stop at the same step (or none does)."""
+        if self.dist.world < 2:
+            return value
+        t = torch.tensor([value], dtype=torch.float64, device=self.device)
+        dist.all_reduce(t)
+        return t.item() / self.dist.world
 
     def _out_of_time(self) -> bool:
         """--minutes caps the run's training time (summed over resumed sessions)."""

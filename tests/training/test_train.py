@@ -322,3 +322,33 @@ def test_distillation_pulls_one_pass_towards_the_frozen_initial_models_phase_ave
     assert after < 0.7 * before
     rows = (tmp_path / "student" / "log.csv").read_text().splitlines()
     assert rows[0].split(",")[rows[0].split(",").index("distill")] == "distill" and len(rows) > 1
+
+
+def test_a_diverging_loss_stops_the_run_and_keeps_the_checkpoint_from_before(folders, tmp_path, monkeypatch, capsys):
+    """Losses that grow 1.3x a step from step 61 on, finite all the way: the saves at 70 and 80
+    are refused, the guard stops the run, and checkpoint.pt and the model are still step 60's."""
+    noise = (0.5, 1.0, 2.0, 0.7, 1.4)  # 4x between batches
+
+    def fake_step(self, content, style):  # no training: the loss is made up, per step
+        s = self.step + 1
+        loss = 5.0 * noise[s % len(noise)] * (1.3 ** max(0, s - 60))
+        return {"loss": loss, "content": loss, "style": 0.0, "local": 0.0, "grid": 0.0, "range": 0.0, "shift": 0.0,
+                "hinge": 0.0, "distill": 0.0, "grad_norm": 1.0, "lr": 1e-3}
+
+    monkeypatch.setattr(Trainer, "train_step", fake_step)
+    out = tmp_path / "run"
+    argv = ["train", "--content-dir", folders[0], "--style-dir", folders[1], "--out", str(out), "--iters", "200",
+            "--batch", "1", "--crop", "32", "--resize", "40", "--n-block", "2", "--n-flow", "1", "--width", "8",
+            "--workers", "0", "--device", "cpu", "--no-progress", "--save-every", "10", "--sample-every", "0"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "Traceback" not in "\n".join(err) and "warning: step 70 not saved" in err[0]
+    assert err[-1].startswith("flowstyle: error: loss diverged at step ")
+    assert "the last good checkpoint (step 60) is kept: lower --lr and --resume" in err[-1]
+    assert 70 < int(err[-1].split("at step ")[1].split(":")[0]) < 100
+    state = torch.load(out / "checkpoint.pt", weights_only=False)
+    assert state["step"] == 60 and len(state["divergence"]["losses"]) == 32
+    assert load_model(out / "model.safetensors").info["steps"] == 60
+    # --resume judges against the same reference
+    resumed = Trainer(TrainConfig.from_dict(state["config"]), resume=True, progress=False)
+    assert resumed.step == 60 and resumed.guard.best == state["divergence"]["best"] and resumed.guard.full
