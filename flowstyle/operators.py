@@ -218,6 +218,7 @@ OPERATORS = ("adain", "wct", "adaattn")
 # what the anchor pulls to the style's: each channel's mean and std (AdaIN), or the mean and the
 # whole channel covariance (WCT), which also keeps how the channels move together
 ANCHOR_STATS = ("mean-std", "covariance")
+MAX_ANCHOR_NEAR = 10.0  # a relative squared distance: ordinary photo x painting pairs lie at 0.1-10
 
 
 def checked_anchor(value: object, name: str = "anchor") -> float:
@@ -225,6 +226,14 @@ def checked_anchor(value: object, name: str = "anchor") -> float:
     stylize options and the training config, each naming its own field."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
         raise FlowstyleError(f"{name} must be between 0 and 1, got {value!r}")
+    return float(value)
+
+
+def checked_anchor_near(value: object, name: str = "anchor near") -> float:
+    """`value` as the distance scale (>= 0, 0 = off) below which `anchor_moments` fades the
+    attention's own change out; one check for every place it is set."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= MAX_ANCHOR_NEAR:
+        raise FlowstyleError(f"{name} must be between 0 (off) and {MAX_ANCHOR_NEAR:g}, got {value!r}")
     return float(value)
 
 
@@ -243,22 +252,34 @@ class Anchor:
 
     amount: float = 0.0
     stats: str = ANCHOR_STATS[0]
+    near: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "amount", checked_anchor(self.amount))
         object.__setattr__(self, "stats", checked_anchor_stats(self.stats))
+        object.__setattr__(self, "near", checked_anchor_near(self.near))
+
+    @property
+    def active(self) -> bool:
+        return self.amount > 0.0 or self.near > 0.0
 
     def __str__(self) -> str:
-        """"anchor 0.75", or "anchor 1 (covariance)" where the statistics are not the default mean-std."""
-        return f"anchor {self.amount:g}" + (f" ({self.stats})" if self.stats != ANCHOR_STATS[0] else "")
+        """"anchor 0.75", or "anchor 1 (covariance, near 0.3)" where the statistics are not the
+        default mean-std or the near fade is on."""
+        extra = ([self.stats] if self.stats != ANCHOR_STATS[0] else []) + ([f"near {self.near:g}"] if self.near else [])
+        return f"anchor {self.amount:g}" + (f" ({', '.join(extra)})" if extra else "")
 
 
 NO_ANCHOR = Anchor()
 
 
-def anchor_moments(out: Tensor, z_s: Tensor, anchor: Anchor, weight: Tensor | None = None) -> Tensor:
-    """Move `out` by `anchor.amount` (0..1) towards AdaIN(out, z_s) (stats "mean-std": its
-    channel mean/std the style's) or WCT(out, z_s) ("covariance": its channel mean and covariance).
+def anchor_moments(
+    out: Tensor, z_c: Tensor, z_s: Tensor, anchor: Anchor, weight: Tensor | None = None
+) -> Tensor:
+    """The attention's output `out` for content z_c, moved by `anchor.amount` (0..1) towards
+    AdaIN(out, z_s) (stats "mean-std": its channel mean/std the style's) or WCT(out, z_s)
+    ("covariance": its channel mean and covariance); then, with `anchor.near` > 0, faded
+    towards the global transfer of the content itself (`near_fade`).
 
     AdaAttN's per-position moments are attention-weighted style moments; nothing ties their
     average over the image to the style's. Where a content already resembles the style, the
@@ -268,17 +289,63 @@ def anchor_moments(out: Tensor, z_s: Tensor, anchor: Anchor, weight: Tensor | No
     12 latent channels are the colours of 2x2 pixel cells, strongly correlated: matching each
     channel alone turned saturated reds pink on clip art, matching the covariance keeps them.
     """
-    if anchor.amount == 0.0:
+    if not anchor.active:
         return out
-    if anchor.stats == "covariance":
+    if anchor.amount > 0.0:
+        out = out + anchor.amount * (_global_transfer(out, z_s, anchor.stats, weight) - out)
+    if anchor.near > 0.0:
+        out = near_fade(out, z_c, z_s, anchor, weight)
+    return out
+
+
+def _global_transfer(z: Tensor, z_s: Tensor, stats: str, weight: Tensor | None) -> Tensor:
+    """AdaIN ("mean-std") or WCT ("covariance") of z to z_s, the anchor's target."""
+    if stats == "covariance":
         # the maps are constants for the gradient: eigh's backward blows up where eigenvalues
         # nearly coincide (flat crops in training); the pull itself stays differentiable
         with torch.no_grad():
-            maps = _wct_maps(out, z_s, EPS, weight)
-        target = _apply_wct(out, *maps)
-    else:
-        target = adain(out, z_s, weight=weight)
-    return out + anchor.amount * (target - out)
+            maps = _wct_maps(z, z_s, EPS, weight)
+        return _apply_wct(z, *maps)
+    return adain(z, z_s, weight=weight)
+
+
+def latent_distance(z_c: Tensor, z_s: Tensor, stats: str, weight: Tensor | None = None) -> Tensor:
+    """How far the content's latent statistics are from the style's, per sample (B, 1, 1, 1):
+    the squared 2-Wasserstein distance between the Gaussians they describe, over the style's
+    total variance. stats "covariance": full-covariance Gaussians, |m_c - m_s|^2 +
+    tr(C_c + C_s - 2 (C_s^1/2 C_c C_s^1/2)^1/2); "mean-std": per-channel ones,
+    sum((m_c - m_s)^2 + (s_c - s_s)^2). 0 when the content already has the style's statistics;
+    about 1 when it differs from it as much as the style varies. weight: a soft region of z_c."""
+    with torch.no_grad():
+        mean_c, cov_c = _mean_cov(z_c, EPS, weight)
+        mean_s, cov_s = _mean_cov(z_s, EPS)
+        var_s = cov_s.diagonal(dim1=-2, dim2=-1)
+        shift = (mean_c - mean_s).pow(2).sum((1, 2))
+        if stats == "covariance":
+            root_s = _sym_power(cov_s, 0.5, 0.0)
+            cross = torch.linalg.eigvalsh(root_s @ cov_c @ root_s).clamp_min(0).sqrt().sum(-1)
+            spread = cov_c.diagonal(dim1=-2, dim2=-1).sum(-1) + var_s.sum(-1) - 2 * cross
+        else:
+            spread = (cov_c.diagonal(dim1=-2, dim2=-1).sqrt() - var_s.sqrt()).pow(2).sum(-1)
+        distance = (shift + spread.clamp_min(0)) / var_s.sum(-1)
+    return distance.to(z_c.dtype).view(-1, 1, 1, 1)
+
+
+def near_fade(out: Tensor, z_c: Tensor, z_s: Tensor, anchor: Anchor, weight: Tensor | None = None) -> Tensor:
+    """G + f * (out - G), with G the global transfer of z_c (AdaIN or WCT, by `anchor.stats`)
+    and f = min(1, latent_distance / anchor.near).
+
+    AdaIN and WCT leave a content that already has the style's statistics as it is; the
+    attention does not: it re-draws every position from the style's, and on a content close to
+    its style (clip art on clip art) that moved outputs further from the style than the content
+    was (docs/generalisation.md, sixteenth session). Pairs at least `near` apart keep the
+    attention's output unchanged; closer pairs get less of what the attention adds to the
+    global transfer, none when the statistics coincide."""
+    fade = latent_distance(z_c, z_s, anchor.stats, weight) / anchor.near
+    if bool((fade >= 1.0).all()):  # far pairs, the usual case: the attention's output as it is
+        return out
+    target = _global_transfer(z_c, z_s, anchor.stats, weight)
+    return torch.where(fade >= 1.0, out, target + fade * (out - target))
 
 
 def apply_operator(
@@ -305,7 +372,7 @@ def apply_operator(
     if method == "adaattn":
         if adaattn is None:
             raise ValueError("method 'adaattn' needs a model with a trained AdaAttN module")
-        return anchor_moments(adaattn(z_c, z_s, max_keys=max_keys, seed=seed), z_s, anchor, weight)
+        return anchor_moments(adaattn(z_c, z_s, max_keys=max_keys, seed=seed), z_c, z_s, anchor, weight)
     raise ValueError(f"unknown method {method!r}; choose from {', '.join(OPERATORS)}")
 
 

@@ -63,6 +63,8 @@ def main() -> None:
     p.add_argument("--size", type=int, default=512)
     p.add_argument("--anchor", type=float, default=None, help="override the models' anchor")
     p.add_argument("--anchor-stats", default=None, help="override the models' anchor stats (mean-std, covariance)")
+    p.add_argument("--anchor-near", type=float, default=None, help="override the models' anchor near fade (0: off)")
+    p.add_argument("--method", default=None, help="override the models' transfer operator (adain, wct, adaattn)")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
@@ -78,7 +80,8 @@ def main() -> None:
     styles = load_images([clip_paths[j] for _, j, _ in pairs], args.size)
     print("\n| model | style match median / worst / pairs < 0 | SSIM | clipped % (content) | s / pair |")
     print("|---|---|---|---|---|")
-    opts = StylizeOptions(pad=64, pad_mode="reflect", anchor=args.anchor, anchor_stats=args.anchor_stats)
+    opts = StylizeOptions(pad=64, pad_mode="reflect", anchor=args.anchor, anchor_stats=args.anchor_stats,
+                          anchor_near=args.anchor_near, method=args.method)
     for model in args.models:
         st = Stylizer(model)
         g = score_pairs(lambda c, s: st.stylize_tensor(c, [s], options=opts),

@@ -37,6 +37,7 @@ def main() -> None:
     p.add_argument("--gain", type=float, default=1.0, help="the style change's gain on every row")
     p.add_argument("--anchor", type=float, default=None, help="override the model's anchor (AdaAttN)")
     p.add_argument("--anchor-stats", default=None, help="override the model's anchor stats (mean-std, covariance)")
+    p.add_argument("--anchor-near", type=float, default=None, help="override the model's anchor near fade (AdaAttN; 0: off)")
     p.add_argument("--json", default=None, help="also write every row's per-pair scores here (paired comparisons)")
     p.add_argument("--threads", type=int, default=2, help="torch threads (1 beside a training run)")
     args = p.parse_args()
@@ -44,10 +45,11 @@ def main() -> None:
     contents = load_images(image_paths(args.content, args.max_images), args.size)
     styles = load_images(image_paths(args.styles, args.max_styles or args.max_images), args.size)
     st = Stylizer(args.model)
-    overrides = dict(gain=args.gain, anchor=args.anchor, anchor_stats=args.anchor_stats, method=args.method)
+    overrides = dict(gain=args.gain, anchor=args.anchor, anchor_stats=args.anchor_stats, anchor_near=args.anchor_near, method=args.method)
     print(f"{args.model}: {len(contents)} contents x {len(styles)} styles at {args.size} px, "
           f"gain {args.gain:g}" + (f", anchor {args.anchor:g}" if args.anchor is not None else "")
-          + (f" ({args.anchor_stats})" if args.anchor_stats else ""))
+          + (f" ({args.anchor_stats})" if args.anchor_stats else "")
+          + (f", anchor near {args.anchor_near:g}" if args.anchor_near is not None else ""))
     paths = [(phases, 0.0) for phases in args.phases] + [_filtered(text) for text in args.filtered]
     print("| phases | style match (median / worst decile / pairs < 0) | SSIM | clipped % | grid ratio (median / worst) | grid border (median / worst) | s / pair |")
     print("|---|---|---|---|---|---|---|")

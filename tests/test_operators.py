@@ -8,7 +8,8 @@ import torch
 from flowstyle.errors import FlowstyleError
 from flowstyle.image.io import image_to_tensor
 from flowstyle.operators import (
-    AdaAttN, Anchor, adaattn_naive, adain, attention_mean_var, mean_std, regional_transfer, transfer, wct,
+    AdaAttN, Anchor, adaattn_naive, adain, attention_mean_var, latent_distance, mean_std, regional_transfer, transfer,
+    wct,
 )
 
 
@@ -229,7 +230,59 @@ def test_bad_operator_arguments():
 
 def test_anchor_is_one_checked_value_that_names_itself():
     assert str(Anchor(0.75)) == "anchor 0.75" and str(Anchor(1, "covariance")) == "anchor 1 (covariance)"
+    assert str(Anchor(1, "covariance", 0.4)) == "anchor 1 (covariance, near 0.4)"
+    assert str(Anchor(0.5, near=0.2)) == "anchor 0.5 (near 0.2)"
     assert Anchor(1).amount == 1.0 and isinstance(Anchor(1).amount, float)
+    assert Anchor(near=0.3).active and not Anchor().active
     for amount, stats in ((1.5, "mean-std"), (-0.1, "mean-std"), (True, "mean-std"), (0.5, "median")):
         with pytest.raises(FlowstyleError):
             Anchor(amount, stats)
+    for near in (-0.1, 11.0, True, float("nan")):
+        with pytest.raises(FlowstyleError, match="anchor near"):
+            Anchor(1.0, near=near)
+
+
+def test_latent_distance_is_the_wasserstein_distance_over_the_styles_variance():
+    z_c, z_s = _latents()
+    for stats in ("mean-std", "covariance"):
+        assert torch.allclose(latent_distance(z_c, z_c, stats), torch.zeros(2, 1, 1, 1), atol=1e-6)
+        # restyled content has the style's statistics: distance 0, whatever its positions hold
+        assert latent_distance(wct(z_c, z_s), z_s, stats).abs().max() < 1e-4
+    # per-channel Gaussians: sum((dm)^2 + (ds)^2) / sum(s_s^2)
+    m_c, s_c = mean_std(z_c, eps=0)
+    m_s, s_s = mean_std(z_s, eps=0)
+    expected = (((m_c - m_s) ** 2 + (s_c - s_s) ** 2).sum(1) / (s_s**2).sum(1)).view(-1, 1, 1, 1)
+    assert torch.allclose(latent_distance(z_c, z_s, "mean-std"), expected, rtol=1e-3)
+    # uncorrelated channels: the full-covariance distance is about the per-channel one
+    assert torch.allclose(latent_distance(z_c, z_s, "covariance"), expected, rtol=0.2)
+    # correlations the per-channel statistics cannot see make the full distance larger
+    mix = torch.eye(12) + 0.9 * torch.roll(torch.eye(12), 1, 0)
+    z_mixed = torch.einsum("ij,bjhw->bihw", mix, z_c)
+    z_same_stds = adain(torch.randn_like(z_mixed), z_mixed)
+    assert (latent_distance(z_same_stds, z_mixed, "mean-std") < 1e-3).all()
+    assert (latent_distance(z_same_stds, z_mixed, "covariance") > 0.1).all()
+
+
+@pytest.mark.parametrize("stats", ["mean-std", "covariance"])
+def test_near_fade_leaves_a_content_with_the_styles_statistics_alone(stats):
+    """AdaIN and WCT give a content back when it already has the style's statistics; the
+    attention re-draws it. With the fade, the attention's own change goes as the distance does."""
+    z_c, z_s = _latents()
+    module = _random_adaattn()
+    z_near = wct(z_c, z_s)  # the content's positions, the style's statistics
+    attention = transfer("adaattn", z_near, [z_s], adaattn=module, anchor=Anchor(1.0, stats))
+    assert (attention - z_near).abs().max() > 0.1
+    faded = transfer("adaattn", z_near, [z_s], adaattn=module, anchor=Anchor(1.0, stats, near=0.5))
+    assert torch.allclose(faded, z_near, atol=1e-3)
+    # far pairs keep the attention's output exactly
+    far = Anchor(1.0, stats, near=float(latent_distance(z_c, z_s, stats).min()) * 0.99)
+    assert torch.equal(transfer("adaattn", z_c, [z_s], adaattn=module, anchor=far),
+                       transfer("adaattn", z_c, [z_s], adaattn=module, anchor=Anchor(1.0, stats)))
+    # in between: the global transfer plus distance / near of the attention's own change
+    near = float(latent_distance(z_c, z_s, stats).max()) * 2
+    halfway = transfer("adaattn", z_c, [z_s], adaattn=module, anchor=Anchor(1.0, stats, near=near))
+    full = transfer("adaattn", z_c, [z_s], adaattn=module, anchor=Anchor(1.0, stats))
+    target = wct(z_c, z_s) if stats == "covariance" else adain(z_c, z_s)
+    share = latent_distance(z_c, z_s, stats) / near
+    assert torch.allclose(halfway, target + share * (full - target), atol=1e-4)
+    assert torch.equal(transfer("adain", z_c, [z_s], anchor=Anchor(0.0, near=near)), adain(z_c, z_s))  # AdaAttN only

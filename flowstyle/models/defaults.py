@@ -14,7 +14,7 @@ from ..errors import FlowstyleError
 from ..flow.precision import PRECISIONS
 from ..image.lattice import checked_grid_filter
 from ..image.transforms import phase_shifts
-from ..operators import OPERATORS, Anchor, checked_anchor, checked_anchor_stats
+from ..operators import OPERATORS, Anchor, checked_anchor, checked_anchor_near, checked_anchor_stats
 
 MAX_GAIN = 3.0  # beyond this the extrapolated latent leaves the range the decoder was trained on
 LEGACY_INFO_KEYS = ("default_phases", "default_gain")
@@ -27,7 +27,8 @@ class InferenceDefaults:
     for); precision: the flow's precision, "auto" meaning bf16 where the machine has bf16 units
     (None: float32); anchor: AdaAttN's pull to the style's global latent moments
     (operators.anchor_moments; 0 for files from before it existed); anchor_stats: which moments
-    it pulls, "mean-std" (AdaIN's) or "covariance" (WCT's); grid_filter: the width in px of the
+    it pulls, "mean-std" (AdaIN's) or "covariance" (WCT's); anchor_near: the latent distance below
+    which the attention's own change fades out (operators.near_fade; 0: off); grid_filter: the width in px of the
     lattice filter that takes the grid out of the style change (image/lattice.py; 0: off)."""
 
     phases: int = 1
@@ -35,6 +36,7 @@ class InferenceDefaults:
     grid_filter: float = 0.0
     anchor: float = 0.0
     anchor_stats: str = "mean-std"
+    anchor_near: float = 0.0
     method: str | None = None
     precision: str | None = None
 
@@ -47,6 +49,7 @@ class InferenceDefaults:
         object.__setattr__(self, "grid_filter", checked_grid_filter(self.grid_filter, "default grid filter"))
         object.__setattr__(self, "anchor", checked_anchor(self.anchor, "default anchor"))
         checked_anchor_stats(self.anchor_stats, "default anchor stats")
+        object.__setattr__(self, "anchor_near", checked_anchor_near(self.anchor_near, "default anchor near"))
         if self.method is not None and self.method not in OPERATORS:
             raise FlowstyleError(f"default method must be one of {', '.join(OPERATORS)}, got {self.method!r}")
         if self.precision is not None and self.precision not in PRECISIONS:
@@ -54,8 +57,8 @@ class InferenceDefaults:
 
     @property
     def anchoring(self) -> Anchor:
-        """anchor and anchor_stats as the one value the operators take."""
-        return Anchor(self.anchor, self.anchor_stats)
+        """anchor, anchor_stats and anchor_near as the one value the operators take."""
+        return Anchor(self.anchor, self.anchor_stats, self.anchor_near)
 
     def check_for(self, multiple: int) -> InferenceDefaults:
         """Raise unless the phase count suits a flow whose sides are multiples of `multiple`."""

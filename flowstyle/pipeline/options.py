@@ -21,7 +21,7 @@ from ..fields import option
 from ..image.lattice import MAX_GRID_FILTER, checked_grid_filter
 from ..image.transforms import PAD_MODES, phase_shifts
 from ..models.defaults import MAX_GAIN
-from ..operators import ANCHOR_STATS, BLENDS, OPERATORS, Anchor, checked_anchor, checked_anchor_stats, normalize_weights
+from ..operators import ANCHOR_STATS, BLENDS, OPERATORS, Anchor, checked_anchor, checked_anchor_near, checked_anchor_stats, normalize_weights
 from .regions import MaskLike
 
 if TYPE_CHECKING:
@@ -45,6 +45,7 @@ class StylizeOptions:
     gain: float | None = option(None, f"scale the style change, up to {MAX_GAIN:g}; >1 restores what phase averaging softens (default: the model's)", type=float)
     anchor: float | None = option(None, "AdaAttN: pull the overall colour and contrast (latent mean/std) to the style's, 0 (attention's local statistics only) .. 1 (as AdaIN; default: the model's)", type=float)
     anchor_stats: str | None = option(None, "AdaAttN: what the anchor matches, each latent channel's mean/std or the mean and the whole channel covariance (keeps colours' correlations; default: the model's)", choices=ANCHOR_STATS, type=str)
+    anchor_near: float | None = option(None, "AdaAttN: fade the attention's own change out on pairs whose latent statistics are closer than this (squared Wasserstein distance over the style's variance), leaving the global transfer, which keeps a content already like its style as it is; 0 off (default: the model's)", type=float, metavar="D")
     max_keys: int | None = option(None, "AdaAttN: sample at most K style positions", type=int, metavar="K")
     seed: int = option(0, "seed for AdaAttN key sampling", type=int)
     tile: int | None = option(None, "flow band height in rows for big images (0: never tile; default: automatic)", type=int, metavar="ROWS")
@@ -82,6 +83,8 @@ class StylizeOptions:
             checked_anchor(_number("anchor", self.anchor))
         if self.anchor_stats is not None:
             checked_anchor_stats(self.anchor_stats)
+        if self.anchor_near is not None:
+            checked_anchor_near(_number("anchor_near", self.anchor_near))
         if not isinstance(self.preserve_color, bool):
             raise FlowstyleError(f"preserve_color must be True or False, got {self.preserve_color!r}")
         if not _number("mask_feather", self.mask_feather) >= 0:
@@ -102,8 +105,9 @@ class StylizeOptions:
 
     @property
     def anchoring(self) -> Anchor:
-        """anchor and anchor_stats as the one value the operators take (unset: none, mean-std)."""
-        return Anchor(self.anchor or 0.0, self.anchor_stats or ANCHOR_STATS[0])
+        """anchor, anchor_stats and anchor_near as the one value the operators take (unset: none,
+        mean-std, off)."""
+        return Anchor(self.anchor or 0.0, self.anchor_stats or ANCHOR_STATS[0], self.anchor_near or 0.0)
 
     def replace(self, **changes: Any) -> StylizeOptions:
         return dataclasses.replace(self, **changes)
@@ -114,7 +118,7 @@ class StylizeOptions:
         phases, gain and grid_filter: the model's recommended grid fix (docs/grid.md) unless given;
         a stored gain and grid filter were chosen for the stored phase count, so with other phases
         they default to 1 and 0 (off).
-        anchor and anchor_stats: the model's unless given (they only act on AdaAttN).
+        anchor, anchor_stats and anchor_near: the model's unless given (they only act on AdaAttN).
         """
         defaults = model.defaults
         method = self.method or defaults.method or model.method
@@ -136,8 +140,10 @@ class StylizeOptions:
             raise FlowstyleError(str(exc)) from None
         anchor = defaults.anchor if self.anchor is None else float(self.anchor)
         anchor_stats = self.anchor_stats or defaults.anchor_stats
+        anchor_near = defaults.anchor_near if self.anchor_near is None else float(self.anchor_near)
         return dataclasses.replace(
-            self, method=method, phases=phases, gain=gain, grid_filter=float(grid_filter), anchor=anchor, anchor_stats=anchor_stats
+            self, method=method, phases=phases, gain=gain, grid_filter=float(grid_filter), anchor=anchor,
+            anchor_stats=anchor_stats, anchor_near=anchor_near,
         )
 
 

@@ -140,11 +140,15 @@ def test_models_set_defaults_rewrites_only_the_metadata(tiny_model_file, tmp_pat
     assert (load_model(out).defaults.phases, load_model(out).defaults.gain, load_model(out).defaults.anchor) == (4, 1.1, 0.5)
     assert run("models", "set-defaults", out, "--anchor-stats", "covariance") == 0
     assert (load_model(out).defaults.anchor, load_model(out).defaults.anchor_stats) == (0.5, "covariance")
+    assert run("models", "set-defaults", out, "--anchor-near", 0.4) == 0
+    assert (load_model(out).defaults.anchor_stats, load_model(out).defaults.anchor_near) == ("covariance", 0.4)
+    assert "near 0.4" in capsys.readouterr().out
     assert run("models", "set-defaults", out, "--phases", 1, "--grid-filter", 2.5) == 0
     assert (load_model(out).defaults.phases, load_model(out).defaults.grid_filter) == (1, 2.5)
     assert "grid filter 2.5 px" in capsys.readouterr().out
     for bad, message in ((["--phases", 3], "phases must be"), (["--gain", 0], "gain"), (["--anchor", 2], "anchor"),
-                         (["--grid-filter", -1], "grid filter"), ([], "nothing to set")):
+                         (["--grid-filter", -1], "grid filter"), (["--anchor-near", -1], "anchor near"),
+                         ([], "nothing to set")):
         assert run("models", "set-defaults", out, *bad) == 2
         assert message in capsys.readouterr().err
     assert load_model(out).defaults.gain == 1.1

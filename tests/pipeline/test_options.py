@@ -130,6 +130,10 @@ def test_inference_defaults_are_checked():
         InferenceDefaults(anchor_stats="gram")
     with pytest.raises(FlowstyleError, match="anchor stats"):
         StylizeOptions(anchor_stats="gram")
+    with pytest.raises(FlowstyleError, match="anchor near"):
+        InferenceDefaults(anchor_near=-1)
+    with pytest.raises(FlowstyleError, match="anchor near"):
+        StylizeOptions(anchor_near=20)
     with pytest.raises(FlowstyleError, match="phases must be 1, 2, 4 or 16"):
         InferenceDefaults(phases=8).check_for(4)
 
@@ -158,6 +162,14 @@ def test_the_models_anchor_is_the_default_and_an_option_overrides_it(tiny_model,
     cov_default = as_array(flowstyle.stylize(c, s, by_cov, pad=8))
     assert np.array_equal(cov_default, as_array(flowstyle.stylize(c, s, plain, pad=8, anchor=1.0, anchor_stats="covariance")))
     assert not np.array_equal(cov_default, by_default)
+    near = StyleModel(copy.deepcopy(tiny_model.flow), "adaattn", adaattn=plain.adaattn,
+                      defaults=InferenceDefaults(anchor=1.0, anchor_stats="covariance", anchor_near=10.0))
+    assert StylizeOptions().for_model(near, 1).anchor_near == 10.0
+    assert StylizeOptions(anchor_near=0).for_model(near, 1).anchor_near == 0.0
+    near_default = as_array(flowstyle.stylize(c, s, near, pad=8))
+    assert np.array_equal(near_default, as_array(flowstyle.stylize(c, s, by_cov, pad=8, anchor_near=10.0)))
+    assert np.array_equal(as_array(flowstyle.stylize(c, s, near, pad=8, anchor_near=0)), cov_default)
+    assert not np.array_equal(near_default, cov_default)
 
 
 def _lattice_power(change: np.ndarray, period: int) -> float:
