@@ -39,6 +39,8 @@ def main() -> None:
     p.add_argument("--anchor-stats", default=None, help="override the model's anchor stats (mean-std, covariance)")
     p.add_argument("--anchor-near", type=float, default=None, help="override the model's anchor near fade (AdaAttN; 0: off)")
     p.add_argument("--json", default=None, help="also write every row's per-pair scores here (paired comparisons)")
+    p.add_argument("--name", default=None, help="the model's name in the --json file (default: the model argument); "
+                   "a candidate setting of a shipped model needs its own, or paired_paths pools its rows with the model's")
     p.add_argument("--threads", type=int, default=2, help="torch threads (1 beside a training run)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
@@ -62,7 +64,7 @@ def main() -> None:
         print(f"| {label} | {scores.grid_cells()} | {scores.mean_seconds:.1f} |", flush=True)
         rows[label] = dataclasses.asdict(scores)
         if args.json:
-            Path(args.json).write_text(json.dumps({"model": args.model, "pairs": pair_names, "rows": rows}, indent=1))
+            Path(args.json).write_text(json.dumps({"model": args.name or args.model, "pairs": pair_names, "rows": rows}, indent=1))
 
 
 def _filtered(text: str) -> tuple[int, float]:
