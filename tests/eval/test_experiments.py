@@ -214,3 +214,21 @@ def test_no_pad0_stylizes_each_pair_once(tmp_path, image_dirs, tiny_model_file, 
     assert "--no-pad0" in text  # the reproducing command keeps it
     row = json.loads((out / "results.json").read_text())["sections"]["Metrics"][tiny_model_file]
     assert row["grid_pad0"] == [] and len(row["grid"]) == 1
+
+
+def test_eval_takes_the_adaattn_anchor_options_and_repeats_them(tmp_path, image_dirs):
+    """An AdaAttN setting (anchor, its statistics, the near fade) can be evaluated without writing
+    a model copy; the report's reproducing command and model label carry it."""
+    content, styles = image_dirs
+    model = str(Path(__file__).parents[1] / "pinned" / "tiny-adaattn.safetensors")
+    out = tmp_path / "anchored"
+    code = main(["eval", "metrics", "--content", str(content), "--styles", str(styles / "noise.png"),
+                 "--models", model, "--out", str(out), "--size", str(SIZE), "--max-images", "1",
+                 "--threads", "1", "--no-pad0", "--anchor", "0.5", "--anchor-stats", "covariance",
+                 "--anchor-near", "0.3"])
+    assert code == 0
+    text = (out / "report.md").read_text()
+    assert "--anchor 0.5 --anchor-stats covariance --anchor-near 0.3" in text
+    assert "anchor 0.5 (covariance, near 0.3)" in text
+    assert main(["eval", "metrics", "--content", str(content), "--styles", str(styles), "--models", model,
+                 "--out", str(tmp_path / "bad"), "--anchor-near", "-1"]) == 2
