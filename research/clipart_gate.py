@@ -30,20 +30,25 @@ import torch
 
 from flowstyle import Stylizer, StylizeOptions
 from flowstyle.eval.runners import image_paths, load_images
+from flowstyle.image.transforms import center_crop_to_multiple
+from flowstyle.operators import latent_distance
 from research.anchor_choice import hardest_pairs
 from research.pair_scores import score_pairs
 
 CLIPART_SOURCES = ("cards__", "tuberling__")
 
 
-def gate_pairs(contents, styles, n: int, per_image: int) -> list[tuple[int, int, float]]:
-    """The n lowest-loss (content, style) pairs, at most per_image per content and per style."""
+def gate_pairs(contents, styles, n: int, per_image: int, keep=None) -> list[tuple[int, int, float]]:
+    """The n lowest-loss (content, style) pairs, at most per_image per content and per style;
+    keep(i, j): an extra condition a pair must meet."""
     ranked = hardest_pairs(contents, styles, len(contents) * len(styles))
     used_c: Counter = Counter()
     used_s: Counter = Counter()
     kept = []
     for i, j, loss in ranked:
         if contents[i].name == styles[j].name or used_c[i] >= per_image or used_s[j] >= per_image:
+            continue
+        if keep is not None and not keep(i, j):
             continue
         kept.append((i, j, loss))
         used_c[i] += 1
@@ -65,17 +70,26 @@ def main() -> None:
     p.add_argument("--anchor-stats", default=None, help="override the models' anchor stats (mean-std, covariance)")
     p.add_argument("--anchor-near", type=float, default=None, help="override the models' anchor near fade (0: off)")
     p.add_argument("--method", default=None, help="override the models' transfer operator (adain, wct, adaattn)")
+    p.add_argument("--min-distance", type=float, default=None, metavar="D",
+                   help="keep only pairs whose latent distance (operators.latent_distance, the first model's "
+                        "flow and anchor statistics, 256 px) is at least D: near to VGG, not in latent statistics")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     clip_paths = [q for q in image_paths([args.styles], None) if q.name.startswith(CLIPART_SOURCES)]
     content_paths = image_paths([args.content], None) + clip_paths
     small_c, small_s = load_images(content_paths, 256), load_images(clip_paths, 256)
-    pairs = gate_pairs(small_c, small_s, args.pairs, args.per_image)
+    keep, distance = None, None
+    if args.min_distance is not None:
+        distance = latent_distances(Stylizer(args.models[0]), small_c, small_s)
+        keep = lambda i, j: distance[i][j] >= args.min_distance  # noqa: E731
+    pairs = gate_pairs(small_c, small_s, args.pairs, args.per_image, keep)
     print(f"{len(small_c)} contents x {len(small_s)} clip-art styles; gate of {len(pairs)} pairs, "
-          f"style loss(content, style) {pairs[0][2]:.1f} .. {pairs[-1][2]:.1f}; {args.size} px, default path, pad 64 reflect\n")
+          f"style loss(content, style) {pairs[0][2]:.1f} .. {pairs[-1][2]:.1f}"
+          + (f", latent distance >= {args.min_distance:g}" if distance else "")
+          + f"; {args.size} px, default path, pad 64 reflect\n")
     for i, j, loss in pairs:
-        print(f"- {small_c[i].name} x {small_s[j].name} ({loss:.1f})")
+        print(f"- {small_c[i].name} x {small_s[j].name} ({loss:.1f}" + (f"; d {distance[i][j]:.2f}" if distance else "") + ")")
     contents = load_images([content_paths[i] for i, _, _ in pairs], args.size)
     styles = load_images([clip_paths[j] for _, j, _ in pairs], args.size)
     print("\n| model | style match median / worst / pairs < 0 | SSIM | clipped % (content) | s / pair |")
@@ -91,6 +105,19 @@ def main() -> None:
         print(f"  per pair: {' '.join(f'{v:+.3f}' for v in g.style_match)}", flush=True)
         print(f"  unrounded medians (the rule's margins): style match {np.median(g.style_match):+.4f}, "
               f"SSIM {np.median(g.ssim):.4f}", flush=True)
+
+
+def latent_distances(st: Stylizer, contents, styles) -> list[list[float]]:
+    """distance[i][j]: `operators.latent_distance` of content i to style j in st's flow, with the
+    statistics of its default anchor (covariance or mean-std)."""
+    stats = st.model.defaults.anchor_stats
+
+    def encode(image):
+        with torch.inference_mode():
+            return st._encode(center_crop_to_multiple(image.tensor, st.multiple), None)
+
+    z_c, z_s = [encode(c) for c in contents], [encode(s) for s in styles]
+    return [[float(latent_distance(zc, zs, stats)) for zs in z_s] for zc in z_c]
 
 
 if __name__ == "__main__":
