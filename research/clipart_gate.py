@@ -30,7 +30,6 @@ import torch
 
 from flowstyle import Stylizer, StylizeOptions
 from flowstyle.eval.runners import image_paths, load_images
-from flowstyle.image.transforms import center_crop_to_multiple
 from flowstyle.operators import latent_distance
 from research.anchor_choice import hardest_pairs
 from research.pair_scores import score_pairs
@@ -112,11 +111,7 @@ def latent_distances(st: Stylizer, contents, styles) -> list[list[float]]:
     statistics of its default anchor (covariance or mean-std)."""
     stats = st.model.defaults.anchor_stats
 
-    def encode(image):
-        with torch.inference_mode():
-            return st._encode(center_crop_to_multiple(image.tensor, st.multiple), None)
-
-    z_c, z_s = [encode(c) for c in contents], [encode(s) for s in styles]
+    z_c, z_s = ([st.encode_style(image.tensor, None) for image in images] for images in (contents, styles))
     return [[float(latent_distance(zc, zs, stats)) for zs in z_s] for zc in z_c]
 
 
