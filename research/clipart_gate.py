@@ -110,7 +110,6 @@ def latent_distances(st: Stylizer, contents, styles) -> list[list[float]]:
     """distance[i][j]: `operators.latent_distance` of content i to style j in st's flow, with the
     statistics of its default anchor (covariance or mean-std)."""
     stats = st.model.defaults.anchor_stats
-
     z_c, z_s = ([st.encode_style(image.tensor, None) for image in images] for images in (contents, styles))
     return [[float(latent_distance(zc, zs, stats)) for zs in z_s] for zc in z_c]
 

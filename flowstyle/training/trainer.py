@@ -207,8 +207,13 @@ class Trainer:
             return
         for p in self.trainable_parameters():
             if p.grad is not None:
-                dist.all_reduce(p.grad)
-                p.grad /= self.dist.world
+                self._average_over_ranks(p.grad)
+
+    def _average_over_ranks(self, t: torch.Tensor) -> torch.Tensor:
+        """t replaced in place by its mean over all ranks (a collective: every rank calls it)."""
+        dist.all_reduce(t)
+        t /= self.dist.world
+        return t
 
     def _broadcast_parameters(self) -> None:
         if self.dist.world < 2:
@@ -340,10 +345,7 @@ class Trainer:
                 stats = self.train_step(content, style)
                 if not (math.isfinite(stats["loss"]) and math.isfinite(stats["grad_norm"])):
                     what = "loss" if not math.isfinite(stats["loss"]) else "gradient norm"
-                    raise FlowstyleError(
-                        f"{what} became {stats['loss' if what == 'loss' else 'grad_norm']} at step {self.step + 1}; "
-                        f"stopped, the last good checkpoint (step {self._saved_step}) is kept: lower --lr and --resume"
-                    )
+                    raise self._stopped(f"{what} became {stats['loss' if what == 'loss' else 'grad_norm']} at step {self.step + 1}; ")
                 self.guard.observe(self._mean_over_ranks(stats["loss"]))
                 self.step += 1
                 seconds = time.monotonic() - started
@@ -356,10 +358,9 @@ class Trainer:
                     bar.set_postfix(loss=f"{stats['loss']:.3f}", style=f"{stats['style']:.3f}", content=f"{stats['content']:.3f}", ips=f"{stats['images_per_s']:.2f}")
                 if self.guard.diverged:
                     g = self.guard
-                    raise FlowstyleError(
+                    raise self._stopped(
                         f"loss diverged at step {self.step}: its median over the last {g.window} steps, {g.median:.4g}, "
                         f"is {g.median / g.best:.1f}x the run's lowest ({g.best:.4g}; --divergence {g.factor:g}); "
-                        f"stopped, the last good checkpoint (step {self._saved_step}) is kept: lower --lr and --resume"
                     )
                 if self.dist.is_main and cfg.sample_every and self.step % cfg.sample_every == 0:
                     self.write_samples(content, style)
@@ -391,14 +392,16 @@ class Trainer:
                 file=sys.stderr,
             )
 
+    def _stopped(self, reason: str) -> FlowstyleError:
+        """The one-line error of a run stopped for bad numbers (non-finite or diverging)."""
+        return FlowstyleError(f"{reason}stopped, the last good checkpoint (step {self._saved_step}) is kept: lower --lr and --resume")
+
     def _mean_over_ranks(self, value: float) -> float:
         """The mean of a per-rank number over all ranks, so that every rank's guard sees the same
         losses and all stop at the same step (or none does)."""
         if self.dist.world < 2:
             return value
-        t = torch.tensor([value], dtype=torch.float64, device=self.device)
-        dist.all_reduce(t)
-        return t.item() / self.dist.world
+        return self._average_over_ranks(torch.tensor([value], dtype=torch.float64, device=self.device)).item()
 
     def _out_of_time(self) -> bool:
         """--minutes caps the run's training time (summed over resumed sessions)."""
