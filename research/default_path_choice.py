@@ -32,7 +32,7 @@ def main() -> None:
     p.add_argument("--max-images", type=int, default=4)
     p.add_argument("--max-styles", type=int, default=None)
     p.add_argument("--phases", type=int, nargs="*", default=[1, 2, 4])
-    p.add_argument("--filtered", nargs="+", default=[], metavar="PHASES:PX", help="rows with the lattice filter, e.g. 1:2 1:3")
+    p.add_argument("--filtered", nargs="+", default=[], metavar="PHASES:PX", help="rows with the lattice filter, e.g. 1:2 1:3; PHASES/DEEP:PX also averages the deepest block over DEEP of its phases, e.g. 1/4:2")
     p.add_argument("--method", default=None)
     p.add_argument("--gain", type=float, default=1.0, help="the style change's gain on every row")
     p.add_argument("--anchor", type=float, default=None, help="override the model's anchor (AdaAttN)")
@@ -52,24 +52,27 @@ def main() -> None:
           f"gain {args.gain:g}" + (f", anchor {args.anchor:g}" if args.anchor is not None else "")
           + (f" ({args.anchor_stats})" if args.anchor_stats else "")
           + (f", anchor near {args.anchor_near:g}" if args.anchor_near is not None else ""))
-    paths = [(phases, 0.0) for phases in args.phases] + [_filtered(text) for text in args.filtered]
+    paths = [(phases, 1, 0.0) for phases in args.phases] + [_filtered(text) for text in args.filtered]
     print("| phases | style match (median / worst decile / pairs < 0) | SSIM | clipped % | grid ratio (median / worst) | grid border (median / worst) | s / pair |")
     print("|---|---|---|---|---|---|---|")
     pair_names = [(c.name, s.name) for c in contents for s in styles]
     rows = {}
-    for phases, grid_filter in paths:
-        opts = StylizeOptions(phases=phases, grid_filter=grid_filter, **overrides)
+    for phases, deep, grid_filter in paths:
+        opts = StylizeOptions(phases=phases, deep_phases=deep, grid_filter=grid_filter, **overrides)
         scores = score_pairs(lambda c, s: st.stylize_tensor(c, [s], options=opts), grid_of(contents, styles), grid=True)
-        label = f"{phases} + filter {grid_filter:g} px" if grid_filter else f"{phases}"
+        label = f"{phases}/{deep}" if deep != 1 else f"{phases}"
+        label += f" + filter {grid_filter:g} px" if grid_filter else ""
         print(f"| {label} | {scores.grid_cells()} | {scores.mean_seconds:.1f} |", flush=True)
         rows[label] = dataclasses.asdict(scores)
         if args.json:
             Path(args.json).write_text(json.dumps({"model": args.name or args.model, "pairs": pair_names, "rows": rows}, indent=1))
 
 
-def _filtered(text: str) -> tuple[int, float]:
+def _filtered(text: str) -> tuple[int, int, float]:
+    """PHASES[/DEEP]:PX -> (phases, deep phases, filter width)."""
     phases, _, width = text.partition(":")
-    return int(phases), float(width or 0)
+    phases, _, deep = phases.partition("/")
+    return int(phases), int(deep or 1), float(width or 0)
 
 
 if __name__ == "__main__":

@@ -75,7 +75,7 @@ def header(settings: Settings, runners: Sequence[Runner], contents: Sequence[Nam
         f"- date: {_dt.datetime.now().isoformat(timespec='seconds')}; flowstyle {__version__}, "
         f"torch {torch.__version__}, {platform.processor() or platform.machine()}, "
         f"torch threads: {torch.get_num_threads()}, device: {s.device}",
-        f"- settings: size {s.size} px, pad {s.options.pad} ({s.options.pad_mode}), phases {s.options.phases or 'model default'}, "
+        f"- settings: size {s.size} px, pad {s.options.pad} ({s.options.pad_mode}), phases {s.options.path_label if s.options.phases or s.options.deep_phases else 'model default'}, "
         f"leak {s.leak_rounds} rounds on {s.leak_pairs} pair(s); experiments: {', '.join(names)}",
         f"- note: {s.note}" if s.note else None,
         "- models: " + "; ".join(f"`{r.short}` = {r.label}" for r in runners),

@@ -74,4 +74,5 @@ def phase_shifts(phases: int, multiple: int) -> list[tuple[int, int]]:
         return [(dy, dx) for dy in (0, 1) for dx in (0, 1)]
     if phases == full:
         return [(dy, dx) for dy in range(multiple) for dx in range(multiple)]
-    raise FlowstyleError(f"phases must be 1, 2, 4 or {full} for this model, got {phases}")
+    allowed = sorted({1, 2, 4, full})
+    raise FlowstyleError(f"phases must be {', '.join(map(str, allowed[:-1]))} or {allowed[-1]} for this model, got {phases}")

@@ -22,7 +22,8 @@ LEGACY_INFO_KEYS = ("default_phases", "default_gain")
 
 @dataclass(frozen=True)
 class InferenceDefaults:
-    """phases: squeeze phases averaged against the grid (docs/grid.md); gain: the latent-change
+    """phases: squeeze phases averaged against the grid (docs/grid.md); deep_phases: those of
+    the deepest block alone on each of them (pipeline/phases.phase_plan); gain: the latent-change
     scale chosen for those phases; method: the operator (None: the one the model was trained
     for); precision: the flow's precision, "auto" meaning bf16 where the machine has bf16 units
     (None: float32); anchor: AdaAttN's pull to the style's global latent moments
@@ -32,6 +33,7 @@ class InferenceDefaults:
     lattice filter that takes the grid out of the style change (image/lattice.py; 0: off)."""
 
     phases: int = 1
+    deep_phases: int = 1
     gain: float = 1.0
     grid_filter: float = 0.0
     anchor: float = 0.0
@@ -43,6 +45,8 @@ class InferenceDefaults:
     def __post_init__(self) -> None:
         if isinstance(self.phases, bool) or not isinstance(self.phases, int) or self.phases < 1:
             raise FlowstyleError(f"default phases must be a positive whole number, got {self.phases!r}")
+        if isinstance(self.deep_phases, bool) or not isinstance(self.deep_phases, int) or self.deep_phases not in (1, 2, 4):
+            raise FlowstyleError(f"default deep phases must be 1, 2 or 4, got {self.deep_phases!r}")
         if isinstance(self.gain, bool) or not isinstance(self.gain, (int, float)) or not 0.0 < self.gain <= MAX_GAIN:
             raise FlowstyleError(f"default gain must be above 0 and at most {MAX_GAIN}, got {self.gain!r}")
         object.__setattr__(self, "gain", float(self.gain))
@@ -61,8 +65,13 @@ class InferenceDefaults:
         return Anchor(self.anchor, self.anchor_stats, self.anchor_near)
 
     def check_for(self, multiple: int) -> InferenceDefaults:
-        """Raise unless the phase count suits a flow whose sides are multiples of `multiple`."""
-        phase_shifts(self.phases, multiple)
+        """Raise unless the phase counts suit a flow whose sides are multiples of `multiple`."""
+        if self.deep_phases == 1:
+            phase_shifts(self.phases, multiple)
+        elif multiple < 4:
+            raise FlowstyleError("default deep phases need a flow of two or more blocks")
+        else:
+            phase_shifts(self.phases, multiple // 2)  # the blocks above the deepest
         return self
 
     def to_json(self) -> str:

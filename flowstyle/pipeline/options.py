@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any
 from ..errors import FlowstyleError
 from ..fields import option
 from ..image.lattice import MAX_GRID_FILTER, checked_grid_filter
-from ..image.transforms import PAD_MODES, phase_shifts
+from ..image.transforms import PAD_MODES
 from ..models.defaults import MAX_GAIN
 from ..operators import ANCHOR_STATS, BLENDS, OPERATORS, Anchor, checked_anchor, checked_anchor_near, checked_anchor_stats, normalize_weights
+from .phases import phase_plan
 from .regions import MaskLike
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ class StylizeOptions:
     pad: int = option(64, "border padding in px against edge artifacts", type=int, metavar="PX")
     pad_mode: str = option("reflect", "how the border padding is filled", choices=PAD_MODES, type=str)
     phases: int | None = option(None, "squeeze phases to average against the grid: 1, 2, 4 or all (16 for two blocks; default: the model's)", type=int)
+    deep_phases: int | None = option(None, "average the flow's deepest block alone over this many of its own squeeze phases, 1, 2 or 4, on each of the `phases` passes of the blocks above (flows of two or more blocks; 4 with phases 1: the 4 px grid at about 2 passes' cost; default: the model's)", type=int)
     grid_filter: float | None = option(None, f"take the squeeze grid out of the style change with a lattice filter of this width in px, 0 (off) .. {MAX_GRID_FILTER:g} (default: the model's)", type=float, metavar="PX")
     gain: float | None = option(None, f"scale the style change, up to {MAX_GAIN:g}; >1 restores what phase averaging softens (default: the model's)", type=float)
     anchor: float | None = option(None, "AdaAttN: pull the overall colour and contrast (latent mean/std) to the style's, 0 (attention's local statistics only) .. 1 (as AdaIN; default: the model's)", type=float)
@@ -68,7 +70,7 @@ class StylizeOptions:
         _choice("pad mode", self.pad_mode, PAD_MODES)
         _whole("pad", self.pad, minimum=0)
         _whole("seed", self.seed, minimum=None)
-        for name in ("size", "style_size", "max_keys", "phases"):
+        for name in ("size", "style_size", "max_keys", "phases", "deep_phases"):
             if getattr(self, name) is not None:
                 _whole(name, getattr(self, name), minimum=1)
         if self.tile is not None:
@@ -109,29 +111,46 @@ class StylizeOptions:
         mean-std, off)."""
         return Anchor(self.anchor or 0.0, self.anchor_stats or ANCHOR_STATS[0], self.anchor_near or 0.0)
 
+    @property
+    def path_label(self) -> str:
+        """The phase path in words, for reports and the page: '16 squeeze phases', '1 squeeze
+        phase x 4 deep'."""
+        phases = self.phases or "default"
+        label = f"{phases} squeeze phase{'' if phases == 1 else 's'}"
+        return label + (f" x {self.deep_phases} deep" if self.deep_phases not in (None, 1) else "")
+
     def replace(self, **changes: Any) -> StylizeOptions:
         return dataclasses.replace(self, **changes)
 
     def for_model(self, model: StyleModel, n_styles: int) -> StylizeOptions:
         """These options with the model's defaults filled in, checked against the model.
 
-        phases, gain and grid_filter: the model's recommended grid fix (docs/grid.md) unless given;
-        a stored gain and grid filter were chosen for the stored phase count, so with other phases
-        they default to 1 and 0 (off).
+        phases, deep_phases, gain and grid_filter: the model's recommended grid fix (docs/grid.md)
+        unless given; a stored gain and grid filter were chosen for the stored phase counts, so with
+        other phases they default to 1 and 0 (off). Phases given alone mean whole passes (deep
+        phases 1); deep phases other than the model's given alone start from one shallow pass.
         anchor, anchor_stats and anchor_near: the model's unless given (they only act on AdaAttN).
         """
         defaults = model.defaults
         method = self.method or defaults.method or model.method
         if method == "adaattn" and model.adaattn is None:
             raise FlowstyleError("this model has no AdaAttN module; use method adain or wct")
-        phases = defaults.phases if self.phases is None else self.phases
-        phase_shifts(phases, model.config.multiple)  # checks the count
+        if self.deep_phases is not None:
+            deep_phases = self.deep_phases
+        else:  # a phase count of one's own means whole passes, unless deep phases are given too
+            deep_phases = defaults.deep_phases if self.phases is None else 1
+        if self.phases is not None:
+            phases = self.phases
+        else:
+            phases = defaults.phases if deep_phases == defaults.deep_phases else 1
+        phase_plan(phases, model.config.n_block, deep_phases)  # checks the counts
+        stored_path = (phases, deep_phases) == (defaults.phases, defaults.deep_phases)
         gain = self.gain
         if gain is None:
-            gain = defaults.gain if phases == defaults.phases else 1.0
+            gain = defaults.gain if stored_path else 1.0
         grid_filter = self.grid_filter
         if grid_filter is None:
-            grid_filter = defaults.grid_filter if phases == defaults.phases else 0.0
+            grid_filter = defaults.grid_filter if stored_path else 0.0
         if n_styles < 1:
             raise FlowstyleError("give at least one style image")
         try:
@@ -142,7 +161,7 @@ class StylizeOptions:
         anchor_stats = self.anchor_stats or defaults.anchor_stats
         anchor_near = defaults.anchor_near if self.anchor_near is None else float(self.anchor_near)
         return dataclasses.replace(
-            self, method=method, phases=phases, gain=gain, grid_filter=float(grid_filter), anchor=anchor,
+            self, method=method, phases=phases, deep_phases=deep_phases, gain=gain, grid_filter=float(grid_filter), anchor=anchor,
             anchor_stats=anchor_stats, anchor_near=anchor_near,
         )
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
+from ..errors import FlowstyleError
 from ..image.transforms import pad as pad_image
 from ..image.transforms import phase_shifts
 
@@ -37,8 +38,22 @@ class PhaseLevel:
     shifts: tuple[Shift, ...]
 
 
-def phase_plan(phases: int, n_block: int) -> tuple[PhaseLevel, ...]:
-    """The plan for `phases` squeeze phases of an `n_block` flow (checks the count)."""
+def phase_plan(phases: int, n_block: int, deep_phases: int = 1) -> tuple[PhaseLevel, ...]:
+    """The plan for `phases` squeeze phases of an `n_block` flow (checks the counts).
+
+    deep_phases > 1 (flows of two or more blocks): the shallower blocks run for `phases` pixel
+    shifts of their own lattice (1, 2 or 4) and, on each of their outputs, the deepest block for
+    `deep_phases` of its own squeeze phases (1, 2 or 4). One shallow pass with four deep phases
+    averages the deepest block's 4 px lattice at about 1.9 passes' cost, leaving only the
+    shallower blocks' 2 px lattice, which the lattice filter takes out (docs/grid.md)."""
+    if deep_phases != 1:
+        if n_block < 2:
+            raise FlowstyleError("deep phases need a flow of two or more blocks; a one-block flow averages its only block with phases")
+        deep = tuple(phase_shifts(deep_phases, 2))
+        upper = 2 ** (n_block - 1)
+        if phases not in (1, 2, 4) and phases != upper * upper:
+            raise FlowstyleError(f"with deep phases, phases must be 1, 2, 4 or {upper * upper} for this model, got {phases}")
+        return (PhaseLevel(0, n_block - 1, tuple(phase_shifts(phases, upper))), PhaseLevel(n_block - 1, n_block, deep))
     shifts = tuple(phase_shifts(phases, 2**n_block))
     if n_block > 1 and phases == 4**n_block:
         four = tuple(phase_shifts(4, 2))
@@ -48,13 +63,8 @@ def phase_plan(phases: int, n_block: int) -> tuple[PhaseLevel, ...]:
 
 def deepest_block_plan(phases: int, n_block: int) -> tuple[PhaseLevel, ...]:
     """The flow's shallower blocks once, the deepest block for `phases` (1, 2 or 4) of its own
-    squeeze phases: its lattice (4 px for two blocks) is averaged out at the cost of the deepest
-    block alone, which runs at 1/4 of the resolution of the one above (about 1.9 passes for 4
-    phases of a 2x8 flow). What training averages through (`TrainConfig.phases`)."""
-    shifts = tuple(phase_shifts(phases, 2))
-    if n_block == 1:
-        return (PhaseLevel(0, 1, shifts),)
-    return (PhaseLevel(0, n_block - 1, ((0, 0),)), PhaseLevel(n_block - 1, n_block, shifts))
+    squeeze phases (what training averages through, `TrainConfig.phases`)."""
+    return phase_plan(1, n_block, phases) if n_block > 1 else phase_plan(phases, 1)
 
 
 def average_over_phases(

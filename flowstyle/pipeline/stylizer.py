@@ -212,7 +212,7 @@ class Stylizer:
         x = resize_longest(load_tensor(content), o.size)
         _check_size(x, self.multiple, "content image")
         h, w = x.shape[-2:]
-        plan = phase_plan(o.phases, self.model.config.n_block)
+        plan = phase_plan(o.phases, self.model.config.n_block, o.deep_phases)
         m, pad = self.multiple, o.pad
         padded_regions = None
         if o.mask is not None:  # before the styles are encoded: a bad mask fails early
@@ -278,7 +278,7 @@ def stylize(
 
     content/styles: paths, PIL images or (3, H, W) tensors in [0, 1]. model: a registry name,
     a weights file or a StyleModel. options: a StylizeOptions; or its fields as keywords
-    (method, alpha, style_weights, blend, size, style_size, pad, pad_mode, phases, grid_filter, gain,
+    (method, alpha, style_weights, blend, size, style_size, pad, pad_mode, phases, deep_phases, grid_filter, gain,
     anchor, anchor_stats, max_keys, seed, tile, preserve_color, mask, mask_feather — see `StylizeOptions`), which also
     replace fields of `options`.
     precision: "float32" or "bf16" (faster flow on CPUs with bf16 units; not bit-exact);

@@ -205,8 +205,8 @@ class Studio:
         stylizer = self.stylizer(model)
         if QUALITY[quality or DEFAULT_QUALITY] == ALL_PHASES:
             options = options.replace(phases=_all_phases(stylizer))
-        phases = options.phases or _default_phases(stylizer, len(styles), options)
-        report(0.2, f"Stylizing at {options.size} px ({phases} squeeze phase{'s' if phases != 1 else ''})")
+        path = _path_label(stylizer, len(styles), options)
+        report(0.2, f"Stylizing at {options.size} px ({path})")
         start = time.perf_counter()
         self._running += 1
         try:
@@ -218,7 +218,7 @@ class Studio:
         path = self.store.save(image)
         summary = (
             f"{image.width}x{image.height} px in {seconds:.1f} s with {model}, "
-            f"{len(styles)} style{'s' if len(styles) != 1 else ''}, {phases} squeeze phase{'s' if phases != 1 else ''}."
+            f"{len(styles)} style{'s' if len(styles) != 1 else ''}, {path}."
         )
         return Result(image, path, seconds, summary)
 
@@ -228,9 +228,10 @@ def _all_phases(stylizer) -> int:
     return model.config.all_phases if model is not None else 4
 
 
-def _default_phases(stylizer, n_styles: int, options: StylizeOptions) -> int:
+def _path_label(stylizer, n_styles: int, options: StylizeOptions) -> str:
+    """The squeeze-phase path the call will take, in words ('1 phase x 4 deep')."""
     options_for = getattr(stylizer, "options_for", None)  # a real Stylizer; test stand-ins lack it
-    return options_for(n_styles, options).phases if options_for else 1
+    return (options_for(n_styles, options) if options_for else options.replace(phases=options.phases or 1)).path_label
 
 
 def _load_stylizer(spec: str):

@@ -204,3 +204,34 @@ def test_the_grid_filter_is_the_models_default_at_its_phases_and_takes_the_latti
     before = _lattice_power((plain - content)[0].numpy(), 4)
     after = _lattice_power((by_default - content)[0].numpy(), 4)
     assert before > 0.02 and after < 0.2 * before  # measured: 0.052 -> 0.006
+
+
+def test_deep_phases_are_a_default_path_and_an_option(tiny_model, photos):
+    """A model whose default path is one shallow pass with four deep phases: the path, its
+    stored filter, and how phases and deep phases given alone override it."""
+    import copy
+
+    from flowstyle.models import StyleModel
+
+    c, s = photos["astronaut"], photos["coffee"]
+    deep = StyleModel(copy.deepcopy(tiny_model.flow), "adain", defaults=InferenceDefaults(phases=1, deep_phases=4, grid_filter=2.0))
+    used = StylizeOptions().for_model(deep, 1)
+    assert (used.phases, used.deep_phases, used.grid_filter) == (1, 4, 2.0)
+    used = StylizeOptions(phases=16).for_model(deep, 1)  # phases alone: whole passes, no stored filter
+    assert (used.phases, used.deep_phases, used.grid_filter) == (16, 1, 0.0)
+    used = StylizeOptions(deep_phases=2).for_model(deep, 1)  # another deep count: one shallow pass
+    assert (used.phases, used.deep_phases, used.grid_filter) == (1, 2, 0.0)
+    used = StylizeOptions(deep_phases=4).for_model(tiny_model, 1)
+    assert (used.phases, used.deep_phases) == (1, 4)
+    assert torch.equal(Stylizer(deep).stylize_tensor(c, s, pad=8),
+                       Stylizer(tiny_model).stylize_tensor(c, s, pad=8, phases=1, deep_phases=4, grid_filter=2.0))
+    with pytest.raises(FlowstyleError, match="with deep phases"):
+        StylizeOptions(phases=16, deep_phases=4).for_model(tiny_model, 1)
+    with pytest.raises(FlowstyleError, match="default deep phases must be 1, 2 or 4"):
+        InferenceDefaults(deep_phases=3)
+    with pytest.raises(FlowstyleError, match="deep_phases must be positive"):
+        StylizeOptions(deep_phases=0)
+    with pytest.raises(FlowstyleError, match="two or more blocks"):
+        InferenceDefaults(deep_phases=4).check_for(2)
+    with pytest.raises(FlowstyleError, match="phases must be 1, 2 or 4"):
+        InferenceDefaults(phases=16, deep_phases=4).check_for(4)
