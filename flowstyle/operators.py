@@ -110,46 +110,6 @@ def _apply_wct(z: Tensor, mean_c: Tensor, linear: Tensor, mean_s: Tensor) -> Ten
     return out.view(z.shape).to(z.dtype)
 
 
-def rank_transfer(z_c: Tensor, z_s: Tensor, weight: Tensor | None = None) -> Tensor:
-    """Give z_c the style's distribution along each principal axis of the style's channel
-    covariance, by rank: the content position at quantile q of an axis takes the style's value
-    at quantile q (a one-dimensional optimal transport per axis).
-
-    AdaIN and WCT match means and (co)variances, so they map Gaussians to Gaussians. Clip art and
-    drawings are not Gaussian: most of the image is white paper, the rest ink. A linear map sends
-    the content's paper to wherever the style's mean and spread put it (grey, when the style's ink
-    is dark), while ranks send the content's brightest cells to the style's brightest. A content
-    that already has the style's distribution is left as it is.
-    weight: a soft region mask of z_c; its quantiles are then the region's, each position counted
-    by its weight. The map is piecewise constant, so its gradient is passed straight through
-    (identity), as for a quantiser.
-    """
-    b, c, h, w = z_c.shape
-    with torch.no_grad():
-        _, cov_s = _mean_cov(z_s, 0.0)
-        axes = torch.linalg.eigh(cov_s).eigenvectors.to(torch.float32)  # (B_s, C, C)
-        content = axes.transpose(1, 2) @ z_c.flatten(2).float()  # (B, C, N) along the style's axes
-        style = (axes.transpose(1, 2) @ z_s.flatten(2).float()).sort(2).values
-        order = content.argsort(2)
-        if weight is None:
-            n = content.shape[2]
-            quantile = ((torch.arange(n, device=z_c.device, dtype=torch.float32) + 0.5) / n).expand_as(content)
-        else:
-            wsorted = weight.flatten(2).float().expand(b, c, -1).gather(2, order)
-            total = wsorted.sum(2, keepdim=True).clamp_min(1e-12)
-            quantile = (wsorted.cumsum(2) - 0.5 * wsorted) / total
-        m = style.shape[2]
-        position = (quantile * m - 0.5).clamp(0, m - 1)
-        low = position.floor().long()
-        high = (low + 1).clamp(max=m - 1)
-        frac = position - low
-        style = style.expand(b, -1, -1)
-        values = style.gather(2, low) * (1 - frac) + style.gather(2, high) * frac
-        mapped = torch.empty_like(content).scatter_(2, order, values)
-        target = (axes @ mapped).view(b, c, h, w).to(z_c.dtype)
-    return z_c + (target - z_c).detach()
-
-
 def _sample_keys(n: int, max_keys: int | None, seed: int, device: torch.device) -> Tensor | None:
     if max_keys is None or max_keys >= n:
         return None
@@ -255,10 +215,9 @@ def adaattn_naive(module: AdaAttN, z_c: Tensor, z_s: Tensor) -> Tensor:
 
 
 OPERATORS = ("adain", "wct", "adaattn")
-# what the anchor pulls to the style's: each channel's mean and std (AdaIN), the mean and the
-# whole channel covariance (WCT), which also keeps how the channels move together, or the whole
-# distribution along the style's principal axes (`rank_transfer`), which also keeps white paper white
-ANCHOR_STATS = ("mean-std", "covariance", "ranks")
+# what the anchor pulls to the style's: each channel's mean and std (AdaIN), or the mean and the
+# whole channel covariance (WCT), which also keeps how the channels move together
+ANCHOR_STATS = ("mean-std", "covariance")
 # `latent_distance` is relative to the style's variance: xval's photo x painting pairs lie at
 # 0.14-700 (median about 1), clip-art cards crossed with each other at 0.005-0.3
 MAX_ANCHOR_NEAR = 10.0
@@ -344,10 +303,7 @@ def anchor_moments(
 
 
 def _global_transfer(z: Tensor, z_s: Tensor, stats: str, weight: Tensor | None) -> Tensor:
-    """AdaIN ("mean-std"), WCT ("covariance") or the rank transfer ("ranks") of z to z_s, the
-    anchor's target."""
-    if stats == "ranks":
-        return rank_transfer(z, z_s, weight)
+    """AdaIN ("mean-std") or WCT ("covariance") of z to z_s, the anchor's target."""
     if stats == "covariance":
         # the maps are constants for the gradient: eigh's backward blows up where eigenvalues
         # nearly coincide (flat crops in training); the pull itself stays differentiable
@@ -369,7 +325,7 @@ def latent_distance(z_c: Tensor, z_s: Tensor, stats: str, weight: Tensor | None 
         mean_s, cov_s = _mean_cov(z_s, EPS)
         var_s = cov_s.diagonal(dim1=-2, dim2=-1)
         shift = (mean_c - mean_s).pow(2).sum((1, 2))
-        if stats != "mean-std":  # "ranks": the distance of the Gaussians with those covariances
+        if stats == "covariance":
             root_s = _sym_power(cov_s, 0.5, 0.0)
             cross = torch.linalg.eigvalsh(root_s @ cov_c @ root_s).clamp_min(0).sqrt().sum(-1)
             spread = cov_c.diagonal(dim1=-2, dim2=-1).sum(-1) + var_s.sum(-1) - 2 * cross
