@@ -25,15 +25,3 @@ def option(default: Any = dataclasses.MISSING, help: str = "", *, choices: tuple
     if default_factory is not dataclasses.MISSING:
         return dataclasses.field(default_factory=default_factory, metadata=meta, compare=compare)
     return dataclasses.field(default=default, metadata=meta, compare=compare)
-
-
-ON_OFF = {"on": True, "off": False}
-
-
-def on_off(text: str) -> bool:
-    """'on' / 'off' as a bool: a switch whose unset state means "the model's default"."""
-    if text not in ON_OFF:
-        import argparse
-
-        raise argparse.ArgumentTypeError(f"expected on or off, got {text!r}")
-    return ON_OFF[text]

@@ -352,50 +352,6 @@ def near_fade(out: Tensor, z_c: Tensor, z_s: Tensor, anchor: Anchor, weight: Ten
     return torch.where(fade >= 1.0, out, target + fade * (out - target))
 
 
-GUARD_STEPS = (1.0, 0.75, 0.5, 0.25, 0.0)  # the shares of the style change the guard tries, full first
-GUARD_LEVELS = 256  # quantiles compared per axis
-
-
-def sliced_distance(z: Tensor, z_s: Tensor, levels: int = GUARD_LEVELS) -> Tensor:
-    """How far z's distribution of latent values is from z_s's, per sample (B,): the squared
-    2-Wasserstein distance along each principal axis of the style's channel covariance (the mean
-    squared difference of `levels` quantiles), summed over the axes, over the style's total
-    variance. Unlike `latent_distance` it compares whole distributions, not Gaussians: clip art's
-    white paper turned grey counts as distance even when the means and covariances agree."""
-    with torch.no_grad():
-        _, cov_s = _mean_cov(z_s, 0.0)
-        axes = torch.linalg.eigh(cov_s).eigenvectors.to(torch.float32)
-        total = cov_s.diagonal(dim1=-2, dim2=-1).sum(-1).to(torch.float32).clamp_min(EPS)
-
-        def quantiles(t: Tensor) -> Tensor:
-            along = (axes.transpose(1, 2) @ t.flatten(2).float()).sort(2).values
-            n = along.shape[2]
-            index = ((torch.arange(levels, device=t.device) + 0.5) * n / levels).long().clamp(max=n - 1)
-            return along[..., index]
-
-        return (quantiles(z) - quantiles(z_s)).pow(2).mean(2).sum(1) / total
-
-
-def guarded(out: Tensor, z_c: Tensor, z_s: Tensor) -> Tensor:
-    """z_c + t (out - z_c), with t the first of GUARD_STEPS (1 first) whose latent is nearest to
-    the style's by `sliced_distance`: the style change, shrunk where all of it would move the image
-    away from the style. A transfer can do that on a content that already resembles its style
-    (clip art on white crossed with clip art on white: the linear moment match greys the paper);
-    content latent is the flow's own encoding, so t = 0 gives the content back. Per sample."""
-    change = out - z_c
-    best, best_t = None, None
-    for t in GUARD_STEPS:
-        d = sliced_distance(z_c + t * change, z_s)
-        if best is None:
-            best, best_t = d, torch.full_like(d, t)
-        else:
-            better = d < best
-            best, best_t = torch.where(better, d, best), torch.where(better, torch.full_like(d, t), best_t)
-    if bool((best_t == 1.0).all()):  # the usual case: the whole change, bit for bit
-        return out
-    return z_c + best_t.to(out.dtype).view(-1, 1, 1, 1) * change
-
-
 def apply_operator(
     method: str,
     z_c: Tensor,
@@ -449,7 +405,6 @@ def transfer(
     seed: int = 0,
     regions: Tensor | None = None,
     anchor: Anchor = NO_ANCHOR,
-    guard: bool = False,
 ) -> Tensor:
     """Combine a content latent with one or more style latents.
 
@@ -460,8 +415,6 @@ def transfer(
     Then alpha trades style for content: z_c + alpha * (T - z_c); alpha > 1 extrapolates past
     T (the pipeline's `gain`, which restores the strength that phase averaging softens).
     anchor: AdaAttN's pull towards the style's global latent moments (`anchor_moments`).
-    guard: shrink each style's change where all of it would end further from that style (`guarded`;
-    not with regions, whose shares already decide how much of each style a position gets).
     """
     if not z_styles:
         raise ValueError("at least one style is needed")
@@ -475,8 +428,7 @@ def transfer(
     weights = normalize_weights(style_weights, len(z_styles))
 
     def op(z_s: Tensor) -> Tensor:
-        out = apply_operator(method, z_c, z_s, adaattn, max_keys, seed, anchor=anchor)
-        return guarded(out, z_c, z_s) if guard else out
+        return apply_operator(method, z_c, z_s, adaattn, max_keys, seed, anchor=anchor)
 
     if blend == "latents":
         shapes = {tuple(z.shape) for z in z_styles}

@@ -8,8 +8,8 @@ import torch
 from flowstyle.errors import FlowstyleError
 from flowstyle.image.io import image_to_tensor
 from flowstyle.operators import (
-    GUARD_STEPS, AdaAttN, Anchor, adaattn_naive, adain, attention_mean_var, guarded, latent_distance, mean_std,
-    regional_transfer, sliced_distance, transfer, wct,
+    AdaAttN, Anchor, adaattn_naive, adain, attention_mean_var, latent_distance, mean_std, regional_transfer, transfer,
+    wct,
 )
 
 
@@ -177,45 +177,6 @@ def test_covariance_anchor_trains_on_flat_latents():
     out = transfer("adaattn", z_c, [torch.ones(1, 12, 4, 4)], adaattn=module, anchor=Anchor(1.0, "covariance"))
     (out * torch.randn_like(out)).sum().backward()
     assert torch.isfinite(z_c.grad).all() and all(torch.isfinite(p.grad).all() for p in module.parameters())
-
-
-def _paper_and_ink(paper_rows_content=14, seed=3):
-    """Clip-art-like latents: rows of 'paper' (one value) and rows of ink around another colour."""
-    g = torch.Generator().manual_seed(seed)
-    paper = torch.tensor([1.0, 1.0, 1.0]).view(1, 3, 1, 1)
-    z_c = paper.expand(1, 3, 20, 20).clone()
-    z_c[..., paper_rows_content:, :] = torch.tensor([1.0, 0.6, 0.1]).view(1, 3, 1, 1) + 0.05 * torch.randn(1, 3, 20 - paper_rows_content, 20, generator=g)
-    z_s = paper.expand(1, 3, 20, 20).clone()
-    z_s[..., 12:, :] = torch.tensor([0.4, 0.0, 0.4]).view(1, 3, 1, 1) + 0.05 * torch.randn(1, 3, 8, 20, generator=g)
-    return z_c, z_s
-
-
-def test_sliced_distance_compares_whole_distributions_not_positions():
-    z_c, z_s = _latents()
-    assert sliced_distance(z_s, z_s).abs().max() < 1e-6
-    shuffled = z_s.flatten(2)[..., torch.randperm(42)].view_as(z_s)
-    assert sliced_distance(shuffled, z_s).abs().max() < 1e-6  # where a value sits does not count
-    assert (sliced_distance(z_c, z_s) > 0.1).all()
-    # same mean and covariance, other shape: a Gaussian moment distance is 0, this one is not
-    z_c, z_s = _paper_and_ink()
-    matched = wct(z_c, z_s)
-    assert latent_distance(matched, z_s, "covariance").abs().max() < 1e-3
-    assert (sliced_distance(matched, z_s) > 0.1).all()
-
-
-def test_the_guard_keeps_an_ordinary_change_whole_and_shrinks_one_that_overshoots():
-    z_c, z_s = _latents()
-    out = wct(z_c, z_s)
-    assert torch.equal(guarded(out, z_c, z_s), out)  # far pair: the whole change, bit for bit
-    assert torch.equal(transfer("wct", z_c, [z_s], guard=True), transfer("wct", z_c, [z_s]))
-    z_c, z_s = _paper_and_ink()
-    out = wct(z_c, z_s)  # the linear map greys the paper: all of it ends further from the style
-    kept = guarded(out, z_c, z_s)
-    share = ((kept - z_c).flatten() @ (out - z_c).flatten() / (out - z_c).pow(2).sum()).item()
-    assert min(abs(share - t) for t in GUARD_STEPS) < 1e-5 and share < 0.99
-    assert sliced_distance(kept, z_s) < sliced_distance(out, z_s)
-    assert all(sliced_distance(kept, z_s) <= sliced_distance(z_c + t * (out - z_c), z_s) + 1e-6 for t in GUARD_STEPS)
-    assert torch.allclose(transfer("wct", z_c, [z_s], guard=True), kept)
 
 
 def test_anchor_in_a_region_takes_that_regions_moments():

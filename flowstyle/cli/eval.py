@@ -11,11 +11,9 @@ inside the handlers so that this works without the eval extras until an experime
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import shlex
 import sys
 
-from ..fields import on_off
 from ..pipeline.options import StylizeOptions
 from .args import add_fields, positive_int, values
 
@@ -55,8 +53,7 @@ def command_line(args: argparse.Namespace) -> str:
 
 
 # the stylize options an evaluation may set for every flowstyle model it runs
-_FIELDS = {f.name: f for f in dataclasses.fields(StylizeOptions)}
-EVAL_OPTIONS = ("alpha", "phases", "deep_phases", "grid_filter", "gain", "anchor", "anchor_stats", "anchor_near", "guard", "pad", "pad_mode", "preserve_color")
+EVAL_OPTIONS = ("alpha", "phases", "deep_phases", "grid_filter", "gain", "anchor", "anchor_stats", "anchor_near", "pad", "pad_mode", "preserve_color")
 
 
 def _options(args: argparse.Namespace) -> StylizeOptions:
@@ -71,10 +68,7 @@ def _option_flags(options: StylizeOptions) -> list[str]:
         value = getattr(options, name)
         if value != getattr(default, name) or name in ("pad", "pad_mode"):
             flag = "--" + name.replace("_", "-")
-            if isinstance(value, bool) and _FIELDS[name].metadata.get("type") is on_off:
-                flags += [flag, "on" if value else "off"]
-            else:
-                flags += [flag] if value is True else [flag, str(value)]
+            flags += [flag] if value is True else [flag, str(value)]
     return flags
 
 

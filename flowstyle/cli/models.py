@@ -7,7 +7,6 @@ import argparse
 from ..flow.model import FlowConfig
 from ..flow.precision import PRECISIONS
 from ..operators import ANCHOR_STATS, OPERATORS
-from ..fields import on_off
 from .args import add_fields, values
 
 
@@ -26,7 +25,6 @@ def add_models(p: argparse.ArgumentParser) -> None:
     q.add_argument("--anchor", type=float, help="AdaAttN's pull to the style's overall latent mean/std, 0 .. 1")
     q.add_argument("--anchor-stats", choices=ANCHOR_STATS, help="what the anchor matches: channel mean/std or mean and covariance")
     q.add_argument("--anchor-near", type=float, metavar="D", help="fade the attention's own change out below this latent distance between content and style (0: off)")
-    q.add_argument("--guard", type=on_off, metavar="on|off", help="shrink the style change where all of it would leave the latent further from the style's")
     q.add_argument("-o", "--output", help="write a new file instead of changing MODEL in place")
     q.set_defaults(func=run_set_defaults)
     p.set_defaults(func=run_list)
@@ -41,7 +39,7 @@ def run_list(args: argparse.Namespace) -> int:
     for e in entries:
         c, d = e.config, e.defaults
         arch = f"{c.n_block}x{c.n_flow} trans {c.n_trans} width {c.width} {c.coupling} {c.squeeze}"
-        fix = f"phases {d.phases}" + (f"/{d.deep_phases} deep" if d.deep_phases != 1 else "") + f" gain {d.gain:g}" + (f" grid-filter {d.grid_filter:g}" if d.grid_filter else "") + (f" {d.anchoring}" if d.anchoring.active else "") + (" guard" if d.guard else "") + (f" {d.precision}" if d.precision else "")
+        fix = f"phases {d.phases}" + (f"/{d.deep_phases} deep" if d.deep_phases != 1 else "") + f" gain {d.gain:g}" + (f" grid-filter {d.grid_filter:g}" if d.grid_filter else "") + (f" {d.anchoring}" if d.anchoring.active else "") + (f" {d.precision}" if d.precision else "")
         print(f"{e.name:28s} {d.method or e.method:8s} {arch}  {fix}  {e.info.get('summary', '')}".rstrip())
     return 0
 
@@ -52,13 +50,13 @@ def run_set_defaults(args: argparse.Namespace) -> int:
 
     from ..errors import FlowstyleError
 
-    changes = {k: getattr(args, k) for k in ("phases", "deep_phases", "gain", "grid_filter", "method", "precision", "anchor", "anchor_stats", "anchor_near", "guard") if getattr(args, k) is not None}
+    changes = {k: getattr(args, k) for k in ("phases", "deep_phases", "gain", "grid_filter", "method", "precision", "anchor", "anchor_stats", "anchor_near") if getattr(args, k) is not None}
     if not changes:
-        raise FlowstyleError("nothing to set: give --phases, --deep-phases, --gain, --grid-filter, --method, --precision, --anchor, --anchor-stats, --anchor-near or --guard")
+        raise FlowstyleError("nothing to set: give --phases, --deep-phases, --gain, --grid-filter, --method, --precision, --anchor, --anchor-stats or --anchor-near")
     path = set_defaults(args.model, args.output, **changes)
     model = load_model(path)  # the file reads back
     d = model.defaults
-    print(f"{path}: phases {d.phases}, deep phases {d.deep_phases}, gain {d.gain:g}, grid filter {d.grid_filter:g} px, anchor {d.anchor:g} ({d.anchor_stats}, near {d.anchor_near:g}), guard {'on' if d.guard else 'off'}, method {d.method or model.method}, precision {d.precision or 'float32'}")
+    print(f"{path}: phases {d.phases}, deep phases {d.deep_phases}, gain {d.gain:g}, grid filter {d.grid_filter:g} px, anchor {d.anchor:g} ({d.anchor_stats}, near {d.anchor_near:g}), method {d.method or model.method}, precision {d.precision or 'float32'}")
     return 0
 
 

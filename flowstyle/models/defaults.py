@@ -30,9 +30,7 @@ class InferenceDefaults:
     (operators.anchor_moments; 0 for files from before it existed); anchor_stats: which moments
     it pulls, "mean-std" (AdaIN's) or "covariance" (WCT's); anchor_near: the latent distance below
     which the attention's own change fades out (operators.near_fade; 0: off); grid_filter: the width in px of the
-    lattice filter that takes the grid out of the style change (image/lattice.py; 0: off); guard:
-    shrink the style change where all of it would leave the latent further from the style's
-    (operators.guarded)."""
+    lattice filter that takes the grid out of the style change (image/lattice.py; 0: off)."""
 
     phases: int = 1
     deep_phases: int = 1
@@ -41,7 +39,6 @@ class InferenceDefaults:
     anchor: float = 0.0
     anchor_stats: str = "mean-std"
     anchor_near: float = 0.0
-    guard: bool = False
     method: str | None = None
     precision: str | None = None
 
@@ -57,8 +54,6 @@ class InferenceDefaults:
         object.__setattr__(self, "anchor", checked_anchor(self.anchor, "default anchor"))
         checked_anchor_stats(self.anchor_stats, "default anchor stats")
         object.__setattr__(self, "anchor_near", checked_anchor_near(self.anchor_near, "default anchor near"))
-        if not isinstance(self.guard, bool):
-            raise FlowstyleError(f"default guard must be true or false, got {self.guard!r}")
         if self.method is not None and self.method not in OPERATORS:
             raise FlowstyleError(f"default method must be one of {', '.join(OPERATORS)}, got {self.method!r}")
         if self.precision is not None and self.precision not in PRECISIONS:

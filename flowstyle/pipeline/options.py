@@ -17,7 +17,7 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from ..errors import FlowstyleError
-from ..fields import on_off, option
+from ..fields import option
 from ..image.lattice import MAX_GRID_FILTER, checked_grid_filter
 from ..image.transforms import PAD_MODES
 from ..models.defaults import MAX_GAIN
@@ -48,7 +48,6 @@ class StylizeOptions:
     anchor: float | None = option(None, "AdaAttN: pull the overall colour and contrast (latent mean/std) to the style's, 0 (attention's local statistics only) .. 1 (as AdaIN; default: the model's)", type=float)
     anchor_stats: str | None = option(None, "AdaAttN: what the anchor matches, each latent channel's mean/std or the mean and the whole channel covariance (keeps colours' correlations; default: the model's)", choices=ANCHOR_STATS, type=str)
     anchor_near: float | None = option(None, "AdaAttN: fade the attention's own change out on pairs whose latent statistics are closer than this (squared Wasserstein distance over the style's variance), leaving the global transfer, which keeps a content already like its style as it is; 0 off (default: the model's)", type=float, metavar="D")
-    guard: bool | None = option(None, "shrink the style change (to 3/4, 1/2, 1/4 or none) where all of it would leave the image's latent values further from the style's distribution than a smaller share: keeps a content that already looks like its style from being pushed away from it (default: the model's)", type=on_off, metavar="on|off")
     max_keys: int | None = option(None, "AdaAttN: sample at most K style positions", type=int, metavar="K")
     seed: int = option(0, "seed for AdaAttN key sampling", type=int)
     tile: int | None = option(None, "flow band height in rows for big images (0: never tile; default: automatic)", type=int, metavar="ROWS")
@@ -88,8 +87,6 @@ class StylizeOptions:
             checked_anchor_stats(self.anchor_stats)
         if self.anchor_near is not None:
             checked_anchor_near(_number("anchor_near", self.anchor_near))
-        if self.guard is not None and not isinstance(self.guard, bool):
-            raise FlowstyleError(f"guard must be True, False or None (the model's), got {self.guard!r}")
         if not isinstance(self.preserve_color, bool):
             raise FlowstyleError(f"preserve_color must be True or False, got {self.preserve_color!r}")
         if not _number("mask_feather", self.mask_feather) >= 0:
@@ -133,7 +130,6 @@ class StylizeOptions:
         other phases they default to 1 and 0 (off). Phases given alone mean whole passes (deep
         phases 1); deep phases other than the model's given alone start from one shallow pass.
         anchor, anchor_stats and anchor_near: the model's unless given (they only act on AdaAttN).
-        guard: the model's unless given.
         """
         defaults = model.defaults
         method = self.method or defaults.method or model.method
@@ -164,10 +160,9 @@ class StylizeOptions:
         anchor = defaults.anchor if self.anchor is None else float(self.anchor)
         anchor_stats = self.anchor_stats or defaults.anchor_stats
         anchor_near = defaults.anchor_near if self.anchor_near is None else float(self.anchor_near)
-        guard = defaults.guard if self.guard is None else self.guard
         return dataclasses.replace(
             self, method=method, phases=phases, deep_phases=deep_phases, gain=gain, grid_filter=float(grid_filter), anchor=anchor,
-            anchor_stats=anchor_stats, anchor_near=anchor_near, guard=guard,
+            anchor_stats=anchor_stats, anchor_near=anchor_near,
         )
 
 

@@ -229,7 +229,7 @@ class Stylizer:
             regions = None if padded_regions is None else latent_regions(padded_regions, *shift, m).to(z_c.device)
             return transfer(
                 o.method, z_c, z_styles, o.alpha * o.gain, o.style_weights, o.blend,
-                self.model.adaattn, o.max_keys, o.seed, regions, o.anchoring, o.guard,
+                self.model.adaattn, o.max_keys, o.seed, regions, o.anchoring,
             )
 
         def encode(t: Tensor, start: int, stop: int) -> Tensor:
@@ -279,7 +279,7 @@ def stylize(
     content/styles: paths, PIL images or (3, H, W) tensors in [0, 1]. model: a registry name,
     a weights file or a StyleModel. options: a StylizeOptions; or its fields as keywords
     (method, alpha, style_weights, blend, size, style_size, pad, pad_mode, phases, deep_phases, grid_filter, gain,
-    anchor, anchor_stats, guard, max_keys, seed, tile, preserve_color, mask, mask_feather — see `StylizeOptions`), which also
+    anchor, anchor_stats, max_keys, seed, tile, preserve_color, mask, mask_feather — see `StylizeOptions`), which also
     replace fields of `options`.
     precision: "float32" or "bf16" (faster flow on CPUs with bf16 units; not bit-exact);
     None: the model's default.

@@ -146,17 +146,7 @@ def test_models_set_defaults_rewrites_only_the_metadata(tiny_model_file, tmp_pat
     assert run("models", "set-defaults", out, "--phases", 1, "--grid-filter", 2.5) == 0
     assert (load_model(out).defaults.phases, load_model(out).defaults.grid_filter) == (1, 2.5)
     assert "grid filter 2.5 px" in capsys.readouterr().out
-    assert run("models", "set-defaults", out, "--guard", "on", "--deep-phases", 4) == 0
-    assert (load_model(out).defaults.guard, load_model(out).defaults.deep_phases, load_model(out).defaults.phases) == (True, 4, 1)
-    assert "guard on" in capsys.readouterr().out
-    assert run("models", "set-defaults", out, "--guard", "off", "--deep-phases", 1) == 0
-    assert (load_model(out).defaults.guard, load_model(out).defaults.deep_phases) == (False, 1)
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as stop:  # argparse's own usage error
-        run("models", "set-defaults", out, "--guard", "maybe")
-    assert stop.value.code == 2 and "expected on or off" in capsys.readouterr().err
-    for bad, message in ((["--phases", 3], "phases must be"),
-                         (["--deep-phases", 3], "deep phases must be"), (["--gain", 0], "gain"), (["--anchor", 2], "anchor"),
+    for bad, message in ((["--phases", 3], "phases must be"), (["--gain", 0], "gain"), (["--anchor", 2], "anchor"),
                          (["--grid-filter", -1], "grid filter"), (["--anchor-near", -1], "anchor near"),
                          ([], "nothing to set")):
         assert run("models", "set-defaults", out, *bad) == 2

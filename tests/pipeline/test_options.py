@@ -235,21 +235,3 @@ def test_deep_phases_are_a_default_path_and_an_option(tiny_model, photos):
         InferenceDefaults(deep_phases=4).check_for(2)
     with pytest.raises(FlowstyleError, match="phases must be 1, 2 or 4"):
         InferenceDefaults(phases=16, deep_phases=4).check_for(4)
-
-
-def test_the_guard_is_the_models_default_and_an_option(tiny_model, photos):
-    import copy
-
-    from flowstyle.models import StyleModel
-
-    c, s = photos["astronaut"], photos["coffee"]
-    guarded_model = StyleModel(copy.deepcopy(tiny_model.flow), "adain", defaults=InferenceDefaults(guard=True))
-    assert StylizeOptions().for_model(guarded_model, 1).guard is True
-    assert StylizeOptions(guard=False).for_model(guarded_model, 1).guard is False
-    assert StylizeOptions().for_model(tiny_model, 1).guard is False  # older files: off
-    assert torch.equal(Stylizer(guarded_model).stylize_tensor(c, s, pad=8),
-                       Stylizer(tiny_model).stylize_tensor(c, s, pad=8, guard=True))
-    with pytest.raises(FlowstyleError, match="guard must be"):
-        StylizeOptions(guard="yes")
-    with pytest.raises(FlowstyleError, match="default guard must be"):
-        InferenceDefaults(guard=1)
