@@ -146,7 +146,12 @@ def test_models_set_defaults_rewrites_only_the_metadata(tiny_model_file, tmp_pat
     assert run("models", "set-defaults", out, "--phases", 1, "--grid-filter", 2.5) == 0
     assert (load_model(out).defaults.phases, load_model(out).defaults.grid_filter) == (1, 2.5)
     assert "grid filter 2.5 px" in capsys.readouterr().out
-    for bad, message in ((["--phases", 3], "phases must be"), (["--gain", 0], "gain"), (["--anchor", 2], "anchor"),
+    assert run("models", "set-defaults", out, "--deep-phases", 4) == 0
+    assert (load_model(out).defaults.deep_phases, load_model(out).defaults.phases) == (4, 1)
+    assert "deep phases 4" in capsys.readouterr().out
+    assert run("models", "set-defaults", out, "--deep-phases", 1) == 0
+    capsys.readouterr()
+    for bad, message in ((["--phases", 3], "phases must be"), (["--deep-phases", 3], "deep phases must be"), (["--gain", 0], "gain"), (["--anchor", 2], "anchor"),
                          (["--grid-filter", -1], "grid filter"), (["--anchor-near", -1], "anchor near"),
                          ([], "nothing to set")):
         assert run("models", "set-defaults", out, *bad) == 2
