@@ -225,7 +225,7 @@ def test_deep_phases_are_a_default_path_and_an_option(tiny_model, photos):
     assert (used.phases, used.deep_phases) == (1, 4)
     assert torch.equal(Stylizer(deep).stylize_tensor(c, s, pad=8),
                        Stylizer(tiny_model).stylize_tensor(c, s, pad=8, phases=1, deep_phases=4, grid_filter=2.0))
-    with pytest.raises(FlowstyleError, match="with deep phases"):
+    with pytest.raises(FlowstyleError, match="phases must be 1, 2 or 4 for this model, got 16"):
         StylizeOptions(phases=16, deep_phases=4).for_model(tiny_model, 1)
     with pytest.raises(FlowstyleError, match="default deep phases must be 1, 2 or 4"):
         InferenceDefaults(deep_phases=3)
