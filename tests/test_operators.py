@@ -8,8 +8,8 @@ import torch
 from flowstyle.errors import FlowstyleError
 from flowstyle.image.io import image_to_tensor
 from flowstyle.operators import (
-    AdaAttN, Anchor, adaattn_naive, adain, attention_mean_var, latent_distance, mean_std, regional_transfer, transfer,
-    wct,
+    AdaAttN, Anchor, adaattn_naive, adain, attention_mean_var, latent_distance, mean_std, regional_transfer, tone_curve,
+    transfer, wct,
 )
 
 
@@ -177,6 +177,64 @@ def test_covariance_anchor_trains_on_flat_latents():
     out = transfer("adaattn", z_c, [torch.ones(1, 12, 4, 4)], adaattn=module, anchor=Anchor(1.0, "covariance"))
     (out * torch.randn_like(out)).sum().backward()
     assert torch.isfinite(z_c.grad).all() and all(torch.isfinite(p.grad).all() for p in module.parameters())
+
+
+def _paper_and_ink(paper_rows=12, seed=3):
+    """Clip-art-like latents: rows of paper (one value, a little noise) and rows of ink. The style
+    has 60 % paper and dark purple ink with black outlines; the content as much paper or less,
+    with orange ink."""
+    g = torch.Generator().manual_seed(seed)
+    paper = torch.tensor([1.0, 1.0, 1.0]).view(1, 3, 1, 1)
+    z_c = paper.expand(1, 3, 20, 20).clone()
+    z_c[..., paper_rows:, :] = torch.tensor([1.0, 0.6, 0.1]).view(1, 3, 1, 1) + 0.05 * torch.randn(1, 3, 20 - paper_rows, 20, generator=g)
+    z_c = z_c + 0.001 * torch.randn(z_c.shape, generator=g)
+    z_s = paper.expand(1, 3, 20, 20).clone()
+    z_s[..., 12:, :] = torch.tensor([0.4, 0.0, 0.4]).view(1, 3, 1, 1) + 0.05 * torch.randn(1, 3, 8, 20, generator=g)
+    z_s[..., 19:, :] = 0.0
+    return z_c, z_s, paper
+
+
+@pytest.mark.parametrize("paper_rows", [8, 10, 12])
+def test_the_tone_curve_keeps_white_paper_where_wct_greys_it(paper_rows):
+    z_c, z_s, paper = _paper_and_ink(paper_rows)
+    linear = wct(z_c, z_s)
+    toned = tone_curve(linear, z_s)
+    grey = (linear[..., :paper_rows, :] - paper).abs().amax(1).mean()
+    kept = (toned[..., :paper_rows, :] - paper).abs().amax(1).mean()
+    assert kept < 0.7 * grey  # measured: 0.027-0.053 against 0.055-0.118
+    # along the style's main axis the values now have the style's distribution (to the smoothing)
+    axis = torch.linalg.eigh(_cov(z_s)).eigenvectors[..., -1:].float()
+    along = lambda z: (axis.transpose(1, 2) @ z.flatten(2)).sort(2).values  # noqa: E731
+    assert (along(toned) - along(z_s)).abs().mean() < 0.5 * (along(linear) - along(z_s)).abs().mean()
+
+
+def test_the_tone_curve_leaves_a_content_with_the_styles_tones_and_other_axes_alone():
+    g = torch.Generator().manual_seed(4)
+    z = torch.randn(1, 12, 40, 40, generator=g) * torch.linspace(0.5, 3, 12).view(1, 12, 1, 1)
+    assert (tone_curve(z, z) - z).abs().max() < 0.02 * 3  # within the +-0.02 std window (the main axis has std 3)
+    z_c, z_s = _latents()
+    out = tone_curve(z_c, z_s)
+    axes = torch.linalg.eigh(_cov(z_s)).eigenvectors.float()
+    change = axes.transpose(1, 2) @ (out - z_c).flatten(2)
+    assert change[:, :-1].abs().max() < 1e-4 and change[:, -1].abs().max() > 0.1  # the main axis only
+    whole = torch.ones(1, 1, 9, 11)
+    assert torch.equal(tone_curve(z_c, z_s, whole), out)  # weights 1 are no weights
+    left = torch.zeros(1, 1, 9, 11)
+    left[..., :5] = 1.0
+    assert torch.allclose(tone_curve(z_c, z_s, left)[..., :5], tone_curve(z_c[..., :5], z_s), atol=1e-5)
+
+
+def test_the_tone_anchor_is_wct_then_the_tone_curve_and_passes_gradients():
+    z_c, z_s = _latents()
+    module = _random_adaattn()
+    plain = transfer("adaattn", z_c, [z_s], adaattn=module)
+    toned = transfer("adaattn", z_c, [z_s], adaattn=module, anchor=Anchor(1.0, "covariance-tone"))
+    assert torch.allclose(toned, tone_curve(wct(plain, z_s), z_s), atol=1e-5)
+    assert torch.equal(latent_distance(z_c, z_s, "covariance-tone"), latent_distance(z_c, z_s, "covariance"))
+    z = z_c.clone().requires_grad_(True)
+    out = transfer("adaattn", z, [z_s], adaattn=module, anchor=Anchor(1.0, "covariance-tone"))
+    (out * torch.randn_like(out)).sum().backward()
+    assert torch.isfinite(z.grad).all() and all(torch.isfinite(p.grad).all() for p in module.parameters())
 
 
 def test_anchor_in_a_region_takes_that_regions_moments():
