@@ -205,8 +205,8 @@ class Studio:
         stylizer = self.stylizer(model)
         if QUALITY[quality or DEFAULT_QUALITY] == ALL_PHASES:
             options = options.replace(phases=_all_phases(stylizer))
-        path = _path_label(stylizer, len(styles), options)
-        report(0.2, f"Stylizing at {options.size} px ({path})")
+        phase_path = _path_label(stylizer, len(styles), options)
+        report(0.2, f"Stylizing at {options.size} px ({phase_path})")
         start = time.perf_counter()
         self._running += 1
         try:
@@ -218,7 +218,7 @@ class Studio:
         path = self.store.save(image)
         summary = (
             f"{image.width}x{image.height} px in {seconds:.1f} s with {model}, "
-            f"{len(styles)} style{'s' if len(styles) != 1 else ''}, {path}."
+            f"{len(styles)} style{'s' if len(styles) != 1 else ''}, {phase_path}."
         )
         return Result(image, path, seconds, summary)
 

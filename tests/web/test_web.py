@@ -239,3 +239,16 @@ def test_serve_warns_off_loopback(monkeypatch, capsys):
     assert main(["serve"]) == 0
     assert "warning" not in capsys.readouterr().err and started["host"] == "127.0.0.1"
     started["studio"].close()
+
+
+def test_the_summary_names_the_phase_path(tiny_model_file, photo_files):
+    """The status line says which squeeze-phase path ran (the model's, or all phases)."""
+    studio = Studio(models={"tiny": tiny_model_file})
+    try:
+        fast = studio.run(str(photo_files["astronaut"]), [], [BUNDLED], model="tiny", size=64)
+        every = studio.run(str(photo_files["astronaut"]), [], [BUNDLED], model="tiny", size=64,
+                           quality="All squeeze phases averaged (slower)")
+    finally:
+        studio.close()
+    assert fast.summary.endswith("1 squeeze phase.") and every.summary.endswith("16 squeeze phases.")
+    assert str(fast.path) not in fast.summary
