@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass, fields
 from ..errors import FlowstyleError
 from ..flow.precision import PRECISIONS
 from ..image.lattice import checked_grid_filter
-from ..image.transforms import phase_shifts
 from ..operators import OPERATORS, Anchor, checked_anchor, checked_anchor_near, checked_anchor_stats
 
 MAX_GAIN = 3.0  # beyond this the extrapolated latent leaves the range the decoder was trained on
@@ -64,14 +63,12 @@ class InferenceDefaults:
         """anchor, anchor_stats and anchor_near as the one value the operators take."""
         return Anchor(self.anchor, self.anchor_stats, self.anchor_near)
 
-    def check_for(self, multiple: int) -> InferenceDefaults:
-        """Raise unless the phase counts suit a flow whose sides are multiples of `multiple`."""
-        if self.deep_phases == 1:
-            phase_shifts(self.phases, multiple)
-        elif multiple < 4:
-            raise FlowstyleError("default deep phases need a flow of two or more blocks")
-        else:
-            phase_shifts(self.phases, multiple // 2)  # the blocks above the deepest
+    def check_for(self, n_block: int) -> InferenceDefaults:
+        """Raise unless the phase counts suit a flow of `n_block` blocks (the pipeline's own plan
+        is the check, so that the two cannot disagree)."""
+        from ..pipeline.phases import phase_plan  # here: the pipeline package imports this module
+
+        phase_plan(self.phases, n_block, self.deep_phases)
         return self
 
     def to_json(self) -> str:

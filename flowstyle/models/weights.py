@@ -113,7 +113,7 @@ def parse_metadata(metadata: dict[str, str], path: str | os.PathLike) -> Weights
         if method not in OPERATORS:
             raise ValueError(f"unknown method {method!r}")
         info = json.loads(metadata.get("info", "{}"))
-        defaults = InferenceDefaults.from_metadata(metadata, info).check_for(config.multiple)
+        defaults = InferenceDefaults.from_metadata(metadata, info).check_for(config.n_block)
     except (KeyError, TypeError, ValueError) as exc:  # FlowstyleError is a ValueError
         raise FlowstyleError(f"bad metadata in weights file {path}: {exc}") from None
     return WeightsMetadata(config, method, info, defaults)
@@ -163,7 +163,7 @@ def set_defaults(name_or_path: str | os.PathLike, output: str | os.PathLike | No
     metadata = read_metadata(path)
     meta = parse_metadata(metadata, path)
     try:
-        defaults = dataclasses.replace(meta.defaults, **changes).check_for(meta.config.multiple)
+        defaults = dataclasses.replace(meta.defaults, **changes).check_for(meta.config.n_block)
     except TypeError as exc:
         raise FlowstyleError(str(exc)) from None
     if defaults.method == "adaattn" and meta.method != "adaattn" and not _has_adaattn(path):

@@ -135,7 +135,7 @@ def test_inference_defaults_are_checked():
     with pytest.raises(FlowstyleError, match="anchor near"):
         StylizeOptions(anchor_near=20)
     with pytest.raises(FlowstyleError, match="phases must be 1, 2, 4 or 16"):
-        InferenceDefaults(phases=8).check_for(4)
+        InferenceDefaults(phases=8).check_for(2)
 
 
 def test_the_models_anchor_is_the_default_and_an_option_overrides_it(tiny_model, photos):
@@ -232,6 +232,6 @@ def test_deep_phases_are_a_default_path_and_an_option(tiny_model, photos):
     with pytest.raises(FlowstyleError, match="deep_phases must be positive"):
         StylizeOptions(deep_phases=0)
     with pytest.raises(FlowstyleError, match="two or more blocks"):
-        InferenceDefaults(deep_phases=4).check_for(2)
+        InferenceDefaults(deep_phases=4).check_for(1)
     with pytest.raises(FlowstyleError, match="phases must be 1, 2 or 4"):
-        InferenceDefaults(phases=16, deep_phases=4).check_for(4)
+        InferenceDefaults(phases=16, deep_phases=4).check_for(2)
