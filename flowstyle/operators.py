@@ -145,8 +145,8 @@ def tone_curve(z: Tensor, z_s: Tensor, weight: Tensor | None = None, width: floa
         frac = position - low
         target = style.gather(2, low) * (1 - frac) + style.gather(2, high) * frac  # in content order
         delta = width * along.std(2, keepdim=True)
-        left = torch.searchsorted(ordered.contiguous(), (ordered - delta).contiguous(), side="left")
-        right = torch.searchsorted(ordered.contiguous(), (ordered + delta).contiguous(), side="right")
+        left = torch.searchsorted(ordered, ordered - delta, side="left")  # sort outputs are contiguous
+        right = torch.searchsorted(ordered, ordered + delta, side="right")
         sums = F.pad((mass.double() * target.double()).cumsum(2), (1, 0))
         masses = F.pad(mass.double().cumsum(2), (1, 0))
         window = (masses.gather(2, right) - masses.gather(2, left)).clamp_min(1e-12)
