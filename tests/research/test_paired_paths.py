@@ -3,7 +3,7 @@ per-pair differences from the reference, not differences of medians."""
 
 import json
 
-from research.paired_paths import compare, pooled
+from research.paired_paths import bootstrap, compare, pooled
 
 
 def _write(path, model, pairs, rows):
@@ -39,3 +39,33 @@ def test_rows_of_different_models_are_named_by_model(tmp_path):
     table = compare(pooled([a, b]), "shipped: 16")
     assert set(table) == {"shipped: 16", "candidate: 1"}
     assert abs(table["candidate: 1"]["d_style_match"] + 0.1) < 1e-12
+
+
+def test_bootstrap_of_a_constant_shift_is_that_shift_both_ways(tmp_path):
+    pairs = [[c, s] for c in "abcd" for s in "xyz"]
+    base = [0.1 * k for k in range(len(pairs))]
+    ref = _write(tmp_path / "ref.json", "m", pairs, {"ref": _row(base, base, base)})
+    cand = _write(tmp_path / "cand.json", "m", pairs, {"cand": _row([v - 0.01 for v in base], base, base)})
+    rows = pooled([ref, cand])
+    out = bootstrap(rows, "ref", "style_match", n=50)
+    for low, high in out["cand"].values():
+        assert abs(low + 0.01) < 1e-9 and abs(high + 0.01) < 1e-9
+    assert bootstrap(rows, "ref", "ssim", n=50)["cand"]["paired"] == (0.0, 0.0)
+
+
+def test_bootstrap_separates_a_noisy_median_from_a_steady_paired_difference(tmp_path):
+    # values in two clusters with a gap at the median; the candidate is 0.001 lower on every pair
+    # but one, which drops across the gap: the difference of medians swings with the resample,
+    # the median of the per-pair differences does not
+    pairs = [[c, s] for c in "abcdef" for s in "uvwxyz"]
+    base = [0.9 if k < 19 else 0.2 for k in range(36)]
+    moved = [v - 0.001 for v in base]
+    moved[0] = 0.2
+    ref = _write(tmp_path / "ref.json", "m", pairs, {"ref": _row(base, base, base)})
+    cand = _write(tmp_path / "cand.json", "m", pairs, {"cand": _row(moved, base, base)})
+    table = compare(pooled([ref, cand]), "ref")
+    assert abs(table["cand"]["style_match"] - table["ref"]["style_match"]) > 0.3
+    out = bootstrap(pooled([ref, cand]), "ref", n=300)["cand"]
+    assert max(abs(v + 0.001) for v in out["paired"]) < 1e-9
+    low, high = out["medians"]
+    assert high - low > 0.3
