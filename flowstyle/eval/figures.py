@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from torch import Tensor
@@ -33,11 +34,35 @@ def image_axes(rows: int, cols: int, cell: float = 1.9):
     return fig, axes
 
 
+TITLE_CHARS = 26  # about one 1.7-1.9 inch cell at 7 pt
+
+
+def wrapped(title: str, width: int = TITLE_CHARS) -> str:
+    """A title in lines that fit one cell: corpus names ("source__file-name") break at "__"
+    first, then after hyphens and underscores, then anywhere; so neighbours' titles do not overlap."""
+    lines: list[str] = []
+    for part in title.split("__"):
+        line = ""
+        for piece in re.split(r"(?<=[-_ ])", part):
+            while len(piece) > width:
+                if line:
+                    lines.append(line)
+                    line = ""
+                lines.append(piece[:width])
+                piece = piece[width:]
+            if len(line) + len(piece) > width:
+                lines.append(line)
+                line = ""
+            line += piece
+        lines.append(line)
+    return "\n".join(line.rstrip() for line in lines)
+
+
 def show(ax, tensor: Tensor, title: str = "", fontsize: int = 7) -> None:
     """Draw a (1, 3, H, W) tensor in [0, 1] on `ax`."""
     ax.imshow(tensor[0].permute(1, 2, 0).clamp(0, 1).numpy())
     if title:
-        ax.set_title(title, fontsize=fontsize)
+        ax.set_title(wrapped(title), fontsize=fontsize)
 
 
 def save(fig, out: Path, name: str) -> str:
