@@ -62,12 +62,17 @@ def pooled(files: list[str]) -> dict[str, dict[tuple[str, str], dict[str, float]
     return rows
 
 
+def shared_pairs(rows: dict[str, dict[tuple[str, str], dict[str, float]]]) -> list[tuple[str, str]]:
+    """The (content, style) pairs every row has, sorted."""
+    return sorted(set.intersection(*(set(r) for r in rows.values())))
+
+
 def compare(rows: dict[str, dict[tuple[str, str], dict[str, float]]], reference: str) -> dict[str, dict[str, float]]:
     """For each row label, over the pairs every row has: medians, worst deciles, pairs below 0,
     and (except for the reference) the median per-pair difference from the reference and how
     many pairs got worse, for style match, SSIM and clipping."""
     ref = rows[reference]
-    pairs = sorted(set.intersection(*(set(r) for r in rows.values())))
+    pairs = shared_pairs(rows)
     out: dict[str, dict[str, float]] = {}
     for label, row in rows.items():
         v = {key: np.array([row[q][key] for q in pairs]) for key in KEYS}
@@ -97,7 +102,7 @@ def bootstrap(
     The pairs cross a few contents with a few styles, so a pair-level resample would understate
     the spread: each replicate draws contents and styles with replacement and takes every pair
     of the drawn ones (a two-way bootstrap)."""
-    pairs = sorted(set.intersection(*(set(r) for r in rows.values())))
+    pairs = shared_pairs(rows)
     contents = sorted({c for c, _ in pairs})
     styles = sorted({s for _, s in pairs})
     index = {q: k for k, q in enumerate(pairs)}
