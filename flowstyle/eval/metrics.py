@@ -54,9 +54,9 @@ def luminance(img: ImageLike) -> np.ndarray:
 # --------------------------------------------------------------------------- grid index
 
 
-def _line_powers(luma: np.ndarray, rows: bool = True) -> tuple[float, float]:
+def _line_powers(luma: np.ndarray, rows: bool = True, period: int = L.SQUEEZE_PERIOD) -> tuple[float, float]:
     """(mean power on the squeeze lines, mean power beside them): `losses.grid_line_powers`."""
-    on, near = L.grid_line_powers(torch.from_numpy(np.ascontiguousarray(luma))[None], rows)
+    on, near = L.grid_line_powers(torch.from_numpy(np.ascontiguousarray(luma))[None], rows, period)
     return float(on[0]), float(near[0])
 
 
@@ -71,7 +71,7 @@ def _border_strips(luma: np.ndarray, border: int) -> list[np.ndarray]:
     return [luma[:border, :], luma[-border:, :], luma[:, :border].T, luma[:, -border:].T]
 
 
-def grid_index(img: ImageLike, border: int | None = None) -> float:
+def grid_index(img: ImageLike, border: int | None = None, period: int = L.SQUEEZE_PERIOD) -> float:
     """Periodic-grid energy at the squeeze frequencies; about 1.0 for an image without a grid.
 
     The luminance, minus its mean, times a 2-D periodic Hann window, gives a power spectrum P.
@@ -89,15 +89,19 @@ def grid_index(img: ImageLike, border: int | None = None) -> float:
     A 2-D grid shows in every strip; a pattern varying along one image axis shows in the two
     strips that run along that axis. Line and reference powers are averaged over the four
     strips before dividing.
+
+    period: the lattice measured, in px (`losses.squeeze_bins`): 4 (periods 2 and 4, the default:
+    what a two-block flow leaves) or 2 (period 2 only: a one-block flow's whole lattice; its
+    period-4 lines carry no grid of that flow, only the image's own spectrum, i.e. noise).
     """
     luma = luminance(img)
     h, w = luma.shape
     if min(h, w) < 16:
         raise FlowstyleError(f"the grid index needs an image of at least 16x16 px, got {w}x{h}")
     if border is None:
-        powers = np.array([_line_powers(luma)])
+        powers = np.array([_line_powers(luma, period=period)])
     else:
-        powers = np.array([_line_powers(p, rows=False) for p in _border_strips(luma, border)])
+        powers = np.array([_line_powers(p, rows=False, period=period) for p in _border_strips(luma, border)])
     on, near = powers.mean(axis=0)
     scale = max(on, near)
     if scale <= 1e-20:  # a flat image: no spectrum, no grid
@@ -105,13 +109,13 @@ def grid_index(img: ImageLike, border: int | None = None) -> float:
     return float(on / max(near, 1e-12 * scale))
 
 
-def grid_ratio(stylized: ImageLike, content: ImageLike, border: int | None = None) -> float:
+def grid_ratio(stylized: ImageLike, content: ImageLike, border: int | None = None, period: int = L.SQUEEZE_PERIOD) -> float:
     """grid_index(stylized) / grid_index(content): the grid the stylization added (1.0 = none).
 
     Dividing by the content's own index cancels periodic structure that the photo already had
     (brick walls, fabric, JPEG blocks).
     """
-    return grid_index(stylized, border) / grid_index(content, border)
+    return grid_index(stylized, border, period) / grid_index(content, border, period)
 
 
 # --------------------------------------------------------------------------- VGG losses

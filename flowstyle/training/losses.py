@@ -99,9 +99,15 @@ def _hann(n: int, like: Tensor) -> Tensor:
     return torch.hann_window(n, periodic=True, dtype=like.dtype, device=like.device)
 
 
-def squeeze_bins(n: int) -> list[int]:
-    """The DFT bins of the squeeze periods 2 and 4 px for a side of n samples: n/2, n/4, 3n/4."""
-    return sorted({round(n / 2) % n, round(n / 4) % n, round(3 * n / 4) % n})
+SQUEEZE_PERIOD = 4  # px: the lattice of a two-block flow's squeezes (periods 2 and 4)
+
+
+def squeeze_bins(n: int, period: int = SQUEEZE_PERIOD) -> list[int]:
+    """The DFT bins of a `period`-px lattice for a side of n samples: n k / period, k = 1..period-1.
+
+    The default, 4, gives n/4, n/2, 3n/4: periods 2 and 4 px, what a two-block flow's squeezes
+    leave; 2 gives n/2 only, the whole lattice of a one-block flow."""
+    return sorted({round(k * n / period) % n for k in range(1, period)} - {0})
 
 
 def _neighbour_bins(n: int, lines: list[int]) -> list[int]:
@@ -109,13 +115,13 @@ def _neighbour_bins(n: int, lines: list[int]) -> list[int]:
     return sorted(near - set(lines))
 
 
-def grid_line_powers(luma: Tensor, rows: bool = True) -> tuple[Tensor, Tensor]:
+def grid_line_powers(luma: Tensor, rows: bool = True, period: int = SQUEEZE_PERIOD) -> tuple[Tensor, Tensor]:
     """Per image of luma (B, H, W): (mean power on the squeeze lines, mean power on the lines
     2-3 bins beside them) of the windowed spectrum. The grid index is their ratio.
 
     The luminance minus its mean, times a 2-D periodic Hann window, gives a power spectrum P;
-    the squeeze lines are the columns u in squeeze_bins(W) and (if `rows`) the rows v in
-    squeeze_bins(H). Natural images have smooth spectra, so the ratio is near 1; a grid adds
+    the squeeze lines are the columns u in squeeze_bins(W, period) and (if `rows`) the rows v in
+    squeeze_bins(H, period). Natural images have smooth spectra, so the ratio is near 1; a grid adds
     power exactly on the lines. Differentiable.
     """
     h, w = luma.shape[-2:]
@@ -123,11 +129,11 @@ def grid_line_powers(luma: Tensor, rows: bool = True) -> tuple[Tensor, Tensor]:
     power = torch.fft.fft2(x).abs().pow(2)
     on = torch.zeros(h, w, dtype=torch.bool, device=luma.device)
     near = torch.zeros_like(on)
-    cols = squeeze_bins(w)
+    cols = squeeze_bins(w, period)
     on[:, cols] = True
     near[:, _neighbour_bins(w, cols)] = True
     if rows:
-        lines = squeeze_bins(h)
+        lines = squeeze_bins(h, period)
         on[lines, :] = True
         near[_neighbour_bins(h, lines), :] = True
     near &= ~on

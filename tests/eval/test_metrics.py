@@ -67,6 +67,18 @@ def test_grid_index_flat_and_tiny_images():
 def test_squeeze_bins():
     assert squeeze_bins(256) == [64, 128, 192]
     assert squeeze_bins(100) == [25, 50, 75]
+    assert squeeze_bins(256, period=2) == [128]
+    assert squeeze_bins(100, period=2) == [50]
+
+
+def test_period_2_index_sees_a_period_2_grid_but_not_a_period_4_one():
+    photo = _photo(256)
+    for period, seen_by_2 in ((2, True), (4, False)):
+        faint = (photo + 0.05 * (_checkerboard(256, period) - 0.5)).clamp(0, 1)
+        assert metrics.grid_ratio(faint, photo) > 3  # the default index sees both
+        for border in (None, 32):
+            ratio = metrics.grid_ratio(faint, photo, border=border, period=2)
+            assert (ratio > 3) if seen_by_2 else (ratio < 1.5), (period, border, ratio)
 
 
 def test_ssim_and_psnr_known_answers():

@@ -1,0 +1,143 @@
+"""A one-block flow's 2-pass path with the lattice filter split by component (docs/grid.md, 17th round).
+
+Averaging the passes for shifts (0,0) and (1,1) cancels the period-2 stripes of a one-block flow
+(frequencies (1/2, 0) and (0, 1/2)) but not its checkerboard (1/2, 1/2); the lattice filter
+(`flowstyle/image/lattice.py`) then notches all three with one Gaussian width. Here each is
+notched on its own, by demodulation: the change (output - content) times (-1)^x, (-1)^y or
+(-1)^(x+y), smoothed (Gaussian sigma, normalised at the edge), times the same sign pattern, is
+that component's slowly varying part, and is taken out. With one width for all three this is the
+shipped filter (the row "S:S"); the checkerboard can be given a narrower one than the stripes,
+so that it follows the checkerboard's amplitude more closely without notching the style's own
+texture near the stripe frequencies as widely.
+
+Each pair is stylized once with the path unfiltered; every variant filters that output where the
+pipeline's filter would, on the padded image before the crop (the stylizer's filter step is
+swapped for one that keeps its input for the duration of the call). Scores are `research.pair_scores`' plus the grid ratios
+on the period-2 lines only (`grid_p2`, `border_p2`: the one-block flow's whole lattice). The JSON
+is `research.paired_paths`' format: compare with the model's 4-phase rows of
+`research.default_path_choice` on the same pairs (same `--name`).
+
+    python -m research.lattice_variants artflow-adaattn-1x16 --content data/splits/xval/content
+        --styles data/splits/xval/style --size 512 --max-images 6 --max-styles 8
+        --variants 1.5:1.5 1.5:1 2:1 0:1 --name "artflow-adaattn-1x16 tone" --json FILE
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+import flowstyle.pipeline.stylizer as stylizer_module
+from flowstyle import Stylizer, StylizeOptions
+from flowstyle.eval import metrics as M
+from flowstyle.eval.runners import image_paths, load_images
+from flowstyle.image.lattice import _gaussian_taps, _local_mean
+
+CHARACTERS = {"stripes": ((0, 1), (1, 0)), "checker": ((1, 1),)}  # (y, x) exponents of (-1)
+CLASSES = ((0, 0), (0, 1), (1, 0), (1, 1))  # the lattice phases (y mod 2, x mod 2)
+
+
+def remove_components(out: Tensor, content: Tensor, widths: dict[str, float]) -> Tensor:
+    """`out` with the period-2 lattice components of its change from `content` taken out, each
+    kind (stripes, checker) with its own Gaussian width in px (0: kept).
+
+    For each width, the change's local mean over each lattice phase (normalised at the edge,
+    as `remove_lattice` does) is split into the lattice's characters, (-1)^x, (-1)^y and
+    (-1)^(x+y); the kind's characters are subtracted. With one width for both kinds this is
+    `remove_lattice` but for its (local mean over all phases - mean of the four phase means),
+    which is 0 but within a filter's reach of the edge."""
+    change = out - content
+    h, w = out.shape[-2:]
+    y = torch.arange(h).view(h, 1) % 2
+    x = torch.arange(w).view(1, w) % 2
+    lattice = torch.zeros_like(out)
+    for kind, sigma in widths.items():
+        if sigma <= 0:
+            continue
+        gauss, _ = _gaussian_taps(2, sigma)
+        means = {}
+        for cy, cx in CLASSES:
+            mask = ((y == cy) & (x == cx)).to(out).expand_as(out[:1, :1])
+            means[cy, cx] = _local_mean(change * mask, gauss) / _local_mean(mask, gauss)
+        for ey, ex in CHARACTERS[kind]:
+            amplitude = sum((-1) ** (ey * cy + ex * cx) * m for (cy, cx), m in means.items()) / 4
+            lattice += (1 - 2 * ((ey * y + ex * x) % 2)).to(out) * amplitude
+    return out - lattice
+
+
+def _unfiltered_padded(st: Stylizer, content: Tensor, style: Tensor, opts: StylizeOptions) -> tuple[Tensor, Tensor]:
+    """The path's output and the content, both padded as the pipeline has them before its filter."""
+    kept = {}
+
+    def keep(total: Tensor, base: Tensor, period: int, sigma: float) -> Tensor:
+        kept["total"], kept["base"] = total.clone(), base.clone()
+        return total
+
+    original = stylizer_module.remove_lattice
+    stylizer_module.remove_lattice = keep
+    try:
+        out = st.stylize_tensor(content, [style], options=opts)
+    finally:
+        stylizer_module.remove_lattice = original
+    if out.shape[-2:] != content.shape[-2:]:
+        raise ValueError("the content must be at the stylizer's size (load it at --size)")
+    return kept["total"], kept["base"]
+
+
+def _variant(text: str) -> tuple[str, dict[str, float]]:
+    stripes, _, checker = text.partition(":")
+    return text, {"stripes": float(stripes), "checker": float(checker or stripes)}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("model")
+    p.add_argument("--content", nargs="+", required=True)
+    p.add_argument("--styles", nargs="+", required=True)
+    p.add_argument("--size", type=int, default=512)
+    p.add_argument("--max-images", type=int, default=6)
+    p.add_argument("--max-styles", type=int, default=8)
+    p.add_argument("--phases", type=int, default=2)
+    p.add_argument("--variants", nargs="+", default=["1.5:1.5", "1.5:1", "2:1", "0:1"],
+                   metavar="STRIPES:CHECKER", help="filter widths in px per component (0: not filtered)")
+    p.add_argument("--name", default=None, help="the model's name in the JSON (paired_paths pairs rows by it)")
+    p.add_argument("--json", required=True)
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    contents = load_images(image_paths(args.content, args.max_images), args.size)
+    styles = load_images(image_paths(args.styles, args.max_styles), args.size)
+    st = Stylizer(args.model)
+    opts = StylizeOptions(phases=args.phases, grid_filter=0.0)
+    variants = dict(_variant(v) for v in args.variants)
+    keys = ("style_match", "ssim", "clipped", "grid", "border", "grid_p2", "border_p2", "seconds")
+    rows = {f"{args.phases} + components {v}": {k: [] for k in keys} for v in variants}
+    pairs = []
+    for c in contents:
+        for s in styles:
+            start = time.perf_counter()
+            padded, base = _unfiltered_padded(st, c.tensor, s.tensor, opts)
+            seconds = time.perf_counter() - start
+            h, w = c.tensor.shape[-2:]
+            pairs.append((c.name, s.name))
+            for (label, widths), row in zip(variants.items(), rows.values()):
+                out = remove_components(padded, base, widths)[..., opts.pad : opts.pad + h, opts.pad : opts.pad + w].clamp(0, 1)
+                values = (M.style_match(out, c.tensor, s.tensor), M.ssim_luminance(out, c.tensor),
+                          100 * M.clipped_fraction(out), M.grid_ratio(out, c.tensor), M.grid_ratio(out, c.tensor, M.BORDER),
+                          M.grid_ratio(out, c.tensor, period=2), M.grid_ratio(out, c.tensor, M.BORDER, period=2), seconds)
+                for k, v in zip(keys, values):
+                    row[k].append(float(v))
+            print(c.name[:24], s.name[:24], " ".join(f"{lab}: b{r['border'][-1]:.3f}" for lab, r in zip(variants, rows.values())), flush=True)
+            Path(args.json).write_text(json.dumps({"model": args.name or args.model, "pairs": pairs, "rows": rows}, indent=1))
+    for label, row in rows.items():
+        print(f"| {label} | " + " | ".join(f"{k} {np.median(v):.3f} / {M.median_worst(v, k in ('style_match', 'ssim'))[1]:.3f}" for k, v in row.items()))
+
+
+if __name__ == "__main__":
+    main()
