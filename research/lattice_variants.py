@@ -2,13 +2,10 @@
 
 Averaging the passes for shifts (0,0) and (1,1) cancels the period-2 stripes of a one-block flow
 (frequencies (1/2, 0) and (0, 1/2)) but not its checkerboard (1/2, 1/2); the lattice filter
-(`flowstyle/image/lattice.py`) then notches all three with one Gaussian width. Here each is
-notched on its own, by demodulation: the change (output - content) times (-1)^x, (-1)^y or
-(-1)^(x+y), smoothed (Gaussian sigma, normalised at the edge), times the same sign pattern, is
-that component's slowly varying part, and is taken out. With one width for all three this is the
-shipped filter (the row "S:S"); the checkerboard can be given a narrower one than the stripes,
-so that it follows the checkerboard's amplitude more closely without notching the style's own
-texture near the stripe frequencies as widely.
+(`flowstyle/image/lattice.py`) notches all three with one Gaussian width unless it is given
+another for the checkerboard (`diagonal_sigma`, the option `grid_filter_diagonal`). A narrower
+checkerboard width follows the checkerboard's amplitude more closely without notching the
+style's own texture near the stripe frequencies as widely. The row "S:S" is the one-width filter.
 
 Each pair is stylized once with the path unfiltered; every variant filters that output where the
 pipeline's filter would, on the padded image before the crop (the stylizer's filter step is
@@ -37,45 +34,13 @@ import flowstyle.pipeline.stylizer as stylizer_module
 from flowstyle import Stylizer, StylizeOptions
 from flowstyle.eval import metrics as M
 from flowstyle.eval.runners import image_paths, load_images
-from flowstyle.image.lattice import _gaussian_taps, _local_mean
-
-CHARACTERS = {"stripes": ((0, 1), (1, 0)), "checker": ((1, 1),)}  # (y, x) exponents of (-1)
-CLASSES = ((0, 0), (0, 1), (1, 0), (1, 1))  # the lattice phases (y mod 2, x mod 2)
-
-
-def remove_components(out: Tensor, content: Tensor, widths: dict[str, float]) -> Tensor:
-    """`out` with the period-2 lattice components of its change from `content` taken out, each
-    kind (stripes, checker) with its own Gaussian width in px (0: kept).
-
-    For each width, the change's local mean over each lattice phase (normalised at the edge,
-    as `remove_lattice` does) is split into the lattice's characters, (-1)^x, (-1)^y and
-    (-1)^(x+y); the kind's characters are subtracted. With one width for both kinds this is
-    `remove_lattice` but for its (local mean over all phases - mean of the four phase means),
-    which is 0 but within a filter's reach of the edge."""
-    change = out - content
-    h, w = out.shape[-2:]
-    y = torch.arange(h).view(h, 1) % 2
-    x = torch.arange(w).view(1, w) % 2
-    lattice = torch.zeros_like(out)
-    for kind, sigma in widths.items():
-        if sigma <= 0:
-            continue
-        gauss, _ = _gaussian_taps(2, sigma)
-        means = {}
-        for cy, cx in CLASSES:
-            mask = ((y == cy) & (x == cx)).to(out).expand_as(out[:1, :1])
-            means[cy, cx] = _local_mean(change * mask, gauss) / _local_mean(mask, gauss)
-        for ey, ex in CHARACTERS[kind]:
-            amplitude = sum((-1) ** (ey * cy + ex * cx) * m for (cy, cx), m in means.items()) / 4
-            lattice += (1 - 2 * ((ey * y + ex * x) % 2)).to(out) * amplitude
-    return out - lattice
-
+from flowstyle.image.lattice import remove_lattice
 
 def _unfiltered_padded(st: Stylizer, content: Tensor, style: Tensor, opts: StylizeOptions) -> tuple[Tensor, Tensor]:
     """The path's output and the content, both padded as the pipeline has them before its filter."""
     kept = {}
 
-    def keep(total: Tensor, base: Tensor, period: int, sigma: float) -> Tensor:
+    def keep(total: Tensor, base: Tensor, period: int, sigma: float, **_: object) -> Tensor:
         kept["total"], kept["base"] = total.clone(), base.clone()
         return total
 
@@ -127,7 +92,7 @@ def main() -> None:
             h, w = c.tensor.shape[-2:]
             pairs.append((c.name, s.name))
             for (label, widths), row in zip(variants.items(), rows.values()):
-                out = remove_components(padded, base, widths)[..., opts.pad : opts.pad + h, opts.pad : opts.pad + w].clamp(0, 1)
+                out = remove_lattice(padded, base, 2, widths["stripes"], diagonal_sigma=widths["checker"])[..., opts.pad : opts.pad + h, opts.pad : opts.pad + w].clamp(0, 1)
                 values = (M.style_match(out, c.tensor, s.tensor), M.ssim_luminance(out, c.tensor),
                           100 * M.clipped_fraction(out), M.grid_ratio(out, c.tensor), M.grid_ratio(out, c.tensor, M.BORDER),
                           M.grid_ratio(out, c.tensor, period=2), M.grid_ratio(out, c.tensor, M.BORDER, period=2), seconds)

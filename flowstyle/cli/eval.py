@@ -53,7 +53,7 @@ def command_line(args: argparse.Namespace) -> str:
 
 
 # the stylize options an evaluation may set for every flowstyle model it runs
-EVAL_OPTIONS = ("alpha", "phases", "deep_phases", "grid_filter", "gain", "anchor", "anchor_stats", "anchor_near", "pad", "pad_mode", "preserve_color")
+EVAL_OPTIONS = ("alpha", "phases", "deep_phases", "grid_filter", "grid_filter_diagonal", "gain", "anchor", "anchor_stats", "anchor_near", "pad", "pad_mode", "preserve_color")
 
 
 def _options(args: argparse.Namespace) -> StylizeOptions:

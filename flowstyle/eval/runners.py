@@ -110,6 +110,7 @@ class FlowRunner(Runner):
         self.label = (f"{used.method}, {c.n_block}x{c.n_flow}, w{c.width}, "
                       f"{c.squeeze}, {used.path_label}, gain {used.gain:g}"
                       + (f", grid filter {used.grid_filter:g} px" if used.grid_filter else "")
+                      + (f" ({used.grid_filter_diagonal:g} px diagonal)" if used.grid_filter_diagonal != used.grid_filter else "")
                       + (f", {used.anchoring}" if used.method == "adaattn" and used.anchoring.active else ""))
         self.info = {"method": model.method, "config": c.to_dict(), "info": model.info}
 

@@ -64,27 +64,76 @@ def _local_mean(x: Tensor, taps: Tensor) -> Tensor:
     return smooth(x, channels) / weight
 
 
-def remove_lattice(out: Tensor, content: Tensor, period: int, sigma: float, band_rows: int = BAND_ROWS) -> Tensor:
+def _phase_means(change: Tensor, period: int, sigma: float) -> dict[tuple[int, int], Tensor]:
+    """Per lattice phase (y mod period, x mod period): the local mean of `change` over that
+    phase's pixels, everywhere (Gaussian sigma px, normalised at the edge)."""
+    gauss, _ = _gaussian_taps(period, sigma)
+    h, w = change.shape[-2:]
+    y = torch.arange(h, device=change.device).view(h, 1) % period
+    x = torch.arange(w, device=change.device).view(1, w) % period
+    means = {}
+    for cy in range(period):
+        for cx in range(period):
+            mask = ((y == cy) & (x == cx)).to(change).expand_as(change[:1, :1])
+            means[cy, cx] = _local_mean(change * mask, gauss) / _local_mean(mask, gauss)
+    return means
+
+
+def _lattice_part(change: Tensor, period: int, sigma: float, diagonal_sigma: float) -> Tensor:
+    """The slowly varying part of `change` at the lattice frequencies k/period but 0.
+
+    With one width: the local mean over the pixel's own phase minus the local mean over all (the
+    comb and the Gaussian taps; a few separable passes). With two: the local means of every phase
+    m_c, split by frequency. The frequencies that are not 0 along either axis (diagonal; for
+    period 2 the checkerboard) take from the pixel of phase c the sum over phases c' of
+    (d(dy) - 1/P)(d(dx) - 1/P) m_c' (d: 1 at 0, else 0; (dy, dx) = c - c' mod P); all of them
+    together take d(c - c') - 1/P^2, i.e. m_c minus the mean of the m_c'; the stripes, the rest."""
+    gauss, comb = _gaussian_taps(period, sigma)
+    if diagonal_sigma == sigma:
+        return _local_mean(change, comb) - _local_mean(change, gauss)
+    h, w = change.shape[-2:]
+    y = torch.arange(h, device=change.device).view(h, 1) % period
+    x = torch.arange(w, device=change.device).view(1, w) % period
+    part = torch.zeros_like(change)
+    for width, diagonal in ((sigma, False), (diagonal_sigma, True)):
+        if width == 0:
+            continue
+        for (cy, cx), mean in _phase_means(change, period, width).items():
+            dy = ((y - cy) % period == 0).to(change)
+            dx = ((x - cx) % period == 0).to(change)
+            weight = (dy - 1 / period) * (dx - 1 / period)
+            if not diagonal:
+                weight = dy * dx - 1 / period**2 - weight
+            part += weight * mean
+    return part
+
+
+def remove_lattice(
+    out: Tensor, content: Tensor, period: int, sigma: float, band_rows: int = BAND_ROWS, diagonal_sigma: float | None = None
+) -> Tensor:
     """`out` with the period-`period` lattice of its change from `content` filtered out.
 
     out, content: (B, C, H, W), same shape, in the same pixel grid (the lattice's origin does not
     matter: the filter is shift-invariant). sigma: the local means' Gaussian, in px; 0 returns
-    `out` unchanged. The result is not clamped to the image range. band_rows: rows filtered at a
-    time (memory only; the result does not depend on it).
+    `out` unchanged. diagonal_sigma: the width for the lattice frequencies that are not 0 along
+    either axis (for period 2, the checkerboard), if other than sigma; it can be narrower where a
+    phase average has already cancelled the stripes (docs/grid.md, seventeenth round). The result
+    is not clamped to the image range. band_rows: rows filtered at a time (memory only; the result
+    does not depend on it).
     """
     if out.shape != content.shape:
         raise ValueError(f"out and content differ in shape: {tuple(out.shape)} vs {tuple(content.shape)}")
-    if checked_grid_filter(sigma) == 0 or period < 2:
+    sigma = checked_grid_filter(sigma)
+    diagonal_sigma = sigma if diagonal_sigma is None else checked_grid_filter(diagonal_sigma, "diagonal grid filter")
+    if (sigma == 0 and diagonal_sigma == 0) or period < 2:
         return out
-    gauss, same_phase = _gaussian_taps(period, sigma)
-    reach = gauss.numel() // 2
+    reach = max(_gaussian_taps(period, width)[0].numel() for width in (sigma, diagonal_sigma) if width) // 2
     height = out.shape[-2]
     result = torch.empty_like(out)
     for top in range(0, height, band_rows):
         bottom = min(top + band_rows, height)
         lo, hi = max(top - reach, 0), min(bottom + reach, height)
         band = out[..., lo:hi, :].float()
-        change = band - content[..., lo:hi, :].float()
-        lattice = _local_mean(change, same_phase) - _local_mean(change, gauss)
+        lattice = _lattice_part(band - content[..., lo:hi, :].float(), period, sigma, diagonal_sigma)
         result[..., top:bottom, :] = (band - lattice)[..., top - lo : bottom - lo, :]
     return result

@@ -29,12 +29,14 @@ class InferenceDefaults:
     (operators.anchor_moments; 0 for files from before it existed); anchor_stats: which moments
     it pulls, "mean-std" (AdaIN's) or "covariance" (WCT's); anchor_near: the latent distance below
     which the attention's own change fades out (operators.near_fade; 0: off); grid_filter: the width in px of the
-    lattice filter that takes the grid out of the style change (image/lattice.py; 0: off)."""
+    lattice filter that takes the grid out of the style change (image/lattice.py; 0: off);
+    grid_filter_diagonal: its width for the grid's checkerboard, if other (None: the same)."""
 
     phases: int = 1
     deep_phases: int = 1
     gain: float = 1.0
     grid_filter: float = 0.0
+    grid_filter_diagonal: float | None = None
     anchor: float = 0.0
     anchor_stats: str = "mean-std"
     anchor_near: float = 0.0
@@ -50,6 +52,8 @@ class InferenceDefaults:
             raise FlowstyleError(f"default gain must be above 0 and at most {MAX_GAIN}, got {self.gain!r}")
         object.__setattr__(self, "gain", float(self.gain))
         object.__setattr__(self, "grid_filter", checked_grid_filter(self.grid_filter, "default grid filter"))
+        if self.grid_filter_diagonal is not None:
+            object.__setattr__(self, "grid_filter_diagonal", checked_grid_filter(self.grid_filter_diagonal, "default diagonal grid filter"))
         object.__setattr__(self, "anchor", checked_anchor(self.anchor, "default anchor"))
         checked_anchor_stats(self.anchor_stats, "default anchor stats")
         object.__setattr__(self, "anchor_near", checked_anchor_near(self.anchor_near, "default anchor near"))

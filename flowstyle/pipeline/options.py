@@ -44,6 +44,7 @@ class StylizeOptions:
     phases: int | None = option(None, "squeeze phases to average against the grid: 1, 2, 4 or all (16 for two blocks; default: the model's)", type=int)
     deep_phases: int | None = option(None, "average the flow's deepest block alone over this many of its own squeeze phases, 1, 2 or 4, on each of the `phases` passes of the blocks above (flows of two or more blocks; 4 with phases 1: the 4 px grid at about 2 passes' cost; default: the model's)", type=int)
     grid_filter: float | None = option(None, f"take the squeeze grid out of the style change with a lattice filter of this width in px, 0 (off) .. {MAX_GRID_FILTER:g} (default: the model's)", type=float, metavar="PX")
+    grid_filter_diagonal: float | None = option(None, "the lattice filter's width for the grid's checkerboard (the frequencies that are not 0 along either axis), where a phase average has already cancelled its stripes; 0 (off) .. 16 (default: the model's with its grid filter, else the grid filter's)", type=float, metavar="PX")
     gain: float | None = option(None, f"scale the style change, up to {MAX_GAIN:g}; >1 restores what phase averaging softens (default: the model's)", type=float)
     anchor: float | None = option(None, "AdaAttN: pull the overall colour and contrast (latent mean/std) to the style's, 0 (attention's local statistics only) .. 1 (as AdaIN; default: the model's)", type=float)
     anchor_stats: str | None = option(None, "AdaAttN: what the anchor matches, each latent channel's mean/std or the mean and the whole channel covariance (keeps colours' correlations; default: the model's)", choices=ANCHOR_STATS, type=str)
@@ -81,6 +82,8 @@ class StylizeOptions:
                 raise FlowstyleError(f"gain must be above 0 and at most {MAX_GAIN}, got {gain}")
         if self.grid_filter is not None:
             checked_grid_filter(_number("grid_filter", self.grid_filter))
+        if self.grid_filter_diagonal is not None:
+            checked_grid_filter(_number("grid_filter_diagonal", self.grid_filter_diagonal), "diagonal grid filter")
         if self.anchor is not None:
             checked_anchor(_number("anchor", self.anchor))
         if self.anchor_stats is not None:
@@ -125,9 +128,10 @@ class StylizeOptions:
     def for_model(self, model: StyleModel, n_styles: int) -> StylizeOptions:
         """These options with the model's defaults filled in, checked against the model.
 
-        phases, deep_phases, gain and grid_filter: the model's recommended grid fix (docs/grid.md)
-        unless given; a stored gain and grid filter were chosen for the stored phase counts, so with
-        other phases they default to 1 and 0 (off). Phases given alone mean whole passes (deep
+        phases, deep_phases, gain, grid_filter and grid_filter_diagonal: the model's recommended grid
+        fix (docs/grid.md) unless given; a stored gain and grid filter were chosen for the stored phase
+        counts, so with other phases they default to 1 and 0 (off). The diagonal width is the
+        model's only with the model's grid filter; else that of the grid filter in use. Phases given alone mean whole passes (deep
         phases 1); deep phases other than the model's given alone start from one shallow pass.
         anchor, anchor_stats and anchor_near: the model's unless given (they only act on AdaAttN).
         """
@@ -149,8 +153,13 @@ class StylizeOptions:
         if gain is None:
             gain = defaults.gain if stored_path else 1.0
         grid_filter = self.grid_filter
+        stored_filter = grid_filter is None and stored_path
         if grid_filter is None:
             grid_filter = defaults.grid_filter if stored_path else 0.0
+        diagonal = self.grid_filter_diagonal
+        if diagonal is None:
+            stored_diagonal = defaults.grid_filter_diagonal if stored_filter else None
+            diagonal = grid_filter if stored_diagonal is None else stored_diagonal
         if n_styles < 1:
             raise FlowstyleError("give at least one style image")
         try:
@@ -161,7 +170,8 @@ class StylizeOptions:
         anchor_stats = self.anchor_stats or defaults.anchor_stats
         anchor_near = defaults.anchor_near if self.anchor_near is None else float(self.anchor_near)
         return dataclasses.replace(
-            self, method=method, phases=phases, deep_phases=deep_phases, gain=gain, grid_filter=float(grid_filter), anchor=anchor,
+            self, method=method, phases=phases, deep_phases=deep_phases, gain=gain, grid_filter=float(grid_filter),
+            grid_filter_diagonal=float(diagonal), anchor=anchor,
             anchor_stats=anchor_stats, anchor_near=anchor_near,
         )
 

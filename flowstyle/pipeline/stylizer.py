@@ -240,7 +240,7 @@ class Stylizer:
 
         with torch.inference_mode():
             total = average_over_phases(base, plan, encode, decode, at_latent, o.pad_mode)
-            total = remove_lattice(total, base, m, o.grid_filter)
+            total = remove_lattice(total, base, m, o.grid_filter, diagonal_sigma=o.grid_filter_diagonal)
         del base
         out = total[..., pad : pad + h, pad : pad + w].clamp(0, 1).cpu()  # a normal tensor, not an inference one
         if content_rgb is not None:
@@ -278,7 +278,7 @@ def stylize(
 
     content/styles: paths, PIL images or (3, H, W) tensors in [0, 1]. model: a registry name,
     a weights file or a StyleModel. options: a StylizeOptions; or its fields as keywords
-    (method, alpha, style_weights, blend, size, style_size, pad, pad_mode, phases, deep_phases, grid_filter, gain,
+    (method, alpha, style_weights, blend, size, style_size, pad, pad_mode, phases, deep_phases, grid_filter, grid_filter_diagonal, gain,
     anchor, anchor_stats, max_keys, seed, tile, preserve_color, mask, mask_feather — see `StylizeOptions`), which also
     replace fields of `options`.
     precision: "float32" or "bf16" (faster flow on CPUs with bf16 units; not bit-exact);

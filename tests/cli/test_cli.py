@@ -146,6 +146,9 @@ def test_models_set_defaults_rewrites_only_the_metadata(tiny_model_file, tmp_pat
     assert run("models", "set-defaults", out, "--phases", 1, "--grid-filter", 2.5) == 0
     assert (load_model(out).defaults.phases, load_model(out).defaults.grid_filter) == (1, 2.5)
     assert "grid filter 2.5 px" in capsys.readouterr().out
+    assert run("models", "set-defaults", out, "--grid-filter-diagonal", 1) == 0
+    assert (load_model(out).defaults.grid_filter, load_model(out).defaults.grid_filter_diagonal) == (2.5, 1.0)
+    assert "grid filter 2.5 px (1 px diagonal)" in capsys.readouterr().out
     assert run("models", "set-defaults", out, "--deep-phases", 4) == 0
     assert (load_model(out).defaults.deep_phases, load_model(out).defaults.phases) == (4, 1)
     assert "deep phases 4" in capsys.readouterr().out

@@ -65,3 +65,32 @@ def test_row_bands_give_the_whole_images_result():
     whole = remove_lattice(out, content, 4, 2.5, band_rows=1000)
     for rows in (1, 7, 16, 69):
         assert torch.allclose(remove_lattice(out, content, 4, 2.5, band_rows=rows), whole, atol=1e-6)
+
+
+def _drifting(kind: str, size: int = 96) -> torch.Tensor:
+    """A period-2 stripe ((-1)^x) or checkerboard ((-1)^(x+y)) pattern of slowly drifting amplitude."""
+    y, x = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
+    sign = (-1.0) ** (x if kind == "stripes" else x + y)
+    return (0.05 * sign * (1 + 0.3 * torch.sin(y / 25.0)))[None, None].expand(1, 3, size, size)
+
+
+def test_the_checkerboard_can_have_its_own_width():
+    content = torch.rand(1, 3, 96, 96, generator=torch.Generator().manual_seed(1))
+    smooth = _smooth_change()
+    inner = (..., slice(12, -12), slice(12, -12))
+    for kind in ("stripes", "checker"):
+        out_of = lambda s, d: (remove_lattice(content + smooth + _drifting(kind), content, 2, s, diagonal_sigma=d) - content - smooth)[inner]  # noqa: E731
+        for s, d in ((2.0, 1.0), (1.5, 1.0), (2.0, 3.0)):  # both widths on: both kinds go
+            assert out_of(s, d).abs().max() < 0.1 * 0.05
+        kept = (0.0, 1.0) if kind == "stripes" else (2.0, 0.0)  # the other kind's width only: it stays
+        assert out_of(*kept).abs().mean() > 0.9 * _drifting(kind)[inner].abs().mean()
+    # one width for both is the one-width filter, and the band size does not matter
+    out = content + smooth + _pattern(2) + _pattern(4)
+    for period in (2, 4):
+        joint = remove_lattice(out, content, period, 2.0)
+        split = remove_lattice(out, content, period, 2.0, diagonal_sigma=2.0 + 1e-6)
+        assert torch.allclose(split[inner], joint[inner], atol=1e-3)
+    assert torch.allclose(remove_lattice(out, content, 2, 1.5, band_rows=16, diagonal_sigma=1.0),
+                          remove_lattice(out, content, 2, 1.5, diagonal_sigma=1.0), atol=1e-6)
+    with pytest.raises(FlowstyleError, match="diagonal grid filter must be between 0 and 16 px"):
+        remove_lattice(out, content, 2, 2.0, diagonal_sigma=-1)

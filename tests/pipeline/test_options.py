@@ -193,6 +193,17 @@ def test_the_grid_filter_is_the_models_default_at_its_phases_and_takes_the_latti
     assert StylizeOptions(phases=16).for_model(filtered, 1).grid_filter == 0.0  # chosen for 1 phase
     assert StylizeOptions(phases=16, grid_filter=3).for_model(filtered, 1).grid_filter == 3.0
     assert StylizeOptions().for_model(tiny_model, 1).grid_filter == 0.0  # older files: off
+    split = StyleModel(copy.deepcopy(tiny_model.flow), "adain", defaults=InferenceDefaults(grid_filter=2.0, grid_filter_diagonal=1.0))
+    widths = lambda **o: (lambda u: (u.grid_filter, u.grid_filter_diagonal))(StylizeOptions(**o).for_model(split, 1))  # noqa: E731
+    assert widths() == (2.0, 1.0)  # the model's pair
+    assert widths(grid_filter=3) == (3.0, 3.0)  # a width of one's own: the diagonal follows it
+    assert widths(grid_filter_diagonal=0.5) == (2.0, 0.5)
+    assert widths(phases=16) == (0.0, 0.0)  # the pair was chosen for the stored phases
+    assert (lambda u: (u.grid_filter, u.grid_filter_diagonal))(StylizeOptions().for_model(filtered, 1)) == (2.0, 2.0)
+    with pytest.raises(FlowstyleError, match="diagonal grid filter must be between 0 and 16"):
+        StylizeOptions(grid_filter_diagonal=20)
+    assert torch.equal(Stylizer(split).stylize_tensor(c, s, pad=8),
+                       Stylizer(tiny_model).stylize_tensor(c, s, pad=8, grid_filter=2.0, grid_filter_diagonal=1.0))
     with pytest.raises(FlowstyleError, match="grid filter must be between 0 and 16"):
         StylizeOptions(grid_filter=-1)
     with pytest.raises(FlowstyleError, match="default grid filter"):
