@@ -71,6 +71,8 @@ def main() -> None:
     p.add_argument("--phases", type=int, default=2)
     p.add_argument("--variants", nargs="+", default=["1.5:1.5", "1.5:1", "2:1", "0:1"],
                    metavar="STRIPES:CHECKER", help="filter widths in px per component (0: not filtered)")
+    p.add_argument("--reference", type=int, default=None, metavar="PHASES",
+                   help="also score the unfiltered path with this many phases (e.g. 4: all of a one-block flow's) as a row of its own")
     p.add_argument("--name", default=None, help="the model's name in the JSON (paired_paths pairs rows by it)")
     p.add_argument("--json", required=True)
     p.add_argument("--threads", type=int, default=2)
@@ -83,6 +85,9 @@ def main() -> None:
     variants = dict(_variant(v) for v in args.variants)
     keys = ("style_match", "ssim", "clipped", "grid", "border", "grid_p2", "border_p2", "seconds")
     rows = {f"{args.phases} + components {v}": {k: [] for k in keys} for v in variants}
+    reference = StylizeOptions(phases=args.reference, grid_filter=0.0) if args.reference else None
+    if reference:
+        rows[f"{args.reference} (reference)"] = {k: [] for k in keys}
     pairs = []
     for c in contents:
         for s in styles:
@@ -91,14 +96,20 @@ def main() -> None:
             seconds = time.perf_counter() - start
             h, w = c.tensor.shape[-2:]
             pairs.append((c.name, s.name))
-            for (label, widths), row in zip(variants.items(), rows.values()):
-                out = remove_lattice(padded, base, 2, widths["stripes"], diagonal_sigma=widths["checker"])[..., opts.pad : opts.pad + h, opts.pad : opts.pad + w].clamp(0, 1)
+            outputs = [remove_lattice(padded, base, 2, widths["stripes"], diagonal_sigma=widths["checker"])[..., opts.pad : opts.pad + h, opts.pad : opts.pad + w].clamp(0, 1)
+                       for widths in variants.values()]
+            times = [seconds] * len(outputs)
+            if reference:
+                start = time.perf_counter()
+                outputs.append(st.stylize_tensor(c.tensor, [s.tensor], options=reference))
+                times.append(time.perf_counter() - start)
+            for out, seconds, row in zip(outputs, times, rows.values()):
                 values = (M.style_match(out, c.tensor, s.tensor), M.ssim_luminance(out, c.tensor),
                           100 * M.clipped_fraction(out), M.grid_ratio(out, c.tensor), M.grid_ratio(out, c.tensor, M.BORDER),
                           M.grid_ratio(out, c.tensor, period=2), M.grid_ratio(out, c.tensor, M.BORDER, period=2), seconds)
                 for k, v in zip(keys, values):
                     row[k].append(float(v))
-            print(c.name[:24], s.name[:24], " ".join(f"{lab}: b{r['border'][-1]:.3f}" for lab, r in zip(variants, rows.values())), flush=True)
+            print(c.name[:24], s.name[:24], " ".join(f"{lab}: b{r['border'][-1]:.3f}" for lab, r in rows.items()), flush=True)
             Path(args.json).write_text(json.dumps({"model": args.name or args.model, "pairs": pairs, "rows": rows}, indent=1))
     for label, row in rows.items():
         print(f"| {label} | " + " | ".join(f"{k} {np.median(v):.3f} / {M.median_worst(v, k in ('style_match', 'ssim'))[1]:.3f}" for k, v in row.items()))
