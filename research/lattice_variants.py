@@ -96,7 +96,7 @@ def main() -> None:
             seconds = time.perf_counter() - start
             h, w = c.tensor.shape[-2:]
             pairs.append((c.name, s.name))
-            outputs = [remove_lattice(padded, base, 2, widths["stripes"], diagonal_sigma=widths["checker"])[..., opts.pad : opts.pad + h, opts.pad : opts.pad + w].clamp(0, 1)
+            outputs = [remove_lattice(padded, base, st.multiple, widths["stripes"], diagonal_sigma=widths["checker"])[..., opts.pad : opts.pad + h, opts.pad : opts.pad + w].clamp(0, 1)
                        for widths in variants.values()]
             times = [seconds] * len(outputs)
             if reference:
