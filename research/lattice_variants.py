@@ -22,6 +22,7 @@ is `research.paired_paths`' format: compare with the model's 4-phase rows of
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -35,6 +36,7 @@ from flowstyle import Stylizer, StylizeOptions
 from flowstyle.eval import metrics as M
 from flowstyle.eval.runners import image_paths, load_images
 from flowstyle.image.lattice import remove_lattice
+from research.pair_scores import PairScores
 
 def _unfiltered_padded(st: Stylizer, content: Tensor, style: Tensor, opts: StylizeOptions) -> tuple[Tensor, Tensor]:
     """The path's output and the content, both padded as the pipeline has them before its filter."""
@@ -83,12 +85,13 @@ def main() -> None:
     st = Stylizer(args.model)
     opts = StylizeOptions(phases=args.phases, grid_filter=0.0)
     variants = dict(_variant(v) for v in args.variants)
-    keys = ("style_match", "ssim", "clipped", "grid", "border", "grid_p2", "border_p2", "seconds")
-    rows = {f"{args.phases} + components {v}": {k: [] for k in keys} for v in variants}
+    labels = [f"{args.phases} + components {v}" for v in variants]
     reference = StylizeOptions(phases=args.reference, grid_filter=0.0) if args.reference else None
     if reference:
-        rows[f"{args.reference} (reference)"] = {k: [] for k in keys}
-    pairs = []
+        labels.append(f"{args.reference} (reference)")
+    scores = {label: PairScores() for label in labels}
+    period_2 = {label: {"grid_p2": [], "border_p2": []} for label in labels}  # the one-block lattice's own lines
+    pairs, rows = [], {}
     for c in contents:
         for s in styles:
             start = time.perf_counter()
@@ -103,13 +106,12 @@ def main() -> None:
                 start = time.perf_counter()
                 outputs.append(st.stylize_tensor(c.tensor, [s.tensor], options=reference))
                 times.append(time.perf_counter() - start)
-            for out, seconds, row in zip(outputs, times, rows.values()):
-                values = (M.style_match(out, c.tensor, s.tensor), M.ssim_luminance(out, c.tensor),
-                          100 * M.clipped_fraction(out), M.grid_ratio(out, c.tensor), M.grid_ratio(out, c.tensor, M.BORDER),
-                          M.grid_ratio(out, c.tensor, period=2), M.grid_ratio(out, c.tensor, M.BORDER, period=2), seconds)
-                for k, v in zip(keys, values):
-                    row[k].append(float(v))
-            print(c.name[:24], s.name[:24], " ".join(f"{lab}: b{r['border'][-1]:.3f}" for lab, r in rows.items()), flush=True)
+            for out, seconds, label in zip(outputs, times, labels):
+                scores[label].add(out, c.tensor, s.tensor, seconds, grid=True)
+                period_2[label]["grid_p2"].append(M.grid_ratio(out, c.tensor, period=2))
+                period_2[label]["border_p2"].append(M.grid_ratio(out, c.tensor, M.BORDER, period=2))
+            rows = {label: {**dataclasses.asdict(scores[label]), **period_2[label]} for label in labels}
+            print(c.name[:24], s.name[:24], " ".join(f"{label}: b{scores[label].border[-1]:.3f}" for label in labels), flush=True)
             Path(args.json).write_text(json.dumps({"model": args.name or args.model, "pairs": pairs, "rows": rows}, indent=1))
     for label, row in rows.items():
         print(f"| {label} | " + " | ".join(f"{k} {np.median(v):.3f} / {M.median_worst(v, k in ('style_match', 'ssim'))[1]:.3f}" for k, v in row.items()))

@@ -45,6 +45,17 @@ class PairScores:
         return (f"{self.style_match_cell('decile')} | {np.median(self.ssim):.2f} | "
                 f"{np.median(self.clipped):.1f} | {g:.2f} / {gw:.2f} | {b:.2f} / {bw:.2f}")
 
+    def add(self, out: Tensor, content: Tensor, style: Tensor, seconds: float, grid: bool = False) -> None:
+        """Score one output of (content, style) that took `seconds`."""
+        self.seconds.append(seconds)
+        self.style_match.append(M.style_match(out, content, style))
+        self.ssim.append(M.ssim_luminance(out, content))
+        self.clipped.append(100 * M.clipped_fraction(out))
+        self.content_clipped.append(100 * M.clipped_fraction(content))
+        if grid:
+            self.grid.append(M.grid_ratio(out, content))
+            self.border.append(M.grid_ratio(out, content, M.BORDER))
+
     @property
     def mean_seconds(self) -> float:
         return float(np.mean(self.seconds))
@@ -56,14 +67,7 @@ def score_pairs(stylize: Stylize, pairs: Iterable[tuple[Tensor, Tensor]], grid: 
     for content, style in pairs:
         start = time.perf_counter()
         out = stylize(content, style)
-        scores.seconds.append(time.perf_counter() - start)
-        scores.style_match.append(M.style_match(out, content, style))
-        scores.ssim.append(M.ssim_luminance(out, content))
-        scores.clipped.append(100 * M.clipped_fraction(out))
-        scores.content_clipped.append(100 * M.clipped_fraction(content))
-        if grid:
-            scores.grid.append(M.grid_ratio(out, content))
-            scores.border.append(M.grid_ratio(out, content, M.BORDER))
+        scores.add(out, content, style, time.perf_counter() - start, grid)
     return scores
 
 

@@ -64,13 +64,11 @@ def _local_mean(x: Tensor, taps: Tensor) -> Tensor:
     return smooth(x, channels) / weight
 
 
-def _phase_means(change: Tensor, period: int, sigma: float) -> dict[tuple[int, int], Tensor]:
-    """Per lattice phase (y mod period, x mod period): the local mean of `change` over that
-    phase's pixels, everywhere (Gaussian sigma px, normalised at the edge)."""
+def _phase_means(change: Tensor, y: Tensor, x: Tensor, period: int, sigma: float) -> dict[tuple[int, int], Tensor]:
+    """Per lattice phase (y mod period, x mod period; y, x: each row's and column's phase): the
+    local mean of `change` over that phase's pixels, everywhere (Gaussian sigma px, normalised at
+    the edge)."""
     gauss, _ = _gaussian_taps(period, sigma)
-    h, w = change.shape[-2:]
-    y = torch.arange(h, device=change.device).view(h, 1) % period
-    x = torch.arange(w, device=change.device).view(1, w) % period
     means = {}
     for cy in range(period):
         for cx in range(period):
@@ -98,7 +96,7 @@ def _lattice_part(change: Tensor, period: int, sigma: float, diagonal_sigma: flo
     for width, diagonal in ((sigma, False), (diagonal_sigma, True)):
         if width == 0:
             continue
-        for (cy, cx), mean in _phase_means(change, period, width).items():
+        for (cy, cx), mean in _phase_means(change, y, x, period, width).items():
             dy = ((y - cy) % period == 0).to(change)
             dx = ((x - cx) % period == 0).to(change)
             weight = (dy - 1 / period) * (dx - 1 / period)
