@@ -3,7 +3,7 @@
 # range loss + shift-consistency loss, float32 (the AMD EPYC dev machine has no bf16 units),
 # one thread per run so that two runs share the 2 cores. Every run resumes from its checkpoint:
 # rerun this script after a kill and it continues. Usage: sh research/train_models.sh RUN
-#   RUN = adain | adain-noshift | adain-grid | adain-nest | adain-haar | adaattn | adaattn-grid | adaattn-anchor | adaattn-1x16 | adaattn-1x16-anchor | adaattn-1x16-p2 | adaattn-1x16-a1 | adaattn-1x16-cov | adaattn-1x16-near | adaattn-1x16-near512 | adaattn-1x16-hinge | adaattn-1x16-hinge512 | adaattn-1x16-art | adaattn-distill | adaattn-style
+#   RUN = adain | adain-noshift | adain-grid | adain-nest | adain-haar | adaattn | adaattn-grid | adaattn-anchor | adaattn-1x16 | adaattn-1x16-anchor | adaattn-1x16-p2 | adaattn-1x16-a1 | adaattn-1x16-cov | adaattn-1x16-near | adaattn-1x16-near512 | adaattn-1x16-hinge | adaattn-1x16-hinge512 | adaattn-1x16-art | adaattn-distill | adaattn-style | adaattn-1x16-p2d
 # adain-grid (issue 12, session 3): the adain run continued from its step-800 weights with the
 # anti-grid spectral loss added, so that few squeeze phases suffice.
 # adaattn-grid (session 4): AdaAttN fine-tuned from the shipped adain-grid flow, its attention
@@ -45,6 +45,9 @@
 # 0.1 -> 0.07: its filtered one pass keeps more content than the 16-phase average (SSIM +0.014..0.04
 # on xval) but slightly less style (paired -0.002 on xval, -0.008 on the test), and neither the gain
 # (0.95 / 1.1) nor anchor 1 moves it there; this moves the one pass along the style-content trade-off.
+# adaattn-1x16-p2d (session 21, issue 12): the shipped artflow-adaattn-1x16 trained through its two-pass path
+# (--phases 2) with its shipped anchor (1, covariance-tone) in the loop and --distill-weight 1000: the two passes
+# pulled towards the frozen shipped model's 4-phase average (its default path), whose clipping they missed by a little.
 # Shipped at step 600 (adaattn-grid) and 700 (adaattn-1x16, resumed from 223): reports/xval_adaattn_2026-11-26.md.
 set -e
 FS=${FS:-.venv/bin/flowstyle}
@@ -70,6 +73,7 @@ case "$1" in
   adaattn-1x16-hinge512) $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --init ${INIT:-artflow-adaattn-1x16} --lr 2e-4 --range-weight 20 --shift-weight 200 --anchor 1 --anchor-stats covariance --near-pairs 0.25 --hinge-weight 10 --resize 512 --crop 256 --batch 2 --out runs/adaattn-1x16-hinge512 ;;
   adaattn-1x16-art) $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --init ${INIT:-artflow-adaattn-1x16} --lr 2e-4 --range-weight 20 --shift-weight 200 --anchor 1 --anchor-stats covariance --near-pairs 0.25 --art-pairs 0.5 --hinge-weight 10 --out runs/adaattn-1x16-art ;;
   adaattn-distill) $FS train $DATA $COMMON --method adaattn --init ${INIT:-artflow-adaattn} --lr 2e-4 --range-weight 20 --shift-weight 200 --grid-weight 1 --anchor 0.75 --distill-weight 1000 --out runs/adaattn-distill ;;
+  adaattn-1x16-p2d) $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --init ${INIT:-artflow-adaattn-1x16} --lr 2e-4 --range-weight 20 --shift-weight 200 --grid-weight 1 --anchor 1 --anchor-stats covariance-tone --phases 2 --distill-weight 1000 --out runs/adaattn-1x16-p2d ;;
   adaattn-1x16)   $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --range-weight 20 --shift-weight 200 --out runs/adaattn-1x16 ;;
   adaattn-style)  $FS train $DATA $COMMON --method adaattn --init ${INIT:-artflow-adaattn} --lr 2e-4 --range-weight 20 --shift-weight 200 --grid-weight 1 --anchor 0.75 --content-weight 0.07 --out runs/adaattn-style ;;
   *) echo "usage: $0 RUN, RUN = $(sed -n 's/^#   RUN = //p' "$0")" >&2; exit 2 ;;
