@@ -1,0 +1,75 @@
+"""How far a model's trained path is from a teacher's all-phase average on given training batches.
+
+Why: `flowstyle train --distill-weight` logs the distillation MSE of one batch per 10 steps, and
+batches differ a lot (clip art on white against photos), so a rising log may be harder batches
+or a model moving away from its teacher. This replays the run's own batches (same seed, same
+steps: `Trainer.run` is deterministic in its data) through any model's trained path and the
+frozen teacher's all-phase average, so that a checkpoint can be compared with its start batch
+by batch. The recipe flags are those of `flowstyle train` that change the batch or the path.
+
+    python -m research.distill_drift artflow-adaattn-1x16 --teacher artflow-adaattn-1x16 \
+        --steps 10,120,250 --phases 2 --anchor 1 --anchor-stats covariance-tone --shift-weight 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+
+import torch
+
+from flowstyle.flow.model import FlowConfig
+from flowstyle.models import load_model
+from flowstyle.training.config import TrainConfig
+from flowstyle.training.data import batch_iterator
+from flowstyle.training.losses import distillation_loss
+from flowstyle.training.trainer import Trainer
+
+
+def drift(model: str, teacher: str, steps: list[int], **recipe) -> dict[int, float]:
+    """Distillation MSE of `model`'s trained path against `teacher`'s all-phase average on the
+    batch that training step s saw (s as logged: the step after it ran)."""
+    flow = load_model(model).config
+    with tempfile.TemporaryDirectory() as out:
+        cfg = TrainConfig(
+            content_dir="data/splits/train/content", style_dir="data/splits/train/style", out=out,
+            method="adaattn", flow=FlowConfig(n_block=flow.n_block, n_flow=flow.n_flow, width=flow.width),
+            batch=4, crop=128, resize=256, balance_sources=True, init=model, distill_weight=1.0,
+            threads=1, workers=0, **recipe,
+        )
+        trainer = Trainer(cfg, progress=False)
+        trainer.teacher = load_model(teacher).eval().requires_grad_(False)
+        trainer.model.eval()
+        result = {}
+        for s in steps:
+            content = trainer._prepare(next(batch_iterator(trainer.content, cfg.batch, cfg.seed, s)))
+            style = trainer._prepare(next(batch_iterator(trainer.style, cfg.batch, cfg.seed + 1, s)))
+            trainer.step = s - 1
+            if cfg.shift_weight > 0:
+                content, style, _, _ = trainer._shift_pairs(content, style)
+            with torch.no_grad():
+                out_path = trainer.stylize_batch(content, style).float()
+                result[s] = distillation_loss(out_path, trainer.teacher_batch(content, style).float()).item()
+    return result
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("model")
+    p.add_argument("--teacher", required=True)
+    p.add_argument("--steps", required=True, help="comma-separated logged steps")
+    p.add_argument("--phases", type=int, default=1)
+    p.add_argument("--anchor", type=float, default=0.0)
+    p.add_argument("--anchor-stats", default="mean-std")
+    p.add_argument("--shift-weight", type=float, default=0.0)
+    args = p.parse_args()
+    torch.set_num_threads(1)
+    steps = [int(s) for s in args.steps.split(",")]
+    found = drift(args.model, args.teacher, steps, phases=args.phases, anchor=args.anchor,
+                  anchor_stats=args.anchor_stats, shift_weight=args.shift_weight)
+    for s, mse in found.items():
+        print(f"{s},{mse:.6f}")
+
+
+if __name__ == "__main__":
+    main()
