@@ -18,7 +18,6 @@ import tempfile
 
 import torch
 
-from flowstyle.flow.model import FlowConfig
 from flowstyle.models import load_model
 from flowstyle.training.config import TrainConfig
 from flowstyle.training.data import batch_iterator
@@ -26,17 +25,18 @@ from flowstyle.training.losses import distillation_loss
 from flowstyle.training.trainer import Trainer
 
 
-def drift(model: str, teacher: str, steps: list[int], **recipe) -> dict[int, float]:
+def drift(model: str, teacher: str, steps: list[int], content_dir: str = "data/splits/train/content",
+          style_dir: str = "data/splits/train/style", **recipe) -> dict[int, float]:
     """Distillation MSE of `model`'s trained path against `teacher`'s all-phase average on the
-    batch that training step s saw (s as logged: the step after it ran)."""
-    flow = load_model(model).config
+    batch that training step s saw (s as logged: the step after it ran). `recipe`: TrainConfig
+    fields (the shipped runs' batch 4, 128 px crops of 256 px images unless given)."""
+    loaded = load_model(model)
     with tempfile.TemporaryDirectory() as out:
-        cfg = TrainConfig(
-            content_dir="data/splits/train/content", style_dir="data/splits/train/style", out=out,
-            method="adaattn", flow=FlowConfig(n_block=flow.n_block, n_flow=flow.n_flow, width=flow.width),
-            batch=4, crop=128, resize=256, balance_sources=True, init=model, distill_weight=1.0,
-            threads=1, workers=0, **recipe,
-        )
+        cfg = TrainConfig(**{
+            "batch": 4, "crop": 128, "resize": 256, "balance_sources": True, **recipe,
+            "content_dir": content_dir, "style_dir": style_dir, "out": out, "method": loaded.method,
+            "flow": loaded.flow.config, "init": model, "distill_weight": 1.0, "workers": 0,
+        })
         trainer = Trainer(cfg, progress=False)
         trainer.teacher = load_model(teacher).eval().requires_grad_(False)
         trainer.model.eval()
@@ -48,8 +48,8 @@ def drift(model: str, teacher: str, steps: list[int], **recipe) -> dict[int, flo
             if cfg.shift_weight > 0:
                 content, style, _, _ = trainer._shift_pairs(content, style)
             with torch.no_grad():
-                out_path = trainer.stylize_batch(content, style).float()
-                result[s] = distillation_loss(out_path, trainer.teacher_batch(content, style).float()).item()
+                path = trainer.stylize_batch(content, style).float()
+                result[s] = distillation_loss(path, trainer.teacher_batch(content, style).float()).item()
     return result
 
 
