@@ -49,7 +49,7 @@
 # (--phases 2) with its shipped anchor (1, covariance-tone) in the loop and --distill-weight 1000: the two passes
 # pulled towards the frozen shipped model's 4-phase average (its default path), whose clipping they missed by a little.
 # lr 5e-5: at 2e-4 the distillation MSE of the logged batches rose from ~0.003 to ~0.01 by step 180 (reports/s21/p2d-lr2e-4-log.csv).
-# adaattn-1x16-p2x (session 21): the same with the distillation alone (every other loss weight 0, lr 1e-4): with the
+# adaattn-1x16-p2x (session 21): the same with the distillation alone (every other loss weight 0, lr 1e-5; at 1e-4 it moved away from the teacher too): with the
 # model's losses beside it, the two passes moved away from the teacher (reports/s21/RULES.md).
 # Shipped at step 600 (adaattn-grid) and 700 (adaattn-1x16, resumed from 223): reports/xval_adaattn_2026-11-26.md.
 set -e
@@ -77,7 +77,7 @@ case "$1" in
   adaattn-1x16-art) $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --init ${INIT:-artflow-adaattn-1x16} --lr 2e-4 --range-weight 20 --shift-weight 200 --anchor 1 --anchor-stats covariance --near-pairs 0.25 --art-pairs 0.5 --hinge-weight 10 --out runs/adaattn-1x16-art ;;
   adaattn-distill) $FS train $DATA $COMMON --method adaattn --init ${INIT:-artflow-adaattn} --lr 2e-4 --range-weight 20 --shift-weight 200 --grid-weight 1 --anchor 0.75 --distill-weight 1000 --out runs/adaattn-distill ;;
   adaattn-1x16-p2d) $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --init ${INIT:-artflow-adaattn-1x16} --range-weight 20 --shift-weight 200 --grid-weight 1 --anchor 1 --anchor-stats covariance-tone --phases 2 --distill-weight 1000 --lr 5e-5 --out runs/adaattn-1x16-p2d ;;
-  adaattn-1x16-p2x) $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --init ${INIT:-artflow-adaattn-1x16} --content-weight 0 --style-weight 0 --range-weight 0 --shift-weight 0 --grid-weight 0 --anchor 1 --anchor-stats covariance-tone --phases 2 --distill-weight 1000 --lr 1e-4 --out runs/adaattn-1x16-p2x ;;
+  adaattn-1x16-p2x) $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --init ${INIT:-artflow-adaattn-1x16} --content-weight 0 --style-weight 0 --range-weight 0 --shift-weight 0 --grid-weight 0 --anchor 1 --anchor-stats covariance-tone --phases 2 --distill-weight 1000 --lr 1e-5 --out runs/adaattn-1x16-p2x ;;
   adaattn-1x16)   $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --range-weight 20 --shift-weight 200 --out runs/adaattn-1x16 ;;
   adaattn-style)  $FS train $DATA $COMMON --method adaattn --init ${INIT:-artflow-adaattn} --lr 2e-4 --range-weight 20 --shift-weight 200 --grid-weight 1 --anchor 0.75 --content-weight 0.07 --out runs/adaattn-style ;;
   *) echo "usage: $0 RUN, RUN = $(sed -n 's/^#   RUN = //p' "$0")" >&2; exit 2 ;;
