@@ -26,10 +26,11 @@ from flowstyle.training.trainer import Trainer
 
 
 def drift(model: str, teacher: str, steps: list[int], content_dir: str = "data/splits/train/content",
-          style_dir: str = "data/splits/train/style", **recipe) -> dict[int, float]:
+          style_dir: str = "data/splits/train/style", clamped: bool = False, **recipe) -> dict[int, float]:
     """Distillation MSE of `model`'s trained path against `teacher`'s all-phase average on the
     batch that training step s saw (s as logged: the step after it ran). `recipe`: TrainConfig
-    fields (the shipped runs' batch 4, 128 px crops of 256 px images unless given)."""
+    fields (the shipped runs' batch 4, 128 px crops of 256 px images unless given). `clamped`:
+    both outputs clipped to 0..1 first, as an image shows them (the loss sees them unclipped)."""
     loaded = load_model(model)
     with tempfile.TemporaryDirectory() as out:
         cfg = TrainConfig(**{
@@ -48,8 +49,10 @@ def drift(model: str, teacher: str, steps: list[int], content_dir: str = "data/s
             if cfg.shift_weight > 0:
                 content, style, _, _ = trainer._shift_pairs(content, style)
             with torch.no_grad():
-                path = trainer.stylize_batch(content, style).float()
-                result[s] = distillation_loss(path, trainer.teacher_batch(content, style).float()).item()
+                path, target = trainer.stylize_batch(content, style).float(), trainer.teacher_batch(content, style).float()
+                if clamped:
+                    path, target = path.clamp(0, 1), target.clamp(0, 1)
+                result[s] = distillation_loss(path, target).item()
     return result
 
 
@@ -62,11 +65,12 @@ def main() -> None:
     p.add_argument("--anchor", type=float, default=0.0)
     p.add_argument("--anchor-stats", default="mean-std")
     p.add_argument("--shift-weight", type=float, default=0.0)
+    p.add_argument("--clamped", action="store_true", help="compare the outputs clipped to 0..1, as shown")
     args = p.parse_args()
     torch.set_num_threads(1)
     steps = [int(s) for s in args.steps.split(",")]
     found = drift(args.model, args.teacher, steps, phases=args.phases, anchor=args.anchor,
-                  anchor_stats=args.anchor_stats, shift_weight=args.shift_weight)
+                  anchor_stats=args.anchor_stats, shift_weight=args.shift_weight, clamped=args.clamped)
     for s, mse in found.items():
         print(f"{s},{mse:.6f}")
 

@@ -37,3 +37,5 @@ def test_the_all_phase_path_is_exactly_its_own_teacher(one_block_runs):
     moved = drift(later, start, [1, 2, 5], phases=4, **data)
     assert min(moved.values()) > 1e-8  # trained on: away from the frozen start
     assert drift(start, start, [1, 2, 5], phases=1, **data) == one_pass  # the same batches each time
+    shown = drift(start, start, [1, 2, 5], phases=1, clamped=True, **data)
+    assert all(shown[s] <= one_pass[s] for s in shown)  # clipping to 0..1 only brings values together
