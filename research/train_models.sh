@@ -49,8 +49,10 @@
 # (--phases 2) with its shipped anchor (1, covariance-tone) in the loop and --distill-weight 1000: the two passes
 # pulled towards the frozen shipped model's 4-phase average (its default path), whose clipping they missed by a little.
 # lr 5e-5: at 2e-4 the distillation MSE of the logged batches rose from ~0.003 to ~0.01 by step 180 (reports/s21/p2d-lr2e-4-log.csv).
-# adaattn-1x16-p2x (session 21): the same with the distillation alone (every other loss weight 0, lr 1e-5; at 1e-4 it moved away from the teacher too): with the
-# model's losses beside it, the two passes moved away from the teacher (reports/s21/RULES.md).
+# adaattn-1x16-p2x (session 21): the distillation alone (every other loss weight 0), because with the model's losses
+# beside it the two passes moved away from the teacher; at lr 1e-4 they moved away too, at 1e-5 they had not moved by
+# step 50, where the rule stopped it (reports/s21/RULES.md, research/distill_drift.py). Neither run shipped: the 1x16's
+# 2 passes went default with a narrower lattice filter instead (docs/grid.md, eighteenth round).
 # Shipped at step 600 (adaattn-grid) and 700 (adaattn-1x16, resumed from 223): reports/xval_adaattn_2026-11-26.md.
 set -e
 FS=${FS:-.venv/bin/flowstyle}
