@@ -36,16 +36,18 @@ def drift(model: str, teacher: str, steps: list[int], content_dir: str = "data/s
         cfg = TrainConfig(**{
             "batch": 4, "crop": 128, "resize": 256, "balance_sources": True, **recipe,
             "content_dir": content_dir, "style_dir": style_dir, "out": out, "method": loaded.method,
-            "flow": loaded.flow.config, "init": model, "distill_weight": 1.0, "workers": 0,
+            "flow": loaded.flow.config, "init": model, "workers": 0,
         })
-        trainer = Trainer(cfg, progress=False)
+        trainer = Trainer(cfg, progress=False)  # no distill_weight: the teacher is ours, not a copy of `model`
         trainer.teacher = load_model(teacher).eval().requires_grad_(False)
         trainer.model.eval()
         result = {}
         for s in steps:
+            # as Trainer.run and train_step build step s's batch (the step counter before it ran)
+            trainer.step = s - 1
             content = trainer._prepare(next(batch_iterator(trainer.content, cfg.batch, cfg.seed, s)))
             style = trainer._prepare(next(batch_iterator(trainer.style, cfg.batch, cfg.seed + 1, s)))
-            trainer.step = s - 1
+            content, style = trainer.with_close_pairs(content, style)
             if cfg.shift_weight > 0:
                 content, style, _, _ = trainer._shift_pairs(content, style)
             with torch.no_grad():
