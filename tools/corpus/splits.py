@@ -1,4 +1,4 @@
-"""Split the built corpus into train / val / test / xval / xtest folders (symlinks).
+"""Split the built corpus into train / val / test / xval / xtest / pval / ptest folders (symlinks).
 
 - val / test: the fixed in-source lists of tables/heldout.csv (unchanged since the first corpus,
   so old numbers stay comparable); val is for choices, test only for final tables.
@@ -6,6 +6,11 @@
 - xval / xtest: *cross-source* splits: every image of the sources grouped ``xval`` / ``xtest``.
   Those packages contribute nothing to train, val or test, so xtest measures generalisation to
   unseen sources; xval is used for choices, xtest never.
+- pval / ptest: *photo x art* splits, held out whole in the same way: every image of the
+  sources grouped ``pval`` / ``ptest`` -- natural photographs as contents, paintings and other
+  art as styles (see tools/corpus/build.py) -- to see whether a model paints a photograph rather
+  than recolouring it. pval is used for choices, ptest never. No package feeds two of the
+  held-out splits, nor train/val/test.
 
 The assignment depends only on the tables and the manifest, so it is deterministic; the result
 is written to OUT/splits.csv (file, split, source) as well as to the symlink folders.
@@ -22,7 +27,9 @@ from pathlib import Path
 
 from tools.corpus.build import MANIFEST_NAME, TABLES, check_not_reserved, load_sources, read_manifest
 
-SPLIT_NAMES = ("train", "val", "test", "xval", "xtest")
+SPLIT_NAMES = ("train", "val", "test", "xval", "xtest", "pval", "ptest")
+# groups of tables/sources.csv whose packages form a split of their own, whole
+HELD_OUT_GROUPS = ("xval", "xtest", "pval", "ptest")
 KINDS = ("content", "style")
 
 
@@ -47,7 +54,7 @@ def assign(rows: list[dict[str, str]], tables: Path = TABLES) -> dict[str, str]:
     for row in rows:
         check_not_reserved(row["source"])
         group = sources[row["source"]].group if row["source"] in sources else "insource"
-        if group in ("xval", "xtest"):
+        if group in HELD_OUT_GROUPS:
             result[row["file"]] = group
         else:
             result[row["file"]] = held.get(row["file"], "train")
