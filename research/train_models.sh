@@ -54,12 +54,16 @@
 # step 50, where the rule stopped it (reports/s21/RULES.md, research/distill_drift.py). Neither run shipped: the 1x16's
 # 2 passes went default with a narrower lattice filter instead (docs/grid.md, eighteenth round).
 # Shipped at step 600 (adaattn-grid) and 700 (adaattn-1x16, resumed from 223): reports/xval_adaattn_2026-11-26.md.
+# adain-texture: the shipped artflow-adain trained on towards textures: the texture term (centred Gram of
+# VGG relu2_1..relu5_1, --texture-weight 5, about the style loss's size) at 256 px crops of 512 px images
+# (strokes of the style's scale fit in a crop), batch 2 to keep a step near 12 s on one thread.
 set -e
 FS=${FS:-.venv/bin/flowstyle}
 DATA="--content-dir data/splits/train/content --style-dir data/splits/train/style"
 COMMON="--balance-sources --batch 4 --crop 128 --resize 256 --width 128 --lr 5e-4 --iters 100000 --save-every 50 --save-minutes 5 --threads 1 --resume"
 case "$1" in
   adain)          $FS train $DATA $COMMON --method adain --range-weight 20 --shift-weight 200 --out runs/adain-2x8 ;;
+  adain-texture)  $FS train $DATA $COMMON --method adain --init ${INIT:-artflow-adain} --lr 1e-4 --range-weight 20 --texture-weight 5 --crop 256 --resize 512 --batch 2 --out runs/adain-texture ;;
   adain-noshift)  $FS train $DATA $COMMON --method adain --range-weight 20 --shift-weight 0 --out runs/adain-2x8-noshift ;;
   adain-grid)     $FS train $DATA $COMMON --method adain --init ${INIT:-runs/adain-2x8/model.safetensors} --lr 3e-4 --range-weight 20 --shift-weight 200 --grid-weight 1 --out runs/adain-grid ;;
   adain-nest)     $FS train $DATA $COMMON --method adain --init ${INIT:-runs/adain-grid-step750.safetensors} --lr 3e-4 --range-weight 20 --shift-weight 200 --grid-weight 1 --phases 4 --out runs/adain-nest ;;

@@ -344,3 +344,50 @@ def test_near_fade_leaves_a_content_with_the_styles_statistics_alone(stats):
     share = latent_distance(z_c, z_s, stats) / near
     assert torch.allclose(halfway, target + share * (full - target), atol=1e-4)
     assert torch.equal(transfer("adain", z_c, [z_s], anchor=Anchor(0.0, near=near)), adain(z_c, z_s))  # AdaAttN only
+
+
+# ----------------------------------------------------------------- patch decorator
+
+from flowstyle.operators import patch_swap, style_decorator  # noqa: E402
+
+
+def test_patch_swap_of_a_latent_with_itself_gives_it_back():
+    z, _ = _latents(3)
+    assert torch.equal(patch_swap(z, z, patch=1), z)
+    out = patch_swap(z, z, patch=3)
+    # every whole content patch finds itself; the border's reflected patches have no twin and
+    # overlap the next ring of positions too
+    assert torch.allclose(out[..., 2:-2, 2:-2], z[..., 2:-2, 2:-2], atol=1e-6)
+
+
+def test_patch_swap_builds_the_output_from_the_style_own_vectors():
+    z_c, z_s = _latents(4)
+    out = patch_swap(z_c, z_s, patch=3, fold="centre")
+    for b in range(z_c.shape[0]):
+        style_vectors = z_s[b].flatten(1).T  # (positions, C)
+        for v in out[b].flatten(1).T:
+            assert torch.isclose(style_vectors, v).all(dim=1).any()
+    mean_fold = patch_swap(z_c, z_s, patch=3)
+    assert mean_fold.shape == z_c.shape
+    assert (mean_fold.amin() >= z_s.amin() - 1e-5) and (mean_fold.amax() <= z_s.amax() + 1e-5)
+
+
+def test_patch_swap_is_the_same_in_any_chunks_and_checks_its_arguments():
+    z_c, z_s = _latents(5)
+    assert torch.equal(patch_swap(z_c, z_s, chunk=7), patch_swap(z_c, z_s, chunk=10_000))
+    sub = patch_swap(z_c, z_s, max_patches=5, seed=1)
+    assert torch.equal(sub, patch_swap(z_c, z_s, max_patches=5, seed=1))
+    for bad in ({"patch": 2}, {"patch": 0}, {"fold": "max"}):
+        with pytest.raises(ValueError):
+            patch_swap(z_c, z_s, **bad)
+    with pytest.raises(ValueError):
+        patch_swap(z_c, z_s[..., :2, :2])
+
+
+def test_style_decorator_carries_style_statistics_and_is_a_registered_operator():
+    z_c, z_s = _latents(6)
+    out = style_decorator(z_c, z_s, mix=1.0)
+    mean, std = mean_std(out)
+    s_mean, s_std = mean_std(z_s)
+    assert torch.allclose(mean, s_mean, atol=1e-4) and torch.allclose(std, s_std, rtol=1e-3)
+    assert torch.allclose(transfer("patch", z_c, [z_s]), style_decorator(z_c, z_s))

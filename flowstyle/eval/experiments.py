@@ -81,13 +81,15 @@ def _grid_or_nan(img: Tensor, content: Tensor, border: int | None) -> float:
 def exp_metrics(ctx: Context) -> Section:
     """Per-model table: losses, SSIM, style match, grid ratios (pad 64 and 0), time, memory."""
     rows, data = [], {}
-    reference = {"style_loss": [], "gram_loss": []}
+    reference = {"style_loss": [], "gram_loss": [], "texture_distance": []}
+    textures = [M.texture_features(s.tensor) for s in ctx.styles]
     for ci, si in ctx.pairs:
         reference["style_loss"].append(M.style_loss(ctx.contents[ci].tensor, ctx.styles[si].tensor))
         reference["gram_loss"].append(M.gram_loss(ctx.contents[ci].tensor, ctx.styles[si].tensor))
+        reference["texture_distance"].append(M.texture_distance(ctx.contents[ci].tensor, textures[si]))
     for r in ctx.runners:
         cols: dict[str, list[float]] = {k: [] for k in (
-            "style_loss", "gram_loss", "content_loss", "ssim", "style_match", "clipped", "grid", "grid_border",
+            "style_loss", "gram_loss", "content_loss", "ssim", "style_match", "texture_match", "clipped", "grid", "grid_border",
             "grid_pad0", "grid_border_pad0", "seconds", "peak_mib")}
         for n, (ci, si) in enumerate(ctx.pairs):
             ctx.log(f"metrics {r.name}: pair {n + 1}/{len(ctx.pairs)}")
@@ -98,6 +100,8 @@ def exp_metrics(ctx: Context) -> Section:
             cols["ssim"].append(M.ssim_luminance(out, c))
             cols["clipped"].append(M.clipped_fraction(out))
             cols["style_match"].append(1.0 - cols["style_loss"][-1] / reference["style_loss"][n])
+            base = reference["texture_distance"][n]
+            cols["texture_match"].append(1.0 - M.texture_distance(out, textures[si]) / base if base > 0 else 1.0)
             cols["grid"].append(_grid_or_nan(out, c, None))
             cols["grid_border"].append(_grid_or_nan(out, c, M.BORDER))
             if r.has_pad and ctx.settings.options.pad != 0 and ctx.settings.pad0:
@@ -112,17 +116,19 @@ def exp_metrics(ctx: Context) -> Section:
             cols["peak_mib"].append(cost.peak_mib if cost.peak_mib is not None else math.nan)
         data[r.name] = cols
         below = sum(1 for v in cols["style_match"] if v < 0)
+        below_texture = sum(1 for v in cols["texture_match"] if v < 0)
         rows.append([r.short, mw(cols["style_match"]), f"{below}/{len(cols['style_match'])}",
+                     mw(cols["texture_match"]), pm(cols["texture_match"]), f"{below_texture}/{len(cols['texture_match'])}",
                      mw(cols["ssim"]), mw([100 * v for v in cols["clipped"]], False)]
                     + [pm(cols[k]) for k in ("style_loss", "gram_loss", "content_loss")]
                     + [mw(cols[k], False) for k in ("grid", "grid_border", "grid_pad0", "grid_border_pad0")]
                     + [pm(cols[k]) for k in ("seconds", "peak_mib")])
     reference["clipped"] = [M.clipped_fraction(ctx.contents[ci].tensor) for ci, _ in ctx.pairs]
-    rows.append(["content (no change)", "0", "—", "1", mw([100 * v for v in reference["clipped"]], False),
+    rows.append(["content (no change)", "0", "—", "0", "0", "—", "1", mw([100 * v for v in reference["clipped"]], False),
                  pm(reference["style_loss"]), pm(reference["gram_loss"]), "0", "1", "1", "1", "1", "—", "—"])
     data["content"] = reference
     p = ctx.settings.options.pad
-    headers = ["model", "style match ↑", "pairs < 0", "SSIM ↑", "clipped % ↓", "style loss ↓", "Gram loss ↓",
+    headers = ["model", "style match ↑", "pairs < 0", "texture match ↑", "texture mean", "texture < 0", "SSIM ↑", "clipped % ↓", "style loss ↓", "Gram loss ↓",
                "content loss ↓", f"grid (pad {p})", f"grid border (pad {p})", "grid (pad 0)",
                "grid border (pad 0)", "s / image", "peak MiB"]
     size = ctx.settings.size
@@ -132,6 +138,9 @@ def exp_metrics(ctx: Context) -> Section:
         f"is a poor mean: a flat content border makes its denominator ~0); 'pairs < 0': "
         f"outputs further from the style than the content was. Clipped %: pixels with any channel "
         f"at 0 or 255. Other columns: mean ± standard deviation. Style match = 1 - style loss(output, style) / style loss(content, style). "
+        f"Texture match = 1 - d(output, style) / d(content, style), d the relative squared distance between the centred Gram "
+        f"(covariance) matrices of VGG19 relu3_1 and relu4_1, all images at {M.TEXTURE_SIZE} px: the style's strokes and patterns, "
+        f"which a recolouring does not carry. "
         f"Style loss: VGG19 relu1_1..relu4_1 mean/std MSE; Gram loss: Gram-matrix MSE; content loss: "
         f"relu4_1 MSE; SSIM of luminance against the content. Grid: periodic energy at the squeeze "
         f"frequencies, output / content (1.0 = no grid), whole image and {M.BORDER} px border band. "

@@ -7,6 +7,9 @@ Why each exists:
 - `style_match` rescales the style loss against the do-nothing baseline (the content image
   itself): 0 = no closer to the style than the photo, 1 = the style's VGG statistics exactly.
   It is comparable across styles whose raw losses differ by orders of magnitude.
+- `texture_match` does for textures what `style_match` does for colours: per-channel means and
+  deviations are met by a recolouring, feature covariances (centred Gram matrices of relu3_1 and
+  relu4_1, at one fixed scale) only by the style's own strokes and patterns.
 - `ssim_luminance` / `psnr` measure what survives of the content (structure, exact pixels).
 - `grid_index` / `grid_ratio` measure the periodic pattern that the squeeze layers of the flow
   leave behind (period 2 and 4 px for two blocks) instead of judging it by eye.
@@ -157,6 +160,40 @@ def style_match(out: ImageLike, content: ImageLike, style: ImageLike) -> float:
     if base <= 0.0:
         return 1.0
     return 1.0 - style_loss(out, style) / base
+
+
+TEXTURE_SIZE = 512  # px, longest side at which textures are compared (stroke scale is scale-bound)
+
+
+def texture_features(img: ImageLike, size: int = TEXTURE_SIZE) -> dict[str, Tensor]:
+    """Covariances of relu3_1 and relu4_1 of the image resized to `size` px on its longest side:
+    what `texture_distance` compares (compute a style's once, reuse it for every output)."""
+    from ..image.transforms import resize_longest
+
+    with torch.inference_mode():
+        return L.texture_targets(_vgg_features(resize_longest(as_tensor(img), size)))
+
+
+def texture_distance(img: ImageLike | dict[str, Tensor], style: ImageLike | dict[str, Tensor]) -> float:
+    """Mean over relu3_1 / relu4_1 of ||cov(img) - cov(style)||_F^2 / ||cov(style)||_F^2, both
+    at TEXTURE_SIZE px; either argument may be `texture_features` already computed."""
+    a = img if isinstance(img, dict) else texture_features(img)
+    b = style if isinstance(style, dict) else texture_features(style)
+    total = sum(float(((a[k] - b[k]).pow(2).sum()) / b[k].pow(2).sum().clamp_min(1e-12)) for k in b)
+    return total / len(b)
+
+
+def texture_match(out: ImageLike, content: ImageLike, style: ImageLike | dict[str, Tensor]) -> float:
+    """1 - texture_distance(out, style) / texture_distance(content, style).
+
+    0: no closer to the style's textures than the photo; 1: the style's feature covariances.
+    A recolouring scores about 0; only strokes and patterns of the style raise it.
+    """
+    target = style if isinstance(style, dict) else texture_features(style)
+    base = texture_distance(content, target)
+    if base <= 0.0:
+        return 1.0
+    return 1.0 - texture_distance(out, target) / base
 
 
 # --------------------------------------------------------------------------- pixel metrics

@@ -3,6 +3,8 @@ metrics (eval/metrics.py) use these same functions.
 
 content: MSE of relu4_1 (stylized vs content); style: sum over relu1_1..relu4_1 of
 MSE(mean) + MSE(std) (stylized vs style); Gram: Gatys et al.'s style loss (evaluation only);
+texture: distance between centred Gram (covariance) matrices of VGG features, the
+measure of whether the style's textures (strokes, patterns) arrived, not only its colours;
 optional AdaAttN local feature loss: VGG features of the output against a parameter-free
 attention transfer of the VGG features; the grid index (squeeze-frequency energy) and its loss.
 """
@@ -22,6 +24,8 @@ from .vgg import VGGEncoder
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 CONTENT_LAYER = "relu4_1"
 LOCAL_LAYERS = ("relu3_1", "relu4_1")
+TEXTURE_LAYERS = ("relu3_1", "relu4_1")  # the texture metric: stroke- and motif-sized features
+TEXTURE_TRAIN_LAYERS = ("relu2_1", "relu3_1", "relu4_1", "relu5_1")  # the training texture term
 GRID_OFFSETS = (2, 3)  # the grid index's reference lines: this many bins beside each squeeze line
 
 
@@ -70,6 +74,34 @@ def gram_loss(out_feats: dict[str, Tensor], style_feats: dict[str, Tensor]) -> T
     """Sum over relu1_1..relu4_1 of MSE between Gram matrices: it also sees channel
     correlations that mean/std ignore."""
     return sum(F.mse_loss(gram(out_feats[k]), gram(style_feats[k])) for k in STYLE_LAYERS)
+
+
+def covariance(feat: Tensor) -> Tensor:
+    """(B, C, H, W) -> (B, C, C): centred Gram matrix, (F - mean)(F - mean)^T / HW, in float32.
+
+    Centred, so that it measures how features vary *together* across the image (textures), not
+    their means (which the mean/std style loss already matches)."""
+    f = feat.float().flatten(2)
+    f = f - f.mean(dim=2, keepdim=True)
+    return f @ f.transpose(1, 2) / f.shape[2]
+
+
+def texture_targets(feats: dict[str, Tensor], layers: tuple[str, ...] = TEXTURE_LAYERS) -> dict[str, Tensor]:
+    """Per-layer covariance matrices: all the texture distance needs of a style image."""
+    return {name: covariance(feats[name]) for name in layers}
+
+
+def texture_distance_per_image(out_feats: dict[str, Tensor], targets: dict[str, Tensor]) -> Tensor:
+    """(B,): mean over the target's layers of ||cov(out) - cov(target)||_F^2 / ||cov(target)||_F^2.
+
+    Relative, so that layers and styles of very different feature energy count alike; 0 means the
+    same feature covariances (textures) as the target."""
+    total = None
+    for name, target in targets.items():
+        diff = (covariance(out_feats[name]) - target).pow(2).sum(dim=(1, 2))
+        rel = diff / target.pow(2).sum(dim=(1, 2)).clamp_min(1e-12)
+        total = rel if total is None else total + rel
+    return total / len(targets)
 
 
 def attention_target(content_feat: Tensor, style_feat: Tensor) -> Tensor:
@@ -188,6 +220,7 @@ class LossWeights:
     range: float = 0.0
     shift: float = 0.0
     hinge: float = 0.0
+    texture: float = 0.0
 
 
 @dataclass
@@ -199,6 +232,7 @@ class LossTerms:
     grid: Tensor
     range: Tensor
     hinge: Tensor
+    texture: Tensor
 
 
 def compute_losses(
@@ -219,7 +253,13 @@ def compute_losses(
     loc = local_feature_loss(out_feats, content_feats, style_feats) if weights.local > 0 else c.new_zeros(())
     grid = grid_loss(out, content) if weights.grid > 0 else c.new_zeros(())
     rng = range_loss(out.float())
-    total = weights.content * c + weights.style * s + weights.local * loc + weights.grid * grid + weights.hinge * hinge
+    texture = c.new_zeros(())
+    if weights.texture > 0:
+        layers = tuple(name for name in TEXTURE_TRAIN_LAYERS if name in out_feats)
+        texture = texture_distance_per_image(out_feats, texture_targets(style_feats, layers)).mean()
+    total = (weights.content * c + weights.style * s + weights.local * loc + weights.grid * grid
+             + weights.hinge * hinge + weights.texture * texture)
     if weights.range > 0:
         total = total + weights.range * rng
-    return LossTerms(total, c.detach(), s.detach(), loc.detach(), grid.detach(), rng.detach(), hinge.detach())
+    return LossTerms(total, c.detach(), s.detach(), loc.detach(), grid.detach(), rng.detach(), hinge.detach(),
+                     texture.detach())

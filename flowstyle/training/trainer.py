@@ -100,7 +100,8 @@ class Trainer:
         self.model.train()
         if self.device.type == "cpu":
             self.model.to(memory_format=torch.channels_last)
-        self.vgg = load_vgg("relu4_1", normalized=True, device=self.device)
+        # the texture term also looks at relu5_1 (larger motifs); the other losses stop at relu4_1
+        self.vgg = load_vgg("relu5_1" if cfg.texture_weight > 0 else "relu4_1", normalized=True, device=self.device)
         self.teacher: StyleModel | None = None  # the initial model, frozen (distillation)
         if cfg.distill_weight > 0:
             self.teacher = copy.deepcopy(self.model).eval().requires_grad_(False)
@@ -108,7 +109,7 @@ class Trainer:
         self.optimizer = torch.optim.Adam(self.trainable_parameters(), lr=cfg.lr)
         self.weights = LossWeights(
             cfg.content_weight, cfg.style_weight, cfg.local_weight, cfg.grid_weight, cfg.range_weight, cfg.shift_weight,
-            cfg.hinge_weight,
+            cfg.hinge_weight, cfg.texture_weight,
         )
         self.step = 0
         self.elapsed = 0.0
@@ -319,7 +320,7 @@ class Trainer:
         return {
             "loss": total.item(), "content": terms.content.item(), "style": terms.style.item(),
             "local": terms.local.item(), "grid": terms.grid.item(), "range": terms.range.item(),
-            "shift": shift.item(), "hinge": terms.hinge.item(), "distill": distill.item(), "grad_norm": float(grad_norm), "lr": lr,
+            "shift": shift.item(), "hinge": terms.hinge.item(), "texture": terms.texture.item(), "distill": distill.item(), "grad_norm": float(grad_norm), "lr": lr,
         }
 
     # ---------------------------------------------------------------- loop
@@ -436,7 +437,7 @@ class Trainer:
 class _CsvLog:
     """Appends one row per logged step; keeps an existing file's columns when resuming."""
 
-    FIELDS = ("step", "seconds", "loss", "content", "style", "local", "grid", "range", "shift", "hinge", "distill", "grad_norm", "lr", "images_per_s")
+    FIELDS = ("step", "seconds", "loss", "content", "style", "local", "grid", "range", "shift", "hinge", "texture", "distill", "grad_norm", "lr", "images_per_s")
 
     def __init__(self, path: Path, after: int = 0) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

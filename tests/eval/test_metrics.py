@@ -154,3 +154,20 @@ def test_median_and_worst_decile_take_the_side_that_is_worse():
     assert metrics.median_worst(values) == (5.0, 1.0)
     assert metrics.median_worst(values, higher_is_better=False) == (5.0, 9.0)
     assert metrics.median_worst([float("nan"), 2.0]) == (2.0, 2.0)
+
+
+def test_texture_match_sees_textures_not_colours():
+    photo = _photo(128)
+    stripes = ((torch.arange(128) // 8) % 2).float().view(1, 1, 1, 128).expand(1, 1, 128, 128)
+    style = torch.cat([stripes, torch.full_like(stripes, 0.2), 1 - stripes], dim=1)  # red/blue stripes
+    assert metrics.texture_match(style, photo, style) == pytest.approx(1.0)
+    assert metrics.texture_match(photo, photo, style) == pytest.approx(0.0)
+    # the photo recoloured to the style's channel statistics has none of its stripes ...
+    recoloured = adain(photo, style).clamp(0, 1)
+    assert metrics.texture_match(recoloured, photo, style) < 0.1
+    # ... while an image that carries them moves towards the style
+    painted = 0.5 * photo + 0.5 * style
+    assert metrics.texture_match(painted, photo, style) > 0.3
+    # a style's features computed once give the same number as the image
+    features = metrics.texture_features(style)
+    assert metrics.texture_match(painted, photo, features) == pytest.approx(metrics.texture_match(painted, photo, style))

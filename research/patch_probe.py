@@ -1,0 +1,118 @@
+"""Latent-space operators side by side on photo x art pairs: style, texture, SSIM, clipping, grid.
+
+A quick instrument for choosing among transfer variants in z (AdaIN, WCT, the patch decorator
+with its knobs) on one flow, without going through the pipeline's options: each variant is a
+function (z_c, z_s) -> z. Pads by 64 px (reflect), one flow pass, no grid fix.
+
+    python -m research.patch_probe --model artflow-adain --content data/splits/pval/content \
+        --styles data/splits/pval/style --size 512 --out reports/patch-probe
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from flowstyle import operators as O
+from flowstyle.eval import metrics as M
+from flowstyle.eval.runners import image_paths, load_images
+from flowstyle.image.io import save_image, tensor_to_image
+from flowstyle.image.transforms import center_crop_to_multiple, pad_to_multiple
+from flowstyle.models import load_model
+
+PAD = 64
+
+
+def variants(names: list[str]):
+    table = {
+        "adain": lambda c, s: O.adain(c, s),
+        "wct": lambda c, s: O.wct(c, s),
+    }
+    for name in names:
+        if name in table:
+            continue
+        # patchK[-centre][-aX]: patch decorator, patch size K, fold, mixed with wct at weight X
+        parts = name.split("-")
+        k = int(parts[0][5:])
+        fold = "centre" if "centre" in parts else "mean"
+        mix = next((float(p[1:]) for p in parts if p.startswith("a")), 1.0)
+        base = next((p for p in parts if p in ("adain", "wct")), "wct")
+
+        def fn(c, s, k=k, fold=fold, mix=mix, base=base):
+            swapped = O.patch_swap(c, s, patch=k, fold=fold)
+            swapped = O.adain(swapped, s)
+            if mix >= 1.0:
+                return swapped
+            return mix * swapped + (1 - mix) * table[base](c, s)
+
+        table[name] = fn
+    return {n: table[n] for n in names}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default="artflow-adain")
+    ap.add_argument("--content", required=True)
+    ap.add_argument("--styles", required=True)
+    ap.add_argument("--size", type=int, default=512)
+    ap.add_argument("--max-images", type=int, default=None)
+    ap.add_argument("--max-styles", type=int, default=None)
+    ap.add_argument("--variants", nargs="+", default=["adain", "wct", "patch3"])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--save-images", action="store_true")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    model = load_model(args.model).eval()
+    flow, m = model.flow, model.config.multiple
+    contents = load_images(image_paths([args.content], args.max_images), args.size)
+    styles = load_images(image_paths([args.styles], args.max_styles), args.size)
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fns = variants(args.variants)
+    rows = {n: {k: [] for k in ("style", "texture", "ssim", "clipped", "grid", "seconds")} for n in fns}
+    with torch.inference_mode():
+        z_styles = [flow.encode(center_crop_to_multiple(s.tensor, m)) for s in styles]
+        tex = [M.texture_features(s.tensor) for s in styles]
+        for c in contents:
+            x = c.tensor
+            h, w = x.shape[-2:]
+            z_c = flow.encode(pad_to_multiple(x, PAD, m, "reflect"))
+            for si, s in enumerate(styles):
+                base_style = M.style_loss(x, s.tensor)
+                base_tex = M.texture_distance(x, tex[si])
+                for name, fn in fns.items():
+                    t0 = time.perf_counter()
+                    out = flow.decode(fn(z_c, z_styles[si]))[..., PAD : PAD + h, PAD : PAD + w].clamp(0, 1)
+                    r = rows[name]
+                    r["seconds"].append(time.perf_counter() - t0)
+                    r["style"].append(1 - M.style_loss(out, s.tensor) / base_style)
+                    r["texture"].append(1 - M.texture_distance(out, tex[si]) / base_tex)
+                    r["ssim"].append(M.ssim_luminance(out, x))
+                    r["clipped"].append(100 * M.clipped_fraction(out))
+                    r["grid"].append(M.grid_ratio(out, x))
+                    if args.save_images:
+                        save_image(tensor_to_image(out), out_dir / f"{c.name}__{s.name}__{name}.jpg")
+                print(c.name, "done", flush=True)
+    lines = ["| variant | style median (p10) | <0 | texture median (p10) | <0 | SSIM | clipped % | grid | s |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for name, r in rows.items():
+        def mw(k, hi=True):
+            a = np.asarray(r[k])
+            return f"{np.median(a):.3f} ({np.percentile(a, 10 if hi else 90):.3f})"
+        lines.append(f"| {name} | {mw('style')} | {sum(v < 0 for v in r['style'])} | {mw('texture')} | "
+                     f"{sum(v < 0 for v in r['texture'])} | {mw('ssim')} | {mw('clipped', False)} | "
+                     f"{mw('grid', False)} | {np.mean(r['seconds']):.2f} |")
+    text = "\n".join(lines)
+    print(text)
+    (out_dir / "table.md").write_text(text + "\n")
+    (out_dir / "rows.json").write_text(json.dumps(rows))
+
+
+if __name__ == "__main__":
+    main()
