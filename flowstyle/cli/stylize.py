@@ -21,7 +21,7 @@ EXIT_USAGE = 2
 def add_model_flags(p: argparse.ArgumentParser) -> None:
     """--model, --precision, --device: which Stylizer (shared with `video`)."""
     p.add_argument("--model", default=None, help="model name (see `flowstyle models`) or weights file")
-    p.add_argument("--precision", choices=PRECISIONS, help="flow precision; bf16 is faster on CPUs with bf16 units (default: the model's, else float32)")
+    p.add_argument("--precision", choices=PRECISIONS, help="flow precision; auto: bf16 where the CPU has it (default: the model's)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
 
 

@@ -14,7 +14,7 @@ def add_train(p: argparse.ArgumentParser) -> None:
     add_fields(p, TrainConfig)
     add_fields(p, FlowConfig)
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run_train)
 
 
