@@ -1,4 +1,4 @@
-"""Hostile image files for the reliability tests and the load test: every kind the issue lists.
+"""Hostile image files for the reliability tests and the load test: every kind we guard against.
 
 `hostile_files(folder)` writes them and returns {kind: path}; `expected_ok` says which of them
 are valid images (the loader must return a correct RGB image) and which must be refused with

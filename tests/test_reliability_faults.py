@@ -1,4 +1,4 @@
-"""Faults (issue 16): real processes killed with SIGKILL mid-run, including during a checkpoint
+"""Faults: real processes killed with SIGKILL mid-run, including during a checkpoint
 write; a loss that turns NaN. Training resumes from an intact checkpoint and loses at most one
 checkpoint interval; folder stylization and video leave no partial file and resume."""
 

@@ -1,4 +1,4 @@
-"""Hostile inputs (issue 16): every kind of bad file, path and folder through the loader, the API
+"""Hostile inputs: every kind of bad file, path and folder through the loader, the API
 and the CLI, plus hypothesis fuzzing of the loader. The contract: a correct RGB image, or one
 line `flowstyle: error: ...` with exit code 2: no traceback, no NaN pixel, no partial file.
 """

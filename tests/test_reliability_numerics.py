@@ -1,4 +1,4 @@
-"""Numerical safety of the operators (issue 16): rank-deficient, constant, tiny and huge latents,
+"""Numerical safety of the operators: rank-deficient, constant, tiny and huge latents,
 flat styles, alpha / gain / style weights / region weights at their extremes: never NaN or Inf."""
 
 from __future__ import annotations

@@ -115,7 +115,7 @@ def remove_lattice(
     matter: the filter is shift-invariant). sigma: the local means' Gaussian, in px; 0 returns
     `out` unchanged. diagonal_sigma: the width for the lattice frequencies that are not 0 along
     either axis (for period 2, the checkerboard), if other than sigma; it can be narrower where a
-    phase average has already cancelled the stripes (docs/grid.md, seventeenth round). The result
+    phase average has already cancelled the stripes (docs/grid.md). The result
     is not clamped to the image range. band_rows: rows filtered at a time (memory only; the result
     does not depend on it).
     """
