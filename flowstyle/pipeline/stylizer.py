@@ -16,7 +16,7 @@ import contextlib
 import hashlib
 import os
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Union
 
@@ -42,6 +42,8 @@ from .regions import latent_regions, pad_regions, region_weights
 # (e.g. 8K x 5K; 4096x4096 and 12 MP phone photos fit easily) needs about 5 GB.
 MAX_STYLIZE_PIXELS = 40_000_000  # working memory; image/io.py MAX_PIXELS bounds decoding a file
 ModelLike = Union[str, os.PathLike, StyleModel]
+# progress(fraction done in [0, 1], what runs next in plain words): told between the steps of a call
+Progress = Callable[[float, str], None]
 _THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "TORCH_NUM_THREADS")
 
 
@@ -198,21 +200,27 @@ class Stylizer:
         content: ImageLike,
         styles: ImageLike | Sequence[ImageLike],
         options: StylizeOptions | None = None,
+        *,
+        progress: Progress | None = None,
         **keywords,
     ) -> Tensor:
         """Like `stylize` but returns a (1, 3, H, W) float tensor in [0, 1] (no 8-bit rounding).
 
         options: a StylizeOptions; keywords (its field names) build one or replace its fields.
+        progress: see `stylize`.
         """
         styles = list(styles) if isinstance(styles, (list, tuple)) else [styles]
         opts = self.options_for(len(styles), options, **keywords)
-        return self._stylize(content, styles, opts)
+        return self._stylize(content, styles, opts, progress)
 
-    def _stylize(self, content: ImageLike, styles: list[ImageLike], o: StylizeOptions) -> Tensor:
+    def _stylize(
+        self, content: ImageLike, styles: list[ImageLike], o: StylizeOptions, progress: Progress | None = None
+    ) -> Tensor:
         x = resize_longest(load_tensor(content), o.size)
         _check_size(x, self.multiple, "content image")
         h, w = x.shape[-2:]
         plan = phase_plan(o.phases, self.model.config.n_block, o.deep_phases)
+        step = _Steps(progress, len(styles), plan, self.model.config.n_block)
         m, pad = self.multiple, o.pad
         padded_regions = None
         if o.mask is not None:  # before the styles are encoded: a bad mask fails early
@@ -221,30 +229,38 @@ class Stylizer:
         if o.preserve_color:  # luminance-only transfer, the content's chroma put back at the end
             content_rgb, x = x, grey(x)
             styles = [grey(load_tensor(s)) for s in styles]
-        z_styles = [self.encode_style(s, o.style_size or max(h, w), o.tile) for s in styles]
+        z_styles = []
+        for i, s in enumerate(styles):
+            step.style(i)
+            z_styles.append(self.encode_style(s, o.style_size or max(h, w), o.tile))
         base = pad_to_multiple(x, pad, m, o.pad_mode).to(self.device)
         del x  # large images: keep only the padded copy alive
 
         def at_latent(z_c: Tensor, shift: tuple[int, int]) -> Tensor:
             regions = None if padded_regions is None else latent_regions(padded_regions, *shift, m).to(z_c.device)
+            step.transfer()
             return transfer(
                 o.method, z_c, z_styles, o.alpha * o.gain, o.style_weights, o.blend,
                 self.model.adaattn, o.max_keys, o.seed, regions, o.anchoring,
             )
 
         def encode(t: Tensor, start: int, stop: int) -> Tensor:
+            step.flow("encode", start, stop)
             return self._encode(t, o.tile, start, stop)
 
         def decode(z: Tensor, start: int, stop: int) -> Tensor:
+            step.flow("decode", start, stop)
             return self._decode(z, o.tile, start, stop)
 
         with torch.inference_mode():
             total = average_over_phases(base, plan, encode, decode, at_latent, o.pad_mode)
+            step.finish()
             total = remove_lattice(total, base, m, o.grid_filter, diagonal_sigma=o.grid_filter_diagonal)
         del base
         out = total[..., pad : pad + h, pad : pad + w].clamp(0, 1).cpu()  # a normal tensor, not an inference one
         if content_rgb is not None:
             out = keep_luminance(out, content_rgb.cpu())
+        step.done()
         return out
 
     def stylize(
@@ -252,13 +268,76 @@ class Stylizer:
         content: ImageLike,
         styles: ImageLike | Sequence[ImageLike],
         options: StylizeOptions | None = None,
+        *,
+        progress: Progress | None = None,
         **keywords,
     ) -> Image.Image:
         """Stylize `content` with one or several styles; returns an RGB PIL image.
 
         options: a StylizeOptions (see its fields); keywords build one or replace its fields.
+        progress: called as progress(fraction, text) before each step (each style's encoding,
+        each flow pass over the photo and back, each transfer) and with 1.0 at the end; the
+        fraction grows with the work done (flow blocks weighted by their cost). It only
+        observes: the output is the same with or without it.
         """
-        return tensor_to_image(self.stylize_tensor(content, styles, options, **keywords))
+        return tensor_to_image(self.stylize_tensor(content, styles, options, progress=progress, **keywords))
+
+
+class _Steps:
+    """Counts a call's work for a progress callback: encoding each style (a whole flow pass),
+    then for each squeeze phase of the plan the photo's encoding, the transfer and the decoding
+    (each block weighted by its cost, 1/4 of the one above: the same width on a quarter of the
+    positions), then the lattice filter. Without a callback it does nothing."""
+
+    TRANSFER = 0.25  # a transfer's cost, in units of the first block's pass
+
+    def __init__(self, progress: Progress | None, n_styles: int, plan, n_block: int) -> None:
+        self.progress = progress
+        if progress is None:
+            return
+        self.n_styles, self.whole = n_styles, self._blocks(0, n_block)
+        calls, flow = 1, 0.0
+        for level in plan:  # each level runs once per shift, for each call of the level above
+            calls *= len(level.shifts)
+            flow += 2 * calls * self._blocks(level.start, level.stop)
+        self.passes, self.pass_index, self.done_units = calls, 0, 0.0
+        self.total = n_styles * self.whole + flow + calls * self.TRANSFER + 0.1 * self.whole
+
+    @staticmethod
+    def _blocks(start: int, stop: int) -> float:
+        return sum(0.25**b for b in range(start, stop))
+
+    def _tell(self, text: str, units: float) -> None:
+        self.progress(min(self.done_units / self.total, 1.0), text)
+        self.done_units += units
+
+    def _of(self, index: int) -> str:
+        return f" (pass {index} of {self.passes})" if self.passes > 1 else ""
+
+    def style(self, index: int) -> None:
+        if self.progress is not None:
+            of = f" {index + 1} of {self.n_styles}" if self.n_styles > 1 else ""
+            self._tell(f"Reading the style{of}", self.whole)
+
+    def flow(self, direction: str, start: int, stop: int) -> None:
+        if self.progress is not None:
+            if direction == "encode":
+                self._tell(f"Reading the photo{self._of(self.pass_index + 1)}", self._blocks(start, stop))
+            else:
+                self._tell(f"Painting the picture{self._of(self.pass_index)}", self._blocks(start, stop))
+
+    def transfer(self) -> None:
+        if self.progress is not None:
+            self.pass_index += 1
+            self._tell(f"Applying the style{self._of(self.pass_index)}", self.TRANSFER)
+
+    def finish(self) -> None:
+        if self.progress is not None:
+            self._tell("Smoothing the result", 0.1 * self.whole)
+
+    def done(self) -> None:
+        if self.progress is not None:
+            self.progress(1.0, "Done")
 
 
 _STYLIZERS: dict[tuple, Stylizer] = {}
