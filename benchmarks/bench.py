@@ -1,7 +1,7 @@
 """Inference benchmark per method and precision: time, peak memory and the compute floor per case.
 
 `make bench` runs the default path's benchmark instead (benchmarks/default_path.py); this one
-compares methods, precisions and phase counts (reports/bench_single_pass_2026-11-25.md).
+compares methods, precisions and phase counts (reports/bench-single-pass-xeon.md).
 
 For each model (shipped ones by name, `--model PATH`s, or an untrained width-128 2x8 flow
 when neither exists), each method and each size (longest side), it runs one warm-up and

@@ -46,7 +46,7 @@ def main() -> None:
     p.add_argument("--content", default="data/splits/xval/content")
     p.add_argument("--styles", default="data/splits/xval/style")
     p.add_argument("--anchors", type=float, nargs="+", default=[0.0, 0.5, 1.0])
-    p.add_argument("--hard", type=int, default=48, help="hardest pairs kept (48 since the sixth session enlarged xval)")
+    p.add_argument("--hard", type=int, default=48, help="hardest pairs kept")
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--max-images", type=int, default=4, help="contents and styles of the default-path check")
     p.add_argument("--skip-default", action="store_true", help="only the hard pairs")

@@ -1,8 +1,7 @@
 """A validation gate made of the kind of pair the 1-block model still fails: clip art on white.
 
 The cross-source test's remaining misses for `artflow-adaattn-1x16` are clip-art stamps on white
-crossed with each other or with a photo already close to them (docs/generalisation.md, sessions
-8-9). xval at the test's protocol held no such pair, so it could not predict them. This gate
+crossed with each other or with a photo already close to them (docs/generalisation.md). xval at the test's protocol held no such pair, so it could not predict them. This gate
 builds them from xval's own clip-art sources only (nothing from the test split):
 
 - styles: the xval styles of the clip-art sources (`cards`, the card-deck sheets on white, and

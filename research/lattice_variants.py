@@ -1,4 +1,4 @@
-"""A one-block flow's 2-pass path with the lattice filter split by component (docs/grid.md, 17th round).
+"""A one-block flow's 2-pass path with the lattice filter split by component (docs/grid.md).
 
 Averaging the passes for shifts (0,0) and (1,1) cancels the period-2 stripes of a one-block flow
 (frequencies (1/2, 0) and (0, 1/2)) but not its checkerboard (1/2, 1/2); the lattice filter

@@ -1,5 +1,5 @@
 """One loop for the research scripts' per-pair metrics (anchor_choice, clipart_gate,
-default_path_choice, shared_phases): stylize each (content, style) pair, score the output.
+default_path_choice, lattice_variants): stylize each (content, style) pair, score the output.
 
 The scripts differ only in which pairs they take and which columns they print; the metrics are
 `flowstyle.eval.metrics`' (style match, SSIM of luminance, clipped share, grid ratio).

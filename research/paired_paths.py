@@ -2,7 +2,7 @@
 each path with a reference path, pair by pair.
 
 A path's median clipped share over pairs can jump by a point when a few pairs move by a tenth
-across a gap in the distribution (session 13: artflow-adaattn-1x16's 4-phase and 2-pass medians
+across a gap in the distribution (artflow-adaattn-1x16's 4-phase and 2-pass medians on xval:
 5.7 vs 6.8 % with a paired median difference of 0.00). So next to the medians over the pooled
 pairs (each distinct content x style pair once, the pairs every row has; --rows to leave rows
 out) this prints, for each path against the reference, the median of the per-pair differences,
@@ -10,9 +10,8 @@ how many pairs got worse, and the mean clipped share.
 
     .venv/bin/python -m research.paired_paths 16 reports/a.json reports/b.json
     .venv/bin/python -m research.paired_paths "artflow-adaattn: 16" reports/a.json reports/candidate.json
-    .venv/bin/python -m research.paired_paths 4 reports/s18/1x16-tone-p4-6x8.json reports/s18/1x16-tone-p2f-6x8.json --unrounded
-    .venv/bin/python -m research.paired_paths "xtest-s12-adain-p16: artflow-adain" \
-        reports/xtest-s12-adain-p16/results.json reports/xtest-s12-adain/results.json
+    .venv/bin/python -m research.paired_paths "xtest-adain-p16: artflow-adain" \
+        reports/xtest-adain-p16/results.json reports/xtest-adain/results.json
 
 A `flowstyle eval metrics` run's results.json counts as the "model" named by its folder, with a
 row per model it scored (clipped share converted to percent, border = grid_border).
@@ -128,7 +127,7 @@ def main() -> None:
     p.add_argument("files", nargs="+")
     p.add_argument("--rows", nargs="+", default=None, help="only these row labels (and the reference)")
     p.add_argument("--unrounded", action="store_true",
-                   help="paired medians to 5 decimals and worst deciles to 3 (rules compare at 3 decimals)")
+                   help="paired medians to 5 decimals and worst deciles to 3 (for margins read at 3 decimals)")
     p.add_argument("--bootstrap", type=int, default=0, metavar="N",
                    help="also print 5-95%% intervals (N two-way resamples of contents and styles) of the "
                         "difference of medians and of the paired median, for style match, SSIM and clipping")

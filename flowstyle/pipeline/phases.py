@@ -14,7 +14,7 @@ content cancels it. A *plan* says which shifts, at which level of the flow:
   block 2's decoded outputs are averaged in block 1's space before block 1 decodes. That covers
   every pixel shift in {0..3}^2 like 16 whole passes, but runs block 1 four times instead of 16:
   about half the cost (measured on the xval split: same grid ratio and style match,
-  research/shared_phases.py, docs/grid.md).
+  docs/grid.md).
 """
 
 from __future__ import annotations
