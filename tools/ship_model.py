@@ -2,7 +2,7 @@
 
     python -m tools.ship_model runs/adain-2x8 artflow-adain \
         --summary "AdaIN, 2x8 flow, width 128, trained 80 min on 2 CPU cores"
-    flowstyle models set-defaults artflow-adain --phases 16 --gain 1.15
+    flowstyle models set-defaults artflow-adain --phases 1 --grid-filter 2
 
 Adds the name, a one-line summary and the machine it was trained on to the weights file's
 metadata. The inference defaults (the grid fix chosen in docs/grid.md) are set afterwards with
