@@ -124,7 +124,7 @@ def tone_curve(z: Tensor, z_s: Tensor, weight: Tensor | None = None, width: floa
     takes the mean of the exact transport's targets over the positions within `width` axis stds
     of its own, so that a flat background's noise (near-equal values) cannot spread it over the
     style's quantiles; on every other axis such a map would turn that noise into speckle (a rank
-    map on all axes failed the clip-art gate, docs/generalisation.md, seventeenth session).
+    map on all axes failed the clip-art gate, docs/generalisation.md).
     weight: a soft region mask of z; quantiles and means then count each position by its weight.
     The correction is a constant for the gradient (straight through), like the WCT maps.
     """
@@ -477,7 +477,7 @@ def near_fade(out: Tensor, z_c: Tensor, z_s: Tensor, anchor: Anchor, weight: Ten
     AdaIN and WCT leave a content that already has the style's statistics as it is; the
     attention does not: it re-draws every position from the style's, and on a content close to
     its style (clip art on clip art) that moved outputs further from the style than the content
-    was (docs/generalisation.md, sixteenth session). Pairs at least `near` apart keep the
+    was (docs/generalisation.md). Pairs at least `near` apart keep the
     attention's output unchanged; closer pairs get less of what the attention adds to the
     global transfer, none when the statistics coincide."""
     fade = latent_distance(z_c, z_s, anchor.stats, weight) / anchor.near

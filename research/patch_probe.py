@@ -29,26 +29,31 @@ PAD = 64
 
 
 def variants(names: list[str]):
+    """name -> fn(z_c, z_s, cache): "adain", "wct", or "patchK[-centre][-aX]": the patch decorator
+    with patch size K and fold, mixed with WCT at weight X (1: the swapped patches alone).
+    The swap and WCT of a pair are computed once (cache) and shared by the mixes."""
+    def cached(cache, key, fn):
+        if key not in cache:
+            cache[key] = fn()
+        return cache[key]
+
     table = {
-        "adain": lambda c, s: O.adain(c, s),
-        "wct": lambda c, s: O.wct(c, s),
+        "adain": lambda c, s, cache: O.adain(c, s),
+        "wct": lambda c, s, cache: cached(cache, "wct", lambda: O.wct(c, s)),
     }
     for name in names:
         if name in table:
             continue
-        # patchK[-centre][-aX]: patch decorator, patch size K, fold, mixed with wct at weight X
         parts = name.split("-")
         k = int(parts[0][5:])
         fold = "centre" if "centre" in parts else "mean"
         mix = next((float(p[1:]) for p in parts if p.startswith("a")), 1.0)
-        base = next((p for p in parts if p in ("adain", "wct")), "wct")
 
-        def fn(c, s, k=k, fold=fold, mix=mix, base=base):
-            swapped = O.patch_swap(c, s, patch=k, fold=fold)
-            swapped = O.adain(swapped, s)
+        def fn(c, s, cache, k=k, fold=fold, mix=mix):
+            swapped = cached(cache, (k, fold), lambda: O.adain(O.patch_swap(c, s, patch=k, fold=fold), s))
             if mix >= 1.0:
                 return swapped
-            return mix * swapped + (1 - mix) * table[base](c, s)
+            return mix * swapped + (1 - mix) * cached(cache, "wct", lambda: O.wct(c, s))
 
         table[name] = fn
     return {n: table[n] for n in names}
@@ -86,9 +91,10 @@ def main() -> None:
             for si, s in enumerate(styles):
                 base_style = M.style_loss(x, s.tensor)
                 base_tex = M.texture_distance(x, tex[si])
+                cache: dict = {}
                 for name, fn in fns.items():
                     t0 = time.perf_counter()
-                    out = flow.decode(fn(z_c, z_styles[si]))[..., PAD : PAD + h, PAD : PAD + w].clamp(0, 1)
+                    out = flow.decode(fn(z_c, z_styles[si], cache))[..., PAD : PAD + h, PAD : PAD + w].clamp(0, 1)
                     r = rows[name]
                     r["seconds"].append(time.perf_counter() - t0)
                     r["style"].append(1 - M.style_loss(out, s.tensor) / base_style)

@@ -34,7 +34,7 @@ class TrainConfig:
     lr: float = option(1e-4, "Adam learning rate", type=float)
     lr_decay: float = option(5e-5, "lr_i = lr / (1 + lr_decay * i)", type=float)
     clip: float = option(5.0, "gradient norm clipping", type=float)
-    divergence: float = option(10.0, f"stop the run when the median total loss over the last {WINDOW} steps exceeds this many times the lowest such median of the run (0: never); checkpoints are skipped while the median of the last {SAVE_WINDOW} steps is above half of it (at least its square root) times that lowest, so the one kept predates the blow-up", type=float)
+    divergence: float = option(10.0, f"stop when the median loss of the last {WINDOW} steps exceeds this many times the run's lowest (0: never); no checkpoint is written while the loss is rising", type=float)
     content_weight: float = option(0.1, "content loss weight", type=float)
     style_weight: float = option(1.0, "style loss weight", type=float)
     local_weight: float = option(0.0, "AdaAttN local feature loss weight", type=float)

@@ -59,7 +59,7 @@ def style_hinge_loss(out_loss: Tensor, content_loss_to_style: Tensor, eps: float
     at least as close to its style as its content was (style match >= 0), growing with how far
     past it an output lands. The plain style loss weighs pairs by their absolute loss, so a pair
     that starts close to its style (clip art on clip art) hardly counts even when the output
-    moves away from it; this term counts exactly those (issue 11: no pair below 0)."""
+    moves away from it; this term counts exactly those."""
     return torch.relu(out_loss / (content_loss_to_style.detach() + eps) - 1.0).mean()
 
 
