@@ -117,8 +117,9 @@ def run_demo(args: argparse.Namespace) -> int:
     if not output.parent.exists():
         raise FlowstyleError(f"output folder does not exist: {output.parent}")
     stylizer = stylizer_from(args)
-    image = stylizer.stylize(str(assets / "astronaut.jpg"), str(assets / "send1.png"), size=args.size)
+    image = stylizer.stylize(str(assets / "astronaut.jpg"), str(assets / "great-wave.jpg"), size=args.size)
     save_image(image, output)
-    print(f"content astronaut.jpg (NASA, public domain) + style send1.png (GIMP pattern, GPL-2+), model {stylizer.model.name}")
+    print("content astronaut.jpg (NASA, public domain) + style great-wave.jpg (Hokusai, The Great Wave off "
+          f"Kanagawa; flowstyle/assets/LICENSES.md), model {stylizer.model.name}")
     print(output.resolve())
     return 0

@@ -107,7 +107,8 @@ def test_demo_uses_the_bundled_images(tiny_model_file, tmp_path, capsys):
     out = tmp_path / "demo.png"
     assert run("demo", "-o", out, "--model", tiny_model_file, "--size", 64) == 0
     assert max(Image.open(out).size) == 64
-    assert str(out) in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert str(out) in printed and "great-wave.jpg (Hokusai" in printed  # a painting
 
 
 def test_help_does_not_import_torch():
