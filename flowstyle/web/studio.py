@@ -9,6 +9,8 @@ has already stored, after the limits have checked them.
 from __future__ import annotations
 
 import os
+import re
+import secrets
 import shutil
 import tempfile
 import threading
@@ -27,27 +29,68 @@ from ..pipeline.options import StylizeOptions
 from .limits import LimitError, Limits
 from .store import ResultStore
 
-# Bundled styles (licences in flowstyle/assets/LICENSES.md): label -> file in flowstyle/assets.
+# Bundled styles (licences in flowstyle/assets/LICENSES.md): label -> file in flowstyle/assets. The
+# labels are what the page shows and what the API takes (`bundled_styles`); the first is picked
+# when the page opens. Paintings first; the last two are older labels API clients may use.
 GALLERY: dict[str, str] = {
-    "Abstract pattern (GIMP send1)": "send1.png",
+    "The Great Wave off Kanagawa (Hokusai)": "great-wave.jpg",
+    "Village Street in Auvers (Van Gogh)": "van-gogh-auvers.jpg",
+    "Composition VIII (Kandinsky)": "kandinsky-composition-8.jpg",
+    "Dance at the Moulin de la Galette (Renoir)": "renoir-moulin.jpg",
+    "Summertime (Mary Cassatt)": "cassatt-summertime.jpg",
+    "Shrine at Inokashira in Snow (Hiroshige)": "hiroshige-snow.jpg",
+    "The Harvesters (Bruegel)": "bruegel-harvesters.jpg",
+    "Spring (Arcimboldo)": "arcimboldo-spring.jpg",
+    "Mona Lisa (Leonardo da Vinci)": "mona-lisa.jpg",
     "Hubble deep field (NASA)": "hubble.jpg",
-    "Stained tissue (IHC)": "ihc.jpg",
+    "Abstract pattern (GIMP send1)": "send1.png",
 }
 SAMPLE_CONTENT = "astronaut.jpg"
 
+# How the style reaches the photo (flowstyle/operators.py): value (the API's) -> words for the page.
 MODEL_METHOD = "model's own"
 METHODS = (MODEL_METHOD, *OPERATORS)
+METHOD_WORDS: dict[str, tuple[str, str]] = {
+    MODEL_METHOD: ("Automatic (recommended)", "The way the chosen model was trained for."),
+    "adain": ("Colours and contrast (fast)",
+              "Takes the painting's colours and contrast, channel by channel. Fast and dependable."),
+    "wct": ("Colours that move together",
+            "Takes the painting's colours together with how they go together (e.g. blue shadows "
+            "with warm light). A little richer than the fast way."),
+    "adaattn": ("Matching details",
+                "Looks for the part of the painting that best fits each part of the photo and "
+                "paints it from there. Needs a model trained for it (the 'detailed' ones)."),
+    "patch": ("Brush strokes and patterns",
+              "Paints with the painting's own brush strokes and patterns, copied patch by patch. "
+              "Slower; the boldest look."),
+}
 
-# Speed/quality (docs/grid.md): the model's own grid fix (None; for the shipped models one flow
-# pass and the lattice filter), or every squeeze phase of the model averaged (ALL_PHASES: 4 passes
-# for one block, 16 nested for two), several times slower.
+# The shipped models in words: registry name -> (short name, what it is good for).
+MODEL_WORDS: dict[str, tuple[str, str]] = {
+    "artflow-adain": ("Quick all-rounder",
+                      "Carries the painting's colours and textures onto any photo. The fastest; a good first try."),
+    "artflow-adaattn": ("Detailed",
+                        "Places the painting's details where they fit the photo (sky to sky, skin to "
+                        "skin). About as fast as the all-rounder."),
+    "artflow-adaattn-1x16": ("Gentle and faithful",
+                             "Keeps more of the photo's shapes and gives a softer style. Slower."),
+}
+
+# Speed/quality (docs/grid.md). The values are the API's; the page shows the words. Quick: the
+# model's own path (for the shipped models one or two flow passes and the lattice filter).
+# Finest: every squeeze phase of the model averaged (4 passes for one block, 16 nested for two),
+# which takes out the faint grid a single pass can leave, several times slower.
 ALL_PHASES = 0
 QUALITY: dict[str, int | None] = {
     "Fast (the model's grid fix)": None,
     "All squeeze phases averaged (slower)": ALL_PHASES,
 }
 DEFAULT_QUALITY = "Fast (the model's grid fix)"
+QUALITY_WORDS = {"Fast (the model's grid fix)": "Quick", "All squeeze phases averaged (slower)": "Finest (slower)"}
 DEFAULT_SIZE = 512
+# seconds per megapixel for one flow pass before the studio has timed its own runs (2.4 s for a
+# 512 x 512 image on a 2-core CPU, MODELS.md); each run updates it
+SECONDS_PER_MEGAPIXEL = 9.0
 
 
 def asset(name: str) -> Path:
@@ -74,9 +117,30 @@ def parse_weights(text: str | None, n_styles: int) -> list[float] | None:
 @dataclass
 class Result:
     image: Image.Image
-    path: Path
+    path: Path  # in the result store, under a random name
     seconds: float
     summary: str
+    name: str = "stylized.png"  # what a download should be called: photo-in-style.png
+    download: Path | None = None  # a copy of the PNG under `name`
+
+
+def slug(text: str, limit: int = 40) -> str:
+    """'The Great Wave off Kanagawa (Hokusai)' -> 'the-great-wave-off-kanagawa-hokusai'."""
+    words = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return words[:limit].rstrip("-") or "image"
+
+
+def download_name(content: str | os.PathLike, style_names: Sequence[str]) -> str:
+    """'photo-in-style.png' from the photo's file name and the styles' names."""
+    style = slug(style_names[0], 30) if style_names else "style"
+    if len(style_names) > 1:
+        style += f"-and-{len(style_names) - 1}-more"
+    return f"{slug(Path(content).stem, 30)}-in-{style}.png"
+
+
+def style_name(label: str) -> str:
+    """A bundled style's name without its maker: 'The Great Wave off Kanagawa'."""
+    return label.split(" (")[0]
 
 
 class Studio:
@@ -107,6 +171,7 @@ class Studio:
         self._stylizers: dict[str, object] = {}
         self._lock = threading.Lock()
         self._running = 0
+        self._rate = SECONDS_PER_MEGAPIXEL
 
     def close(self) -> None:
         """Remove the studio's folder (results and uploads)."""
@@ -141,7 +206,7 @@ class Studio:
             self.limits.check_image_file(upload, f"style image {i}")
             paths.append(Path(upload))
         if not paths:
-            raise LimitError("Pick a bundled style or upload at least one style image.")
+            raise LimitError("Pick a style: click a painting, or add your own style image.")
         if len(paths) > self.limits.max_styles:
             raise LimitError(f"Got {len(paths)} styles; this studio blends at most {self.limits.max_styles}.")
         return paths
@@ -193,45 +258,122 @@ class Studio:
         mask: str | None = None,
         progress: Callable[[float, str], None] | None = None,
     ) -> Result:
-        """Check a request, stylize, store the PNG. LimitError/FlowstyleError carry the message."""
+        """Check a request, stylize, store the PNG. LimitError/FlowstyleError carry the message.
+
+        progress(fraction, text): told as the work goes (loading, each style, each pass).
+        """
         report = progress or (lambda fraction, text: None)
         if not content:
-            raise LimitError("Upload a content photo (or click the sample below it).")
-        self.limits.check_image_file(content, "content photo")
+            raise LimitError("Add a photo first (or click the sample photo under the photo box).")
+        self.limits.check_image_file(content, "photo")
         styles = self.styles_for(style_uploads, bundled_styles)
         model = model or self.default_model
         options = self.options(len(styles), method, alpha, weights, size, quality, preserve_color, mask)
-        report(0.05, f"Loading {model}")
+        report(0.0, "Loading the model" if model not in self._stylizers else "Starting")
         stylizer = self.stylizer(model)
         if QUALITY[quality or DEFAULT_QUALITY] == ALL_PHASES:
             options = options.replace(phases=_all_phases(stylizer))
-        phase_path = _path_label(stylizer, len(styles), options)
-        report(0.2, f"Stylizing at {options.size} px ({phase_path})")
+        passes, cost = _passes(stylizer, len(styles), options)
         start = time.perf_counter()
         self._running += 1
         try:
-            image = stylizer.stylize(content, [str(s) for s in styles], options)
+            # the pipeline's own steps fill 5-95 % of the bar
+            told = lambda fraction, text: report(0.05 + 0.9 * fraction, text)  # noqa: E731
+            try:
+                image = stylizer.stylize(content, [str(s) for s in styles], options, progress=told)
+            except TypeError as exc:  # a stand-in stylizer without the progress hook
+                if "progress" not in str(exc):
+                    raise
+                image = stylizer.stylize(content, [str(s) for s in styles], options)
         finally:
             self._running -= 1
         seconds = time.perf_counter() - start
-        report(0.95, "Saving the PNG")
+        self._learn(seconds, image.width * image.height, cost + 0.3 * len(styles))
+        report(0.97, "Saving the picture")
         path = self.store.save(image)
+        names = [style_name(b) for b in bundled_styles or []] + [Path(u).stem for u in style_uploads or []]
+        name = download_name(content, names)
+        what = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        way = "finest" if QUALITY[quality or DEFAULT_QUALITY] == ALL_PHASES else "quick"
         summary = (
-            f"{image.width}x{image.height} px in {seconds:.1f} s with {model}, "
-            f"{len(styles)} style{'s' if len(styles) != 1 else ''}, {phase_path}."
+            f"Done in {seconds:.1f} s: {image.width}x{image.height} px in the style of {what}, "
+            f"{way} ({passes} pass{'es' if passes != 1 else ''}{' blended' if passes > 1 else ''}), model {self.model_label(model)}."
         )
-        return Result(image, path, seconds, summary)
+        return Result(image, path, seconds, summary, name, self._named_copy(path, name))
+
+    # --- words and estimates for the page ------------------------------------------------------
+    def model_label(self, model: str) -> str:
+        words = MODEL_WORDS.get(self.models.get(model, model))
+        return f"{model} ({words[0].lower()})" if words else model
+
+    def model_choices(self) -> list[tuple[str, str]]:
+        """(what the page shows, the model's name) for each model offered."""
+        choices = []
+        for name, spec in self.models.items():
+            words = MODEL_WORDS.get(spec)
+            choices.append((f"{words[0]} ({name})" if words else name, name))
+        return choices
+
+    def model_info(self, model: str | None) -> str:
+        words = MODEL_WORDS.get(self.models.get(model or "", ""))
+        return words[1] if words else "A model this studio was started with."
+
+    def estimate(self, model: str | None, size: float | int | None, n_styles: int = 1) -> dict[str, float]:
+        """About how many seconds each speed/quality choice takes for a square picture of `size`."""
+        model = model or self.default_model
+        side = int(size or DEFAULT_SIZE)
+        try:
+            stylizer = self.stylizer(model)
+            options = self.options(1, None, 1.0, "", side, None)
+        except Exception:  # a model that cannot load: its error comes with the first try
+            return {}
+        megapixels = side * side / 1e6
+        out = {}
+        for label, phases in QUALITY.items():
+            o = options.replace(phases=_all_phases(stylizer)) if phases == ALL_PHASES else options
+            out[label] = (_passes(stylizer, n_styles, o)[1] + 0.3 * n_styles) * megapixels * self._rate
+        return out
+
+    def _learn(self, seconds: float, pixels: int, passes: float) -> None:
+        """Update the seconds per megapixel and pass from a run (the estimates follow the machine)."""
+        if pixels >= 200_000 and passes > 0:  # small pictures: fixed costs would dominate
+            rate = seconds / (pixels / 1e6 * passes)
+            self._rate = 0.5 * self._rate + 0.5 * rate
+
+    def _named_copy(self, path: Path, name: str) -> Path:
+        """The result under its friendly name, in a folder of its own (the newest few are kept)."""
+        root = self.workdir / "downloads"
+        folder = root / secrets.token_hex(8)
+        folder.mkdir(parents=True)
+        copy = folder / name
+        shutil.copyfile(path, copy)
+        folders = sorted(root.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in folders[self.limits.keep_results:]:
+            shutil.rmtree(old, ignore_errors=True)
+        return copy
+
+
+def _passes(stylizer, n_styles: int, options: StylizeOptions) -> tuple[int, float]:
+    """(shifted passes blended, their cost in whole flow passes: a deeper block costs 1/4 of the
+    one above it, the same width on a quarter of the positions)."""
+    from ..pipeline.phases import phase_plan
+
+    model = getattr(stylizer, "model", None)  # a real Stylizer; test stand-ins lack it
+    if model is None:
+        return options.phases or 1, float(options.phases or 1)
+    o = stylizer.options_for(n_styles, options)
+    n_block = model.config.n_block
+    whole = sum(0.25**b for b in range(n_block))
+    calls, cost = 1, 0.0
+    for level in phase_plan(o.phases, n_block, o.deep_phases):
+        calls *= len(level.shifts)
+        cost += calls * sum(0.25**b for b in range(level.start, level.stop))
+    return calls, cost / whole
 
 
 def _all_phases(stylizer) -> int:
     model = getattr(stylizer, "model", None)  # a real Stylizer; test stand-ins lack it
     return model.config.all_phases if model is not None else 4
-
-
-def _path_label(stylizer, n_styles: int, options: StylizeOptions) -> str:
-    """The squeeze-phase path the call will take, in words ('1 phase x 4 deep')."""
-    options_for = getattr(stylizer, "options_for", None)  # a real Stylizer; test stand-ins lack it
-    return (options_for(n_styles, options) if options_for else options.replace(phases=options.phases or 1)).path_label
 
 
 def _load_stylizer(spec: str):

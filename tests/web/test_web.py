@@ -50,7 +50,8 @@ def test_api_stylize_returns_png_of_the_requested_size(studio_url, photo_files, 
     content = Image.open(photo_files["coffee"]).convert("RGB").resize((96, 64), Image.BICUBIC)
     assert np.abs(out - np.asarray(content, dtype=np.float64)).mean() > 2.0  # stylized, not a copy
     assert Path(download).read_bytes() == Path(result).read_bytes()
-    assert "96x64 px" in status and "2 styles" in status
+    assert Path(download).name == "coffee-in-the-great-wave-off-kanagawa-and-1-more.png"  # photo-in-style.png
+    assert "96x64 px" in status and "The Great Wave off Kanagawa, chelsea" in status
     name = re.search(r"results/([0-9a-f]{32}\.png)", status).group(1)
     served = httpx.get(studio_url + "results/" + name, timeout=TIMEOUT)
     assert served.status_code == 200 and served.headers["content-type"] == "image/png"
@@ -74,7 +75,7 @@ def test_oversize_and_too_many_megapixels_are_refused_with_a_message(studio_url,
 def test_bad_requests_get_clear_errors(studio_url, photo_files):
     client = _client(studio_url)
     content = gradio_client.handle_file(photo_files["astronaut"])
-    with pytest.raises(Exception, match="Pick a bundled style or upload"):
+    with pytest.raises(Exception, match="Pick a style: click a painting"):
         client.predict(content=content, bundled_styles=[], model="tiny", size=64, api_name="/stylize")
     with pytest.raises(Exception, match="Got 1 style weights for 2 styles"):
         client.predict(content=content, bundled_styles=list(GALLERY)[:2], weights="1", model="tiny", size=64,
@@ -241,14 +242,38 @@ def test_serve_warns_off_loopback(monkeypatch, capsys):
     started["studio"].close()
 
 
-def test_the_summary_names_the_phase_path(tiny_model_file, photo_files):
-    """The status line says which squeeze-phase path ran (the model's, or all phases)."""
+def test_the_summary_says_how_many_passes_in_plain_words(tiny_model_file, photo_files):
+    """The status line names the styles, the choice (quick or finest) and the passes it blended."""
     studio = Studio(models={"tiny": tiny_model_file})
     try:
         fast = studio.run(str(photo_files["astronaut"]), [], [BUNDLED], model="tiny", size=64)
         every = studio.run(str(photo_files["astronaut"]), [], [BUNDLED], model="tiny", size=64,
                            quality="All squeeze phases averaged (slower)")
+        estimate = studio.estimate("tiny", 512)
+        assert fast.download.read_bytes() == fast.path.read_bytes()
     finally:
         studio.close()
-    assert fast.summary.endswith("1 squeeze phase.") and every.summary.endswith("16 squeeze phases.")
+    assert "in the style of The Great Wave off Kanagawa" in fast.summary
+    assert "quick (1 pass)" in fast.summary and "finest (16 passes blended)" in every.summary
     assert str(fast.path) not in fast.summary
+    assert fast.name == "astronaut-in-the-great-wave-off-kanagawa.png" and fast.download.name == fast.name
+    quick, finest = estimate.values()
+    assert 0 < quick < finest  # seconds; the page shows them beside the choice
+
+
+def test_the_gallery_is_paintings_with_licences():
+    from flowstyle.web.studio import MODEL_WORDS, METHOD_WORDS, METHODS
+
+    licences = (Path(__file__).resolve().parents[2] / "flowstyle" / "assets" / "LICENSES.md").read_text()
+    assert len(GALLERY) >= 8
+    total = 0
+    for label, name in GALLERY.items():
+        path = Path(__file__).resolve().parents[2] / "flowstyle" / "assets" / name
+        with Image.open(path) as img:
+            assert max(img.size) <= 512, name
+        total += path.stat().st_size
+        assert f"`{name}`" in licences, name
+    assert total < 1.5e6
+    assert set(METHOD_WORDS) == set(METHODS)  # every method described in words
+    from flowstyle.models import REGISTRY
+    assert set(MODEL_WORDS) >= set(REGISTRY)
