@@ -170,6 +170,13 @@ def _style_patches(z_s: Tensor, patch: int, max_patches: int | None, seed: int) 
     return raw, unit / unit.norm(dim=0, keepdim=True).clamp_min(EPS)
 
 
+def _principal_axes(vectors: Tensor, dims: int) -> Tensor:
+    """(D, N) column vectors -> (D, dims): the leading eigenvectors of their second moment."""
+    moment = (vectors.double() @ vectors.double().T) / vectors.shape[1]
+    _, eigvecs = torch.linalg.eigh(moment)  # ascending eigenvalues
+    return eigvecs[:, -dims:].to(vectors.dtype)
+
+
 def patch_swap(
     z_c: Tensor,
     z_s: Tensor,
@@ -178,6 +185,7 @@ def patch_swap(
     max_patches: int | None = None,
     seed: int = 0,
     chunk: int = 2048,
+    match_dims: int | None = None,
 ) -> Tensor:
     """Avatar-Net's style decorator (Chen & Schmidt's style swap) on flow latents.
 
@@ -189,6 +197,9 @@ def patch_swap(
     patches (smooth), "centre" takes each chosen patch's middle (sharp, less coherent).
     Memory is bounded: the correlation is computed `chunk` content positions at a time.
     max_patches: opt-in random subset of style patches (seeded), a speed knob.
+    match_dims: compare patches in this many principal components of the style's unit patches
+    instead of all C*k*k values (the correlation's cost shrinks in proportion; the style's
+    patches vary along far fewer directions than they have values); None compares them all.
     """
     if patch < 1 or patch % 2 == 0:
         raise ValueError(f"patch must be an odd positive number, got {patch}")
@@ -206,8 +217,11 @@ def patch_swap(
             mode = "reflect" if min(h, w) > r else "replicate"
             query = F.pad(query, (r, r, r, r), mode=mode)
         query = F.unfold(query, patch)[0]  # (C*k*k, h*w)
+        if match_dims is not None and match_dims < unit.shape[0]:
+            basis = _principal_axes(unit, match_dims)  # (C*k*k, d)
+            unit, query = basis.T @ unit, basis.T @ query
         best = torch.cat([
-            (unit.T @ query[:, j : j + chunk]).argmax(dim=0) for j in range(0, query.shape[1], chunk)
+            (query[:, j : j + chunk].T @ unit).argmax(dim=1) for j in range(0, query.shape[1], chunk)
         ])
         chosen = raw[:, best]  # (C*k*k, h*w)
         if fold == "centre" or patch == 1:
