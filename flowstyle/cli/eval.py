@@ -41,6 +41,8 @@ def command_line(args: argparse.Namespace) -> str:
         parts += ["--max-images", str(args.max_images)]
     if not args.pad0:
         parts.append("--no-pad0")
+    if args.diagonal:
+        parts.append("--diagonal")
     if args.classifiers:
         parts += ["--classifiers", q(args.classifiers)]
     if args.imagenet:
@@ -81,6 +83,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--size", type=positive_int, default=256, help="longest side in px (default 256)")
     add_fields(p, StylizeOptions, only=EVAL_OPTIONS)
     p.add_argument("--max-images", type=positive_int, help="use at most N contents and N styles")
+    p.add_argument("--diagonal", action="store_true",
+                   help="pair content i with style i only, not every content with every style")
     p.add_argument("--no-pad0", dest="pad0", action="store_false",
                    help="skip the grid columns at pad 0 (each pair is stylized once instead of twice)")
     p.add_argument("--leak-rounds", type=positive_int, default=20)
@@ -119,7 +123,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     classifiers = tuple(c.strip() for c in args.classifiers.split(",")) if args.classifiers else None
     settings = Settings(
-        size=args.size, options=_options(args), pad0=args.pad0,
+        size=args.size, options=_options(args), pad0=args.pad0, diagonal=args.diagonal,
         leak_rounds=args.leak_rounds, leak_pairs=args.leak_pairs, classifiers=classifiers,
         imagenet=args.imagenet, imagenet_limit=args.imagenet_limit, device=args.device, threads=args.threads, note=args.note,
         command=command_line(args),

@@ -52,6 +52,8 @@ class Context:
 
     @property
     def pairs(self) -> list[tuple[int, int]]:
+        if self.settings.diagonal:
+            return [(i, i % len(self.styles)) for i in range(len(self.contents))]
         return [(ci, si) for ci in range(len(self.contents)) for si in range(len(self.styles))]
 
 

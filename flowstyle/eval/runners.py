@@ -31,6 +31,7 @@ class Settings:
     # the grid is also measured with pad 0 unless pad0 is False (that stylizes every pair twice)
     options: StylizeOptions = field(default_factory=StylizeOptions)
     pad0: bool = True
+    diagonal: bool = False  # pair content i with style i only (distinct pairs, e.g. for a figure)
     leak_rounds: int = 20
     leak_pairs: int = 1  # content-leak runs on the first N content x style pairs
     figure_pairs: int = 2  # pairs shown in the reverse-transfer figure

@@ -232,3 +232,16 @@ def test_eval_takes_the_adaattn_anchor_options_and_repeats_them(tmp_path, image_
     assert "anchor 0.5 (covariance, near 0.3)" in text
     assert main(["eval", "metrics", "--content", str(content), "--styles", str(styles), "--models", model,
                  "--out", str(tmp_path / "bad"), "--anchor-near", "-1"]) == 2
+
+
+def test_diagonal_pairs_each_content_with_one_style(tmp_path, image_dirs, tiny_model_file):
+    content, styles = image_dirs
+    out = tmp_path / "d"
+    code = main(["eval", "metrics", "--content", str(content), "--styles", str(styles),
+                 "--models", tiny_model_file, "--out", str(out), "--size", str(SIZE),
+                 "--threads", "1", "--no-pad0", "--diagonal"])
+    assert code == 0
+    n_contents = len(list(content.iterdir()))
+    row = json.loads((out / "results.json").read_text())["sections"]["Metrics"][tiny_model_file]
+    assert len(row["ssim"]) == n_contents and len(row["texture_match"]) == n_contents
+    assert "--diagonal" in (out / "report.md").read_text()
