@@ -27,6 +27,7 @@ except PackageNotFoundError:  # running from a source tree without installation
 _EXPORTS = {
     "ArtFlow": "flow", "FlowConfig": "flow",
     "AdaAttN": "operators", "adain": "operators", "wct": "operators", "transfer": "operators",
+    "TransferSpec": "operators",
     "StylizeOptions": "pipeline", "Stylizer": "pipeline", "stylize": "pipeline",
     "StyleModel": "models", "InferenceDefaults": "models", "load_model": "models",
     "save_model": "models", "list_models": "models",
@@ -37,7 +38,7 @@ __all__ = [*_EXPORTS, "FlowstyleError", "__version__"]
 if TYPE_CHECKING:
     from .flow import ArtFlow, FlowConfig
     from .models import InferenceDefaults, StyleModel, list_models, load_model, save_model
-    from .operators import AdaAttN, adain, transfer, wct
+    from .operators import AdaAttN, TransferSpec, adain, transfer, wct
     from .pipeline import StylizeOptions, Stylizer, stylize
 
 

@@ -8,7 +8,7 @@ import torch
 from flowstyle.errors import FlowstyleError
 from flowstyle.image.io import image_to_tensor
 from flowstyle.operators import (
-    AdaAttN, Anchor, adaattn_naive, adain, attention_mean_var, latent_distance, mean_std, regional_transfer, tone_curve,
+    AdaAttN, Anchor, TransferSpec, adaattn_naive, adain, attention_mean_var, latent_distance, mean_std, regional_transfer, tone_curve,
     transfer, wct,
 )
 
@@ -131,18 +131,18 @@ def test_adaattn_gradients_are_finite_on_constant_style():
 def test_anchor_pulls_adaattn_to_the_styles_global_moments():
     z_c, z_s = _latents()
     module = AdaAttN(12)
-    plain = transfer("adaattn", z_c, [z_s], adaattn=module)
-    assert torch.equal(transfer("adaattn", z_c, [z_s], adaattn=module, anchor=Anchor(0.0)), plain)
-    full = transfer("adaattn", z_c, [z_s], adaattn=module, anchor=Anchor(1.0))
+    plain = transfer(TransferSpec("adaattn", adaattn=module), z_c, [z_s])
+    assert torch.equal(transfer(TransferSpec("adaattn", adaattn=module, anchor=Anchor(0.0)), z_c, [z_s]), plain)
+    full = transfer(TransferSpec("adaattn", adaattn=module, anchor=Anchor(1.0)), z_c, [z_s])
     m_o, s_o = mean_std(full)
     m_s, s_s = mean_std(z_s)
     assert torch.allclose(m_o, m_s, atol=1e-4) and torch.allclose(s_o, s_s, rtol=1e-3)
     assert not torch.allclose(mean_std(plain)[1], s_s, rtol=1e-2)  # attention alone does not
     # the local structure stays: the anchored output is an affine map of the plain one per channel
     assert torch.allclose(full, adain(plain, z_s), atol=1e-5)
-    half = transfer("adaattn", z_c, [z_s], adaattn=module, anchor=Anchor(0.5))
+    half = transfer(TransferSpec("adaattn", adaattn=module, anchor=Anchor(0.5)), z_c, [z_s])
     assert torch.allclose(half, 0.5 * plain + 0.5 * full, atol=1e-5)
-    assert torch.equal(transfer("adain", z_c, [z_s], anchor=Anchor(1.0)), adain(z_c, z_s))  # AdaAttN only
+    assert torch.equal(transfer(TransferSpec("adain", anchor=Anchor(1.0)), z_c, [z_s]), adain(z_c, z_s))  # AdaAttN only
 
 
 def _channel_cov(z: torch.Tensor) -> torch.Tensor:
@@ -156,16 +156,16 @@ def test_covariance_anchor_also_matches_how_the_styles_channels_move_together():
     mix = torch.randn(12, 12) * 0.4 + torch.eye(12)  # a style whose channels are correlated
     z_s = torch.einsum("ij,bjhw->bihw", mix, z_s)
     module = AdaAttN(12)
-    plain = transfer("adaattn", z_c, [z_s], adaattn=module)
-    by_std = transfer("adaattn", z_c, [z_s], adaattn=module, anchor=Anchor(1.0))
-    by_cov = transfer("adaattn", z_c, [z_s], adaattn=module, anchor=Anchor(1.0, "covariance"))
+    plain = transfer(TransferSpec("adaattn", adaattn=module), z_c, [z_s])
+    by_std = transfer(TransferSpec("adaattn", adaattn=module, anchor=Anchor(1.0)), z_c, [z_s])
+    by_cov = transfer(TransferSpec("adaattn", adaattn=module, anchor=Anchor(1.0, "covariance")), z_c, [z_s])
     target = _channel_cov(z_s)
     assert torch.allclose(_channel_cov(by_cov), target, rtol=1e-3, atol=1e-3)
     assert not torch.allclose(_channel_cov(by_std), target, rtol=1e-2, atol=1e-2)  # mean/std alone does not
     assert torch.allclose(mean_std(by_cov)[0], mean_std(z_s)[0], atol=1e-4)
     # still a map of the attention's output (linear per image), halfway is halfway
     assert torch.allclose(by_cov, wct(plain, z_s), atol=1e-5)
-    half = transfer("adaattn", z_c, [z_s], adaattn=module, anchor=Anchor(0.5, "covariance"))
+    half = transfer(TransferSpec("adaattn", adaattn=module, anchor=Anchor(0.5, "covariance")), z_c, [z_s])
     assert torch.allclose(half, 0.5 * plain + 0.5 * by_cov, atol=1e-5)
 
 
@@ -174,7 +174,7 @@ def test_covariance_anchor_trains_on_flat_latents():
     inf/NaN there, the anchor holds its maps constant and its gradient stays finite."""
     module = _random_adaattn()
     z_c = torch.ones(1, 12, 4, 4, requires_grad=True)
-    out = transfer("adaattn", z_c, [torch.ones(1, 12, 4, 4)], adaattn=module, anchor=Anchor(1.0, "covariance"))
+    out = transfer(TransferSpec("adaattn", adaattn=module, anchor=Anchor(1.0, "covariance")), z_c, [torch.ones(1, 12, 4, 4)])
     (out * torch.randn_like(out)).sum().backward()
     assert torch.isfinite(z_c.grad).all() and all(torch.isfinite(p.grad).all() for p in module.parameters())
 
@@ -227,12 +227,12 @@ def test_the_tone_curve_leaves_a_content_with_the_styles_tones_and_other_axes_al
 def test_the_tone_anchor_is_wct_then_the_tone_curve_and_passes_gradients():
     z_c, z_s = _latents()
     module = _random_adaattn()
-    plain = transfer("adaattn", z_c, [z_s], adaattn=module)
-    toned = transfer("adaattn", z_c, [z_s], adaattn=module, anchor=Anchor(1.0, "covariance-tone"))
+    plain = transfer(TransferSpec("adaattn", adaattn=module), z_c, [z_s])
+    toned = transfer(TransferSpec("adaattn", adaattn=module, anchor=Anchor(1.0, "covariance-tone")), z_c, [z_s])
     assert torch.allclose(toned, tone_curve(wct(plain, z_s), z_s), atol=1e-5)
     assert torch.equal(latent_distance(z_c, z_s, "covariance-tone"), latent_distance(z_c, z_s, "covariance"))
     z = z_c.clone().requires_grad_(True)
-    out = transfer("adaattn", z, [z_s], adaattn=module, anchor=Anchor(1.0, "covariance-tone"))
+    out = transfer(TransferSpec("adaattn", adaattn=module, anchor=Anchor(1.0, "covariance-tone")), z, [z_s])
     (out * torch.randn_like(out)).sum().backward()
     assert torch.isfinite(z.grad).all() and all(torch.isfinite(p.grad).all() for p in module.parameters())
 
@@ -244,7 +244,7 @@ def test_anchor_in_a_region_takes_that_regions_moments():
     left = torch.zeros(1, 1, 9, 11)
     left[..., :5] = 1.0
     regions = torch.cat([left, 1 - left], 1)
-    out = regional_transfer("adaattn", z_c, [z_s, z_s2], regions, module, anchor=Anchor(1.0))
+    out = regional_transfer(TransferSpec("adaattn", regions=regions, adaattn=module, anchor=Anchor(1.0)), z_c, [z_s, z_s2])
     for k, z in enumerate((z_s, z_s2)):
         mask = regions[:, k : k + 1].expand_as(out).bool()
         part = out[mask].view(2, 12, -1)
@@ -253,37 +253,37 @@ def test_anchor_in_a_region_takes_that_regions_moments():
 
 def test_alpha_blends_toward_content():
     z_c, z_s = _latents()
-    full = transfer("adain", z_c, [z_s])
-    assert torch.allclose(transfer("adain", z_c, [z_s], alpha=0.0), z_c)
-    assert torch.allclose(transfer("adain", z_c, [z_s], alpha=0.25), 0.25 * full + 0.75 * z_c, atol=1e-6)
+    full = transfer(TransferSpec("adain"), z_c, [z_s])
+    assert torch.allclose(transfer(TransferSpec("adain", alpha=0.0), z_c, [z_s]), z_c)
+    assert torch.allclose(transfer(TransferSpec("adain", alpha=0.25), z_c, [z_s]), 0.25 * full + 0.75 * z_c, atol=1e-6)
     # above 1 it extrapolates along the same line (the pipeline's gain)
-    assert torch.allclose(transfer("adain", z_c, [z_s], alpha=1.5), 1.5 * full - 0.5 * z_c, atol=1e-5)
+    assert torch.allclose(transfer(TransferSpec("adain", alpha=1.5), z_c, [z_s]), 1.5 * full - 0.5 * z_c, atol=1e-5)
     with pytest.raises(ValueError, match="alpha"):
-        transfer("adain", z_c, [z_s], alpha=-0.1)
+        transfer(TransferSpec("adain", alpha=-0.1), z_c, [z_s])
 
 
 def test_output_blending_any_sizes_and_latent_blending_same_size():
     z_c, z_s = _latents()
     z_s2 = torch.randn(2, 12, 5, 13) + 4
     a, b = adain(z_c, z_s), adain(z_c, z_s2)
-    out = transfer("adain", z_c, [z_s, z_s2], style_weights=[3, 1])
+    out = transfer(TransferSpec("adain", style_weights=[3, 1]), z_c, [z_s, z_s2])
     assert torch.allclose(out, 0.75 * a + 0.25 * b, atol=1e-5)
-    assert torch.allclose(transfer("adain", z_c, [z_s, z_s2], style_weights=[1, 0]), a, atol=1e-6)
+    assert torch.allclose(transfer(TransferSpec("adain", style_weights=[1, 0]), z_c, [z_s, z_s2]), a, atol=1e-6)
     z_s3 = torch.randn_like(z_s)
-    lat = transfer("wct", z_c, [z_s, z_s3], style_weights=[1, 1], blend="latents")
+    lat = transfer(TransferSpec("wct", style_weights=[1, 1], blend="latents"), z_c, [z_s, z_s3])
     assert torch.allclose(lat, wct(z_c, 0.5 * z_s + 0.5 * z_s3), atol=1e-5)
     with pytest.raises(ValueError, match="one size"):
-        transfer("adain", z_c, [z_s, z_s2], blend="latents")
+        transfer(TransferSpec("adain", blend="latents"), z_c, [z_s, z_s2])
 
 
 def test_bad_operator_arguments():
     z_c, z_s = _latents()
     with pytest.raises(ValueError, match="unknown method"):
-        transfer("nope", z_c, [z_s])
+        transfer(TransferSpec("nope"), z_c, [z_s])
     with pytest.raises(ValueError, match="weights"):
-        transfer("adain", z_c, [z_s], style_weights=[1, 2])
+        transfer(TransferSpec("adain", style_weights=[1, 2]), z_c, [z_s])
     with pytest.raises(ValueError, match="AdaAttN"):
-        transfer("adaattn", z_c, [z_s])
+        transfer(TransferSpec("adaattn"), z_c, [z_s])
 
 
 def test_anchor_is_one_checked_value_that_names_itself():
@@ -328,22 +328,22 @@ def test_near_fade_leaves_a_content_with_the_styles_statistics_alone(stats):
     z_c, z_s = _latents()
     module = _random_adaattn()
     z_near = wct(z_c, z_s)  # the content's positions, the style's statistics
-    attention = transfer("adaattn", z_near, [z_s], adaattn=module, anchor=Anchor(1.0, stats))
+    attention = transfer(TransferSpec("adaattn", adaattn=module, anchor=Anchor(1.0, stats)), z_near, [z_s])
     assert (attention - z_near).abs().max() > 0.1
-    faded = transfer("adaattn", z_near, [z_s], adaattn=module, anchor=Anchor(1.0, stats, near=0.5))
+    faded = transfer(TransferSpec("adaattn", adaattn=module, anchor=Anchor(1.0, stats, near=0.5)), z_near, [z_s])
     assert torch.allclose(faded, z_near, atol=1e-3)
     # far pairs keep the attention's output exactly
     far = Anchor(1.0, stats, near=float(latent_distance(z_c, z_s, stats).min()) * 0.99)
-    assert torch.equal(transfer("adaattn", z_c, [z_s], adaattn=module, anchor=far),
-                       transfer("adaattn", z_c, [z_s], adaattn=module, anchor=Anchor(1.0, stats)))
+    assert torch.equal(transfer(TransferSpec("adaattn", adaattn=module, anchor=far), z_c, [z_s]),
+                       transfer(TransferSpec("adaattn", adaattn=module, anchor=Anchor(1.0, stats)), z_c, [z_s]))
     # in between: the global transfer plus distance / near of the attention's own change
     near = float(latent_distance(z_c, z_s, stats).max()) * 2
-    halfway = transfer("adaattn", z_c, [z_s], adaattn=module, anchor=Anchor(1.0, stats, near=near))
-    full = transfer("adaattn", z_c, [z_s], adaattn=module, anchor=Anchor(1.0, stats))
+    halfway = transfer(TransferSpec("adaattn", adaattn=module, anchor=Anchor(1.0, stats, near=near)), z_c, [z_s])
+    full = transfer(TransferSpec("adaattn", adaattn=module, anchor=Anchor(1.0, stats)), z_c, [z_s])
     target = wct(z_c, z_s) if stats == "covariance" else adain(z_c, z_s)
     share = latent_distance(z_c, z_s, stats) / near
     assert torch.allclose(halfway, target + share * (full - target), atol=1e-4)
-    assert torch.equal(transfer("adain", z_c, [z_s], anchor=Anchor(0.0, near=near)), adain(z_c, z_s))  # AdaAttN only
+    assert torch.equal(transfer(TransferSpec("adain", anchor=Anchor(0.0, near=near)), z_c, [z_s]), adain(z_c, z_s))  # AdaAttN only
 
 
 # ----------------------------------------------------------------- patch decorator
@@ -390,4 +390,4 @@ def test_style_decorator_carries_style_statistics_and_is_a_registered_operator()
     mean, std = mean_std(out)
     s_mean, s_std = mean_std(z_s)
     assert torch.allclose(mean, s_mean, atol=1e-4) and torch.allclose(std, s_std, rtol=1e-3)
-    assert torch.allclose(transfer("patch", z_c, [z_s]), style_decorator(z_c, z_s))
+    assert torch.allclose(transfer(TransferSpec("patch"), z_c, [z_s]), style_decorator(z_c, z_s))

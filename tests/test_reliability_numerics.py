@@ -7,7 +7,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flowstyle.operators import AdaAttN, adain, apply_operator, transfer, wct
+from flowstyle.operators import AdaAttN, TransferSpec, adain, apply_operator, transfer, wct
 
 SETTINGS = settings(max_examples=50, deadline=None)
 
@@ -73,7 +73,7 @@ def test_transfer_with_extreme_alpha_gain_and_weights(data, method, alpha, weigh
     z_1 = data.draw(latents(channels=12))
     z_2 = z_1 * 0 + 3.0 if blend == "latents" else data.draw(latents(channels=12))  # a flat second style
     with torch.no_grad():
-        out = transfer(method, z_c, [z_1, z_2], alpha=alpha, style_weights=weights, blend=blend, adaattn=_adaattn(12, 0.05))
+        out = transfer(TransferSpec(method, alpha=alpha, style_weights=weights, blend=blend, adaattn=_adaattn(12, 0.05)), z_c, [z_1, z_2])
     assert _finite(out)
     if alpha == 0.0:
         assert torch.equal(out, z_c)
@@ -96,7 +96,7 @@ def test_regions_with_tiny_and_extreme_weights(data, method, kind):
         first[..., :, : max(w // 2, 1)] = 1.0
     regions = torch.cat([first, 1.0 - first], 1)
     with torch.no_grad():
-        out = transfer(method, z_c, z_s, regions=regions, adaattn=_adaattn(12, 0.05))
+        out = transfer(TransferSpec(method, regions=regions, adaattn=_adaattn(12, 0.05)), z_c, z_s)
     assert _finite(out)
 
 

@@ -13,6 +13,7 @@ channels-last convolution weights on the CPU, and an optional bfloat16 path for 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import os
 from collections import OrderedDict
@@ -32,7 +33,7 @@ from ..image.lattice import remove_lattice
 from ..image.transforms import center_crop_to_multiple, pad_to_multiple, resize_longest
 from ..models import DEFAULT_MODEL, StyleModel, load_model
 from ..flow.precision import PRECISIONS, resolve_precision
-from ..operators import transfer
+from ..operators import TransferSpec, transfer
 from .options import StylizeOptions
 from .phases import average_over_phases, phase_plan
 from .regions import latent_regions, pad_regions, region_weights
@@ -236,13 +237,16 @@ class Stylizer:
         base = pad_to_multiple(x, pad, m, o.pad_mode).to(self.device)
         del x  # large images: keep only the padded copy alive
 
+        spec = TransferSpec(
+            o.method, o.alpha * o.gain, o.style_weights, o.blend, self.model.adaattn, o.max_keys, o.seed, anchor=o.anchoring
+        )
+
         def at_latent(z_c: Tensor, shift: tuple[int, int]) -> Tensor:
-            regions = None if padded_regions is None else latent_regions(padded_regions, *shift, m).to(z_c.device)
             step.transfer()
-            return transfer(
-                o.method, z_c, z_styles, o.alpha * o.gain, o.style_weights, o.blend,
-                self.model.adaattn, o.max_keys, o.seed, regions, o.anchoring,
-            )
+            if padded_regions is None:
+                return transfer(spec, z_c, z_styles)
+            regions = latent_regions(padded_regions, *shift, m).to(z_c.device)
+            return transfer(dataclasses.replace(spec, regions=regions), z_c, z_styles)
 
         def encode(t: Tensor, start: int, stop: int) -> Tensor:
             step.flow("encode", start, stop)

@@ -7,7 +7,7 @@ from PIL import Image
 
 from flowstyle.cli import main
 from flowstyle.errors import FlowstyleError
-from flowstyle.operators import AdaAttN, apply_operator, mean_std, regional_transfer, transfer
+from flowstyle.operators import AdaAttN, TransferSpec, apply_operator, mean_std, regional_transfer, transfer
 from flowstyle.pipeline import Stylizer
 from flowstyle.pipeline.regions import latent_regions, pad_regions, region_weights
 
@@ -34,7 +34,7 @@ def _region_stats(z, region):
 def test_adain_regions_each_take_their_own_styles_statistics():
     z_c, z_a, z_b = _latents()
     regions = _halves(8, 10, 4)
-    out = regional_transfer("adain", z_c, [z_a, z_b], regions)
+    out = regional_transfer(TransferSpec("adain", regions=regions), z_c, [z_a, z_b])
     for k, z_s in enumerate((z_a, z_b)):
         mean, var = _region_stats(out, regions[0, k].bool())
         mean_s, std_s = mean_std(z_s)
@@ -46,7 +46,7 @@ def test_wct_regions_each_take_their_own_styles_covariance():
     z_c, z_a, z_b = _latents(c=4, h=12, w=12)
     z_a, z_b = z_a[:, :4], z_b[:, :4]
     regions = _halves(12, 12, 5)
-    out = regional_transfer("wct", z_c, [z_a, z_b], regions)
+    out = regional_transfer(TransferSpec("wct", regions=regions), z_c, [z_a, z_b])
     for k, z_s in enumerate((z_a, z_b)):
         sel = out[0][:, regions[0, k].bool()].double()
         flat = z_s[0].flatten(1).double()
@@ -61,8 +61,8 @@ def test_region_statistics_ignore_the_rest_of_the_latent():
     other = z_c.clone()
     other[..., 4:] = other[..., 4:] * 10 - 7
     for method in ("adain", "wct"):
-        a = regional_transfer(method, z_c, [z_a, z_b], regions)
-        b = regional_transfer(method, other, [z_a, z_b], regions)
+        a = regional_transfer(TransferSpec(method, regions=regions), z_c, [z_a, z_b])
+        b = regional_transfer(TransferSpec(method, regions=regions), other, [z_a, z_b])
         assert torch.allclose(a[..., :4], b[..., :4], atol=1e-5)
 
 
@@ -72,10 +72,10 @@ def test_one_region_equals_the_unmasked_transfer_bit_for_bit():
     for method in ("adain", "wct", "adaattn"):
         plain = apply_operator(method, z_c, z_a, module)
         ones = torch.ones(1, 1, 8, 10)
-        assert torch.equal(regional_transfer(method, z_c, [z_a], ones, module), plain)
+        assert torch.equal(regional_transfer(TransferSpec(method, regions=ones, adaattn=module), z_c, [z_a]), plain)
         # a second style without a region costs nothing and changes nothing
         unused = torch.cat([ones, torch.zeros_like(ones)], 1)
-        assert torch.equal(regional_transfer(method, z_c, [z_a, z_b], unused, module), plain)
+        assert torch.equal(regional_transfer(TransferSpec(method, regions=unused, adaattn=module), z_c, [z_a, z_b]), plain)
 
 
 def test_soft_weights_blend_the_transfers_and_adaattn_attends_per_region():
@@ -84,12 +84,12 @@ def test_soft_weights_blend_the_transfers_and_adaattn_attends_per_region():
     ramp = torch.linspace(0, 1, 10).view(1, 1, 1, 10).expand(1, 1, 8, 10)
     regions = torch.cat([1 - ramp, ramp], 1)
     with torch.no_grad():
-        out = regional_transfer("adaattn", z_c, [z_a, z_b], regions, module)
+        out = regional_transfer(TransferSpec("adaattn", regions=regions, adaattn=module), z_c, [z_a, z_b])
         expected = (1 - ramp) * module(z_c, z_a) + ramp * module(z_c, z_b)
     assert torch.allclose(out, expected, atol=1e-5)
     # transfer(regions=...) is the same, and alpha still trades style for content
-    half = transfer("adain", z_c, [z_a, z_b], alpha=0.5, regions=regions)
-    assert torch.allclose(half, 0.5 * z_c + 0.5 * regional_transfer("adain", z_c, [z_a, z_b], regions), atol=1e-5)
+    half = transfer(TransferSpec("adain", alpha=0.5, regions=regions), z_c, [z_a, z_b])
+    assert torch.allclose(half, 0.5 * z_c + 0.5 * regional_transfer(TransferSpec("adain", regions=regions), z_c, [z_a, z_b]), atol=1e-5)
 
 
 def test_region_weights_labels_grey_blend_resize_and_errors():
