@@ -92,7 +92,7 @@ class ArtFlow(nn.Module):
         return self.decode_blocks(z)
 
     def encode_blocks(self, x: Tensor, start: int = 0, stop: int | None = None) -> Tensor:
-        """Blocks start..stop-1 only (0-based): the nested phase averaging (pipeline/phases.py)
+        """Blocks start..stop-1 only (0-based): the nested phase averaging (flow/phases.py)
         runs the blocks in segments. x's sides must be multiples of 2**(stop - start)."""
         for block in self.blocks[start:stop]:
             x = block(x)

@@ -11,6 +11,7 @@ import json
 from dataclasses import asdict, dataclass, fields
 
 from ..errors import FlowstyleError
+from ..flow.phases import phase_plan
 from ..flow.precision import PRECISIONS
 from ..image.lattice import checked_grid_filter
 from ..operators import OPERATORS, Anchor, checked_anchor, checked_anchor_near, checked_anchor_stats
@@ -22,7 +23,7 @@ LEGACY_INFO_KEYS = ("default_phases", "default_gain")
 @dataclass(frozen=True)
 class InferenceDefaults:
     """phases: squeeze phases averaged against the grid (docs/grid.md); deep_phases: those of
-    the deepest block alone on each of them (pipeline/phases.phase_plan); gain: the latent-change
+    the deepest block alone on each of them (flow/phases.phase_plan); gain: the latent-change
     scale chosen for those phases; method: the operator (None: the one the model was trained
     for); precision: the flow's precision, "auto" meaning bf16 where the machine has bf16 units
     (None: float32); anchor: AdaAttN's pull to the style's global latent moments
@@ -70,8 +71,6 @@ class InferenceDefaults:
     def check_for(self, n_block: int) -> InferenceDefaults:
         """Raise unless the phase counts suit a flow of `n_block` blocks (the pipeline's own plan
         is the check, so that the two cannot disagree)."""
-        from ..pipeline.phases import phase_plan  # here: the pipeline package imports this module
-
         phase_plan(self.phases, n_block, self.deep_phases)
         return self
 

@@ -22,7 +22,7 @@ from ..image.lattice import MAX_GRID_FILTER, checked_grid_filter
 from ..image.transforms import PAD_MODES
 from ..models.defaults import MAX_GAIN
 from ..operators import ANCHOR_STATS, BLENDS, OPERATORS, Anchor, checked_anchor, checked_anchor_near, checked_anchor_stats, normalize_weights
-from .phases import phase_plan
+from ..flow.phases import phase_plan
 from .regions import MaskLike
 
 if TYPE_CHECKING:

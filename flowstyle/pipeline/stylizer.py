@@ -35,7 +35,7 @@ from ..models import DEFAULT_MODEL, StyleModel, load_model
 from ..flow.precision import PRECISIONS, resolve_precision
 from ..operators import TransferSpec, transfer
 from .options import StylizeOptions
-from .phases import average_over_phases, phase_plan
+from ..flow.phases import average_over_phases, phase_plan
 from .regions import latent_regions, pad_regions, region_weights
 
 # The flow runs in bands, so memory is set by the whole-image tensors (image, padded image,

@@ -44,7 +44,7 @@ class TrainConfig:
     hinge_weight: float = option(0.0, "weight of the style hinge: the penalty on outputs further from their style than their content was (style match below 0)", type=float)
     texture_weight: float = option(0.0, "weight of the texture term: relative distance of the output's VGG feature covariances (centred Gram, relu2_1..relu5_1) from the style's; asks for the style's strokes and patterns, which the mean/std loss lets a recolouring satisfy", type=float)
     distill_weight: float = option(0.0, "weight of the pull of the output towards the initial model's (--init, frozen) all-phase average on the same pair: its grid-free default path, learnt by the one-pass path", type=float)
-    phases: int = option(1, "train through the path that averages the deepest block over this many of its squeeze phases (1, 2 or 4; pipeline/phases.py deepest_block_plan): the grid losses then see what that path leaves", type=int)
+    phases: int = option(1, "train through the path that averages the deepest block over this many of its squeeze phases (1, 2 or 4; flow/phases.py deepest_block_plan): the grid losses then see what that path leaves", type=int)
     anchor: float = option(0.0, "AdaAttN: train with the output moved this far (0..1) towards AdaIN's global moments, as stylize --anchor", type=float)
     anchor_stats: str = option("mean-std", "what that anchor matches: channel mean/std, or mean and covariance (its maps held constant for the gradient)", choices=ANCHOR_STATS, type=str)
     near_pairs: float = option(0.0, "share (0..1) of each batch whose style is one of the training styles nearest to its content (by the style loss): pairs already close to their style, where the output should barely move", type=float)

@@ -30,7 +30,7 @@ from ..image.io import atomic_output
 from ..flow import ArtFlow
 from .losses import LossWeights, compute_losses, distillation_loss, shift_consistency_loss
 from ..operators import apply_operator
-from ..pipeline.phases import LATENT_PAD_MODE, average_over_phases, deepest_block_plan, phase_plan
+from ..flow.phases import LATENT_PAD_MODE, average_over_phases, deepest_block_plan, phase_plan
 from .vgg import load_vgg
 from ..models import StyleModel, load_model, save_model
 

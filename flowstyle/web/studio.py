@@ -356,7 +356,7 @@ class Studio:
 def _passes(stylizer, n_styles: int, options: StylizeOptions) -> tuple[int, float]:
     """(shifted passes blended, their cost in whole flow passes: a deeper block costs 1/4 of the
     one above it, the same width on a quarter of the positions)."""
-    from ..pipeline.phases import phase_plan
+    from ..flow.phases import phase_plan
 
     model = getattr(stylizer, "model", None)  # a real Stylizer; test stand-ins lack it
     if model is None:

@@ -1,4 +1,4 @@
-"""Phase plans and the nested phase averaging (pipeline/phases.py)."""
+"""Phase plans and the nested phase averaging (flow/phases.py)."""
 
 import pytest
 import torch
@@ -6,7 +6,7 @@ import torch
 from flowstyle import Stylizer
 from flowstyle.errors import FlowstyleError
 from flowstyle.image.transforms import pad as pad_image
-from flowstyle.pipeline.phases import average_over_phases, deepest_block_plan, phase_plan
+from flowstyle.flow.phases import average_over_phases, deepest_block_plan, phase_plan
 
 
 def test_plans():
