@@ -35,7 +35,7 @@ def main() -> None:
 
     def run(max_keys: int | None) -> tuple[torch.Tensor, float]:
         start = time.perf_counter()
-        out = stylizer.stylize_tensor(content, style, method="adaattn", phases=1, max_keys=max_keys, seed=0)
+        out = stylizer.stylize_tensor(content, style, method="adaattn", recipe=dict(phases=1, max_keys=max_keys, seed=0))
         return out, time.perf_counter() - start
 
     exact, seconds = run(None)

@@ -38,7 +38,7 @@ def main() -> None:
         times = []
         for _ in range(max(2, args.runs)):
             start = time.perf_counter()
-            stylizer.stylize_tensor(content, style, phases=1, tile=tile)
+            stylizer.stylize_tensor(content, style, recipe=dict(phases=1), tile=tile)
             times.append(time.perf_counter() - start)
         print(f"{args.model} {args.size} px {args.precision} tile {text}: {statistics.median(times[1:]):.2f} s", flush=True)
 

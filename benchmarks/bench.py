@@ -98,7 +98,7 @@ def run_worker(case: dict, repeats: int, pad: int, phases: int, threads: int | N
         model = _load(case["spec"])
         stylizer = Stylizer(model, cache_size=0, precision=case["precision"])  # style encoded every run
         set_threads(threads)  # after Stylizer, which may raise the count to all CPUs
-        options = dict(method=case["method"], pad=pad, phases=phases)
+        options = dict(method=case["method"], pad=pad, recipe=dict(phases=phases))
         times = _time_runs(lambda: stylizer.stylize(content, style, **options), repeats)
         m = model.config.multiple
         w, h = content.size

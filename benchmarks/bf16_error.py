@@ -22,9 +22,9 @@ from flowstyle.models import list_models
 
 
 def timed(stylizer: Stylizer, content, style, phases: int | None) -> tuple[torch.Tensor, float]:
-    stylizer.stylize_tensor(content, style, phases=phases)  # warm-up, style encoded and cached
+    stylizer.stylize_tensor(content, style, recipe=dict(phases=phases) if phases else None)  # warm-up, style encoded and cached
     start = time.perf_counter()
-    out = stylizer.stylize_tensor(content, style, phases=phases)
+    out = stylizer.stylize_tensor(content, style, recipe=dict(phases=phases) if phases else None)
     return out, time.perf_counter() - start
 
 
@@ -47,7 +47,7 @@ def main() -> None:
             half, t_half = timed(half_stylizer, content, style, phases)
             diff = (half - full).abs().flatten() * 255
             p99 = torch.quantile(diff[:: max(1, diff.numel() // 1_000_000)], 0.99).item()
-            shown = phases or f"{full_stylizer.options_for(1).phases} (default)"
+            shown = phases or f"{full_stylizer.options_for(1).recipe.phases} (default)"
             lines.append(f"| {entry.name} | {shown} | {t_full:.2f} | {t_half:.2f} | {t_full / t_half:.2f}x | "
                          f"{diff.mean().item():.2f} | {p99:.1f} | {diff.max().item():.1f} |")
             print(lines[-1], flush=True)

@@ -264,13 +264,14 @@ def worker_model(spec: str, size: int, repeats: int, all_phases: bool, threads: 
     set_threads(threads)
     content, style = sample_pair(size)
     warm_c, warm_s = sample_pair(min(size, WARMUP_SIZE))
-    opts = default.options_for(1)
+    used = default.options_for(1)
+    opts = used.recipe
     m = model.config.multiple
     cases = {"default": (default, {})}
     if not _is_single_pass(opts.phases, opts.grid_filter, default.precision):  # else the same call: not run twice
-        cases["single"] = (single, {"phases": 1, "grid_filter": 0.0})
+        cases["single"] = (single, {"quality": "fast", "recipe": {"grid_filter": 0.0, "grid_filter_diagonal": None}})
     if all_phases and model.config.all_phases != opts.phases:
-        cases["all_phases"] = (default, {"phases": model.config.all_phases})
+        cases["all_phases"] = (default, {"quality": "finest"})
     out: dict = {}
     for name, (stylizer, keywords) in cases.items():
         stylizer.stylize_tensor(warm_c, warm_s, **keywords)
@@ -281,8 +282,8 @@ def worker_model(spec: str, size: int, repeats: int, all_phases: bool, threads: 
     sh, sw = style.shape[-2:]
     out.update(
         mp=h * w / 1e6,
-        flops=pass_flops(model.config, padded_shape(h, w, opts.pad, m), style_shape(sh, sw, m), opts.method),
-        phases=opts.phases, gain=opts.gain, grid_filter=opts.grid_filter, method=opts.method, precision=default.precision,
+        flops=pass_flops(model.config, padded_shape(h, w, used.pad, m), style_shape(sh, sw, m), used.method),
+        phases=opts.phases, gain=opts.gain, grid_filter=opts.grid_filter, method=used.method, precision=default.precision,
         requested=model.defaults.precision or "float32", all_phases_count=model.config.all_phases,
     )
     return out

@@ -36,7 +36,7 @@ def profile_run(model: str, size: int, precision: str, phases: int) -> tuple[lis
 
     content, style = sample_pair(size)
     stylizer = Stylizer(model, precision=precision, cache_size=0)
-    run = lambda: stylizer.stylize_tensor(content, style, phases=phases, gain=1.0)  # noqa: E731
+    run = lambda: stylizer.stylize_tensor(content, style, recipe=dict(phases=phases, gain=1.0))  # noqa: E731
     run()
     start = time.perf_counter()
     with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:

@@ -4,8 +4,11 @@
     image = flowstyle.stylize("photo.jpg", "painting.jpg", model="artflow-adain", alpha=0.8)
     image.save("out.jpg")
 
-    options = flowstyle.StylizeOptions(alpha=0.8, phases=4)
+    options = flowstyle.StylizeOptions(alpha=0.8, quality="finest")
     image = flowstyle.Stylizer("artflow-adain").stylize("photo.jpg", "painting.jpg", options)
+
+    # experts: change the model's tuning recipe field by field (flowstyle.Recipe)
+    image = flowstyle.stylize("photo.jpg", "painting.jpg", recipe={"phases": 4, "gain": 1.2})
 
 The names below load on first use, so `import flowstyle` (and `flowstyle --help`) stays light.
 """
@@ -29,7 +32,7 @@ _EXPORTS = {
     "AdaAttN": "operators", "adain": "operators", "wct": "operators", "transfer": "operators",
     "TransferSpec": "operators",
     "StylizeOptions": "pipeline", "Stylizer": "pipeline", "stylize": "pipeline",
-    "StyleModel": "models", "InferenceDefaults": "models", "load_model": "models",
+    "StyleModel": "models", "InferenceDefaults": "models", "Recipe": "models", "load_model": "models",
     "save_model": "models", "list_models": "models",
 }
 
@@ -37,7 +40,7 @@ __all__ = [*_EXPORTS, "FlowstyleError", "__version__"]
 
 if TYPE_CHECKING:
     from .flow import ArtFlow, FlowConfig
-    from .models import InferenceDefaults, StyleModel, list_models, load_model, save_model
+    from .models import InferenceDefaults, Recipe, StyleModel, list_models, load_model, save_model
     from .operators import AdaAttN, TransferSpec, adain, transfer, wct
     from .pipeline import StylizeOptions, Stylizer, stylize
 

@@ -63,7 +63,7 @@ def main() -> None:
     print("\n| anchor | hard pairs, 1 pass: style match median / worst / pairs < 0 | SSIM | clipped % |")
     print("|---|---|---|---|")
     for anchor in args.anchors:
-        opts = StylizeOptions(phases=1, gain=1.0, anchor=anchor, anchor_stats=args.anchor_stats)
+        opts = StylizeOptions(recipe={k: v for k, v in dict(phases=1, deep_phases=1, gain=1.0, anchor=anchor, anchor_stats=args.anchor_stats).items() if v is not None})
         hard = score_pairs(lambda c, s: st.stylize_tensor(c, [s], options=opts),
                            [(contents[i].tensor, styles[j].tensor) for i, j, _ in pairs])
         print(f"| {anchor:g} | {hard.style_match_cell()} | {np.median(hard.ssim):.2f} | {np.median(hard.clipped):.1f} |", flush=True)
@@ -71,12 +71,12 @@ def main() -> None:
         return
     first_c = load_images(image_paths([args.content], args.max_images), args.size)
     first_s = load_images(image_paths([args.styles], args.max_images), args.size)
-    d = st.model.defaults
+    d = st.model.defaults.recipe
     print(f"\nDefault path (phases {d.phases}, gain {d.gain:g}), {len(first_c)} x {len(first_s)} pairs:\n")
     print("| anchor | style match (median / worst decile / pairs < 0) | SSIM | clipped % | grid ratio (median / worst) | grid border (median / worst) | s / pair |")
     print("|---|---|---|---|---|---|---|")
     for anchor in args.anchors:
-        opts = StylizeOptions(anchor=anchor, anchor_stats=args.anchor_stats)
+        opts = StylizeOptions(recipe={k: v for k, v in dict(anchor=anchor, anchor_stats=args.anchor_stats).items() if v is not None})
         scores = score_pairs(lambda c, s: st.stylize_tensor(c, [s], options=opts), grid_of(first_c, first_s), grid=True)
         print(f"| {anchor:g} | {scores.grid_cells()} | {scores.mean_seconds:.1f} |", flush=True)
 

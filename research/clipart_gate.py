@@ -92,8 +92,8 @@ def main() -> None:
     styles = load_images([clip_paths[j] for _, j, _ in pairs], args.size)
     print("\n| model | style match median / worst / pairs < 0 | SSIM | clipped % (content) | s / pair |")
     print("|---|---|---|---|---|")
-    opts = StylizeOptions(pad=64, pad_mode="reflect", anchor=args.anchor, anchor_stats=args.anchor_stats,
-                          anchor_near=args.anchor_near, method=args.method)
+    opts = StylizeOptions(pad=64, pad_mode="reflect", method=args.method,
+                          recipe={k: v for k, v in dict(anchor=args.anchor, anchor_stats=args.anchor_stats, anchor_near=args.anchor_near).items() if v is not None})
     for model in args.models:
         st = Stylizer(model)
         g = score_pairs(lambda c, s: st.stylize_tensor(c, [s], options=opts),
@@ -108,7 +108,7 @@ def main() -> None:
 def latent_distances(st: Stylizer, contents, styles) -> list[list[float]]:
     """distance[i][j]: `operators.latent_distance` of content i to style j in st's flow, with the
     statistics of its default anchor (covariance or mean-std)."""
-    stats = st.model.defaults.anchor_stats
+    stats = st.model.defaults.recipe.anchor_stats
     z_c, z_s = ([st.encode_style(image.tensor, None) for image in images] for images in (contents, styles))
     return [[float(latent_distance(zc, zs, stats)) for zs in z_s] for zc in z_c]
 

@@ -78,7 +78,7 @@ def main() -> None:
         for s in args.styles:
             style = _image(s, args.size)
             for way in WAYS:
-                out = run(stylizer, content, style, way, method=args.method, phases=args.phases)
+                out = run(stylizer, content, style, way, method=args.method, recipe={k: v for k, v in dict(phases=args.phases).items() if v is not None})
                 de = delta_e(out, content)
                 sm = style_match(grey(out), grey(content), grey(style))
                 scores[way].append((de, sm))

@@ -47,7 +47,7 @@ def main() -> None:
     contents = load_images(image_paths(args.content, args.max_images), args.size)
     styles = load_images(image_paths(args.styles, args.max_styles or args.max_images), args.size)
     st = Stylizer(args.model)
-    overrides = dict(gain=args.gain, anchor=args.anchor, anchor_stats=args.anchor_stats, anchor_near=args.anchor_near, method=args.method)
+    overrides = {k: v for k, v in dict(gain=args.gain, anchor=args.anchor, anchor_stats=args.anchor_stats, anchor_near=args.anchor_near).items() if v is not None}
     print(f"{args.model}: {len(contents)} contents x {len(styles)} styles at {args.size} px, "
           f"gain {args.gain:g}" + (f", anchor {args.anchor:g}" if args.anchor is not None else "")
           + (f" ({args.anchor_stats})" if args.anchor_stats else "")
@@ -58,7 +58,7 @@ def main() -> None:
     pair_names = [(c.name, s.name) for c in contents for s in styles]
     rows = {}
     for phases, deep, grid_filter in paths:
-        opts = StylizeOptions(phases=phases, deep_phases=deep, grid_filter=grid_filter, **overrides)
+        opts = StylizeOptions(method=args.method, recipe=dict(phases=phases, deep_phases=deep, grid_filter=grid_filter, grid_filter_diagonal=None, **overrides))
         scores = score_pairs(lambda c, s: st.stylize_tensor(c, [s], options=opts), grid_of(contents, styles), grid=True)
         label = f"{phases}/{deep}" if deep != 1 else f"{phases}"
         label += f" + filter {grid_filter:g} px" if grid_filter else ""

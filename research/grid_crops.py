@@ -15,9 +15,9 @@ from flowstyle import Stylizer
 from flowstyle.image.io import load_tensor, save_image, tensor_to_image
 from flowstyle.image.transforms import resize_longest
 
-ALL_PHASES = "all"
-VARIANTS = [("1 pass, pad 0", dict(phases=1, pad=0, grid_filter=0)), ("1 pass, pad 64", dict(phases=1, pad=64, grid_filter=0)),
-            ("default path", dict(pad=64)), ("all phases averaged", dict(phases=ALL_PHASES, pad=64, grid_filter=0))]
+VARIANTS = [("1 pass, pad 0", dict(recipe=dict(phases=1, deep_phases=1, gain=1.0, grid_filter=0, grid_filter_diagonal=None), pad=0)),
+            ("1 pass, pad 64", dict(recipe=dict(phases=1, deep_phases=1, gain=1.0, grid_filter=0, grid_filter_diagonal=None), pad=64)),
+            ("default path", dict(pad=64)), ("all phases averaged", dict(quality="finest", pad=64))]
 
 
 def main() -> None:
@@ -34,10 +34,8 @@ def main() -> None:
     content = resize_longest(load_tensor(args.content), args.size)
     tiles = [("content", tensor_to_image(content))]
     for label, options in VARIANTS:
-        if options.get("phases") == ALL_PHASES:
-            options = {**options, "phases": stylizer.model.config.all_phases}
         if label == "default path":
-            used = stylizer.options_for(1)
+            used = stylizer.options_for(1).recipe
             label += f" ({used.phases} pass{'es' if used.phases > 1 else ''}" + (f", filter {used.grid_filter:g} px)" if used.grid_filter else ")")
         tiles.append((label, stylizer.stylize(content, args.style, **options)))
     side = args.crop * args.zoom

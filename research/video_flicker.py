@@ -90,7 +90,7 @@ def main() -> None:
         write_clip(make_clip(kind, args.frames, args.width, args.height), path)
         contents = list(read_frames(path))  # as decoded, like `flowstyle video` sees them
         print(f"{kind:5s} input: motion-compensated change {warp_error(contents, contents):.4f}", flush=True)
-        stylized = [stylizer.stylize_tensor(c, style, phases=args.phases) for c in contents]
+        stylized = [stylizer.stylize_tensor(c, style, recipe={k: v for k, v in dict(phases=args.phases).items() if v is not None}) for c in contents]
         results = {0.0: stylized}
         for strength in args.strengths:
             blend = TemporalBlend(strength)

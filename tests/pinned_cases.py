@@ -25,15 +25,15 @@ CASES: dict[str, tuple[str, dict]] = {
     "adain": ("adain", dict(pad=8)),
     "wct": ("adain", dict(method="wct", pad=8)),
     "alpha-0.5": ("adain", dict(alpha=0.5, pad=8)),
-    "phases-4": ("adain", dict(phases=4, pad=8)),
-    "phases-4-gain": ("adain", dict(phases=4, gain=1.5, pad=8)),
+    "phases-4": ("adain", dict(recipe=dict(phases=4), pad=8)),
+    "phases-4-gain": ("adain", dict(recipe=dict(phases=4, gain=1.5), pad=8)),
     "tile-8": ("adain", dict(tile=8, pad=8)),
     "tile-0-zeros": ("adain", dict(tile=0, pad=4, pad_mode="zeros")),
     "two-styles": ("adain", dict(styles=2, style_weights=[0.3, 0.7], pad=8)),
     "latents": ("adain", dict(styles="same-size", blend="latents", style_weights=[0.6, 0.4], pad=8)),
     "size": ("adain", dict(size=24, pad=8)),
     "adaattn": ("adaattn", dict(pad=8)),
-    "adaattn-keys": ("adaattn", dict(max_keys=20, seed=3, pad=8)),
+    "adaattn-keys": ("adaattn", dict(recipe=dict(max_keys=20, seed=3), pad=8)),
 }
 
 

@@ -139,7 +139,7 @@ def test_folder_stylization_killed_midway_resumes_without_partial_files(tiny_mod
         photos[["astronaut", "chelsea", "coffee", "rocket"][i % 4]].resize((96, 72)).rotate(i * 15).save(folder / f"p{i:02d}.jpg")
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "flowstyle", "stylize", str(folder), str(folder / "p00.jpg"), "-o", str(out),
-           "--model", tiny_model_file, "--phases", "4", "--pad", "8"]
+           "--model", tiny_model_file, "--recipe", "phases=4", "--pad", "8"]
     proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 240
     while (not out.exists() or len([p for p in out.glob("p*.png")]) < 3) and proc.poll() is None and time.monotonic() < deadline:
@@ -170,7 +170,7 @@ def test_video_killed_midway_leaves_no_output_and_reruns(tiny_model_file, photos
     out_dir.mkdir()
     out = out_dir / "styled.mp4"
     cmd = [sys.executable, "-m", "flowstyle", "video", str(clip), photo_path(photos, tmp_path), "-o", str(out),
-           "--model", tiny_model_file, "--phases", "2", "--pad", "8"]
+           "--model", tiny_model_file, "--recipe", "phases=2", "--pad", "8"]
     proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 240
     while not any(p.stat().st_size > 0 for p in out_dir.iterdir()) and proc.poll() is None and time.monotonic() < deadline:

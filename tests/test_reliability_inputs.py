@@ -27,7 +27,7 @@ from flowstyle.pipeline import Stylizer
 from .hostile import EITHER, INVALID, VALID_SIZES, encode, hostile_bytes, hostile_files, pattern
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-TINY = ["--pad", "4", "--phases", "1"]
+TINY = ["--pad", "4", "--recipe", "phases=1"]
 
 
 @pytest.fixture(scope="module")
@@ -235,7 +235,7 @@ def test_fuzz_stylize_api_on_odd_images(stylizer, photos, finite_outputs, h, w, 
     img = img.convert("F") if mode == "F" else img.convert("I") if mode == "I;16" else img.convert(mode)
     content, style = (photos["rocket"], img) if as_style else (img, photos["coffee"])
     try:
-        out = stylizer.stylize(content, style, pad=4, phases=1, alpha=alpha, method=method)
+        out = stylizer.stylize(content, style, pad=4, recipe=dict(phases=1), alpha=alpha, method=method)
     except FlowstyleError as exc:
         assert "too small" in str(exc)
         return
@@ -368,7 +368,7 @@ def test_cli_non_utf8_paths_in_a_real_process(photo_files, tiny_model_file, tmp_
     out = os.path.join(folder, b"out-\xff.png")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).parents[1]), "LC_ALL": "C.UTF-8"}
     cmd = [sys.executable, "-m", "flowstyle", "stylize", name, os.fsencode(photo_files["coffee"]), b"-o", out,
-           b"--model", os.fsencode(tiny_model_file), b"--pad", b"4", b"--phases", b"1"]
+           b"--model", os.fsencode(tiny_model_file), b"--pad", b"4", b"--recipe", b"phases=1"]
     proc = subprocess.run(cmd, capture_output=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr.decode(errors="replace")[-2000:]
     assert os.path.exists(out) and b"Traceback" not in proc.stderr

@@ -1,4 +1,5 @@
-"""argparse helpers: value types, and flags generated from self-describing dataclass fields."""
+"""argparse helpers: value types, flags generated from self-describing dataclass fields, and
+repeatable KEY=VALUE flags that fill one dict of such fields (`--recipe phases=4`)."""
 
 from __future__ import annotations
 
@@ -65,3 +66,45 @@ def add_fields(parser: argparse.ArgumentParser, cls: type, only: Iterable[str] |
 def values(args: argparse.Namespace, cls: type) -> dict[str, Any]:
     """The fields of dataclass `cls` that the command line set (see `add_fields`)."""
     return {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if hasattr(args, f.name)}
+
+
+def add_key_values(parser: argparse.ArgumentParser | argparse._ArgumentGroup, cls: type, flag: str, dest: str,
+                   help: str) -> None:
+    """A repeatable `flag KEY=VALUE` that collects fields of dataclass `cls` into one dict at
+    `dest` (absent from the namespace when not given). Each value is parsed by its field's type
+    (metadata "type"); "none" sets an optional field to None. The help lists the keys."""
+    known = {f.name: f for f in dataclasses.fields(cls) if f.metadata.get("flag", True)}
+    keys = "; ".join(f"{name}: {f.metadata.get('help', '')}" + (f" ({'|'.join(f.metadata['choices'])})" if f.metadata.get("choices") else "")
+                     + f" [{f.default}]" for name, f in known.items())
+
+    def pair(text: str) -> tuple[str, Any]:
+        key, sep, raw = text.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or key not in known:
+            raise argparse.ArgumentTypeError(f"expected KEY=VALUE with KEY one of {', '.join(known)}, got {text!r}")
+        f = known[key]
+        raw = raw.strip()
+        if raw.lower() == "none" and f.default is None:
+            return key, None
+        try:
+            value = f.metadata.get("type", str)(raw)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{key}: not a valid {f.metadata.get('type', str).__name__}: {raw!r}") from None
+        if f.metadata.get("choices") and value not in f.metadata["choices"]:
+            raise argparse.ArgumentTypeError(f"{key}: choose from {', '.join(f.metadata['choices'])}, got {raw!r}")
+        return key, value
+
+    class Collect(argparse.Action):
+        def __call__(self, parser, namespace, value, option_string=None):
+            setattr(namespace, self.dest, {**(getattr(namespace, self.dest, None) or {}), value[0]: value[1]})
+
+    parser.add_argument(flag, dest=dest, metavar="KEY=VALUE", type=pair, action=Collect, default=argparse.SUPPRESS,
+                        help=f"{help} Keys: {keys}.")
+
+
+def add_recipe(parser: argparse.ArgumentParser) -> None:
+    """The "advanced" group: `--recipe KEY=VALUE`, changes to the model's tuning (models/recipe.py)."""
+    from ..models.recipe import Recipe
+
+    group = parser.add_argument_group("advanced", "change the model's tuning recipe (see `flowstyle models` for each model's)")
+    add_key_values(group, Recipe, "--recipe", "recipe", "set one field of the model's recipe; repeatable.")

@@ -14,8 +14,9 @@ import argparse
 import shlex
 import sys
 
+from ..models.recipe import Recipe
 from ..pipeline.options import StylizeOptions
-from .args import add_fields, positive_int, values
+from .args import add_fields, add_recipe, positive_int, values
 
 SUBCOMMANDS = {
     "all": "every experiment below, one report",
@@ -54,8 +55,8 @@ def command_line(args: argparse.Namespace) -> str:
     return " ".join(parts)
 
 
-# the stylize options an evaluation may set for every flowstyle model it runs
-EVAL_OPTIONS = ("alpha", "phases", "deep_phases", "grid_filter", "grid_filter_diagonal", "gain", "anchor", "anchor_stats", "anchor_near", "pad", "pad_mode", "preserve_color")
+# the stylize options an evaluation may set for every flowstyle model it runs (and --recipe)
+EVAL_OPTIONS = ("alpha", "quality", "pad", "pad_mode", "preserve_color")
 
 
 def _options(args: argparse.Namespace) -> StylizeOptions:
@@ -63,7 +64,8 @@ def _options(args: argparse.Namespace) -> StylizeOptions:
 
 
 def _option_flags(options: StylizeOptions) -> list[str]:
-    """The flags of the options that differ from the defaults (pad and pad mode always)."""
+    """The flags of the options that differ from the defaults (pad and pad mode always), then
+    the recipe's changes."""
     default = StylizeOptions()
     flags = []
     for name in EVAL_OPTIONS:
@@ -71,6 +73,9 @@ def _option_flags(options: StylizeOptions) -> list[str]:
         if value != getattr(default, name) or name in ("pad", "pad_mode"):
             flag = "--" + name.replace("_", "-")
             flags += [flag] if value is True else [flag, str(value)]
+    changes = options.recipe.changes() if isinstance(options.recipe, Recipe) else dict(options.recipe or {})
+    for key, value in changes.items():
+        flags += ["--recipe", f"{key}={'none' if value is None else value}"]
     return flags
 
 
@@ -82,6 +87,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="report folder (created)")
     p.add_argument("--size", type=positive_int, default=256, help="longest side in px (default 256)")
     add_fields(p, StylizeOptions, only=EVAL_OPTIONS)
+    add_recipe(p)
     p.add_argument("--max-images", type=positive_int, help="use at most N contents and N styles")
     p.add_argument("--diagonal", action="store_true",
                    help="pair content i with style i only, not every content with every style")

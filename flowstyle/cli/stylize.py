@@ -13,7 +13,7 @@ from pathlib import Path
 from ..errors import FlowstyleError
 from ..flow.precision import PRECISIONS
 from ..pipeline.options import StylizeOptions
-from .args import add_fields, positive_int, values
+from .args import add_fields, add_recipe, positive_int, values
 
 EXIT_USAGE = 2
 
@@ -31,6 +31,7 @@ def add_stylize(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", required=True, help="output image (or folder when CONTENT is a folder)")
     add_model_flags(p)
     add_fields(p, StylizeOptions)
+    add_recipe(p)
     p.add_argument("--overwrite", action="store_true", help="folder mode: redo existing outputs")
     p.set_defaults(func=run_stylize)
 

@@ -9,7 +9,7 @@ import argparse
 
 from ..errors import FlowstyleError
 from ..pipeline.options import StylizeOptions
-from .args import add_fields, positive_int, values
+from .args import add_fields, add_recipe, positive_int, values
 from .stylize import add_model_flags, stylizer_from
 
 
@@ -22,6 +22,7 @@ def add_video(p: argparse.ArgumentParser) -> None:
                    help="flicker reduction: blend with the previous output moved by the camera motion, 0 (off) .. <1 (default 0.6)")
     add_model_flags(p)
     add_fields(p, StylizeOptions)
+    add_recipe(p)
     p.set_defaults(func=run_video)
 
 

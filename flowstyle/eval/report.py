@@ -64,6 +64,12 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 
+def _recipe_words(recipe) -> str:
+    """The evaluation's recipe changes ('model default' when none): k=v, ..."""
+    changes = recipe.changes() if hasattr(recipe, "changes") else dict(recipe or {})
+    return ", ".join(f"{k}={v}" for k, v in changes.items()) or "model default"
+
+
 def header(settings: Settings, runners: Sequence[Runner], contents: Sequence[NamedImage],
            styles: Sequence[NamedImage], names: Sequence[str]) -> str:
     """The report's first lines: command, machine, settings, models and the images' SHA-1s."""
@@ -75,7 +81,7 @@ def header(settings: Settings, runners: Sequence[Runner], contents: Sequence[Nam
         f"- date: {_dt.datetime.now().isoformat(timespec='seconds')}; flowstyle {__version__}, "
         f"torch {torch.__version__}, {platform.processor() or platform.machine()}, "
         f"torch threads: {torch.get_num_threads()}, device: {s.device}",
-        f"- settings: size {s.size} px, pad {s.options.pad} ({s.options.pad_mode}), phases {s.options.path_label if s.options.phases or s.options.deep_phases else 'model default'}, "
+        f"- settings: size {s.size} px, pad {s.options.pad} ({s.options.pad_mode}), quality {s.options.quality}, recipe {_recipe_words(s.options.recipe)}, "
         f"leak {s.leak_rounds} rounds on {s.leak_pairs} pair(s); experiments: {', '.join(names)}",
         f"- note: {s.note}" if s.note else None,
         "- models: " + "; ".join(f"`{r.short}` = {r.label}" for r in runners),

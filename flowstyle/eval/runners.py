@@ -7,6 +7,7 @@ styles; a `Runner` stylizes them: `FlowRunner` a flowstyle model through the pub
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from collections.abc import Sequence
@@ -27,7 +28,7 @@ class Settings:
     """Knobs of one evaluation run; the defaults are the small configuration of `make eval`."""
 
     size: int = 256  # longest side of contents and styles, px
-    # how flowstyle models stylize (pad, pad_mode, phases, ...; None phases: each model's default);
+    # how flowstyle models stylize (pad, pad_mode, quality, recipe changes; each model's own recipe under them);
     # the grid is also measured with pad 0 unless pad0 is False (that stylizes every pair twice)
     options: StylizeOptions = field(default_factory=StylizeOptions)
     pad0: bool = True
@@ -108,11 +109,8 @@ class FlowRunner(Runner):
         self.name = name
         c = model.config
         used = self.stylizer.options_for(1, settings.options)
-        self.label = (f"{used.method}, {c.n_block}x{c.n_flow}, w{c.width}, "
-                      f"{c.squeeze}, {used.path_label}, gain {used.gain:g}"
-                      + (f", grid filter {used.grid_filter:g} px" if used.grid_filter else "")
-                      + (f" ({used.grid_filter_diagonal:g} px diagonal)" if used.grid_filter_diagonal != used.grid_filter else "")
-                      + (f", {used.anchoring}" if used.method == "adaattn" and used.anchoring.active else ""))
+        recipe = used.recipe if used.method == "adaattn" else dataclasses.replace(used.recipe, anchor=0.0, anchor_near=0.0)
+        self.label = f"{used.method}, {c.n_block}x{c.n_flow}, w{c.width}, {c.squeeze}, {recipe}"
         self.info = {"method": model.method, "config": c.to_dict(), "info": model.info}
 
     def stylize(self, content, styles, weights=None, pad=None, timed=False):

@@ -14,7 +14,8 @@ class StyleModel(nn.Module):
     """A flow plus the operator it was trained for (and that operator's parameters).
 
     info: free-form provenance (name, summary, training, evaluation figures); defaults: the
-    typed inference defaults `stylize` uses (models/defaults.py).
+    typed inference defaults `stylize` uses (models/defaults.py): its recipe
+    (`defaults.recipe`), operator and precision.
     """
 
     def __init__(

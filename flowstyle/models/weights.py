@@ -2,14 +2,13 @@
 
 One `.safetensors` file per model: the flow's tensors (and the AdaAttN module's, if any) plus
 metadata: "config" (the architecture, FlowConfig), "method" (the operator it was trained for),
-"defaults" (typed inference defaults, models/defaults.py) and "info" (free-form provenance:
+"defaults" (typed inference defaults: the recipe, models/recipe.py, plus operator and precision) and "info" (free-form provenance:
 training command, evaluation figures). All of it is checked when read. Shipped models live in
 `flowstyle/weights/` and load by name (models/registry.py).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from ..operators import OPERATORS, AdaAttN
 from . import registry
 from .registry import DEFAULT_MODEL, REGISTRY, resolve
 from .defaults import InferenceDefaults
+from .recipe import RecipeLike
 from .style_model import StyleModel
 
 FORMAT = "flowstyle/1"
@@ -153,8 +153,14 @@ def list_models() -> list[ModelEntry]:
     return entries
 
 
-def set_defaults(name_or_path: str | os.PathLike, output: str | os.PathLike | None = None, **changes) -> Path:
-    """Change a weights file's inference defaults (phases, gain, method, precision).
+def set_defaults(
+    name_or_path: str | os.PathLike,
+    output: str | os.PathLike | None = None,
+    recipe: RecipeLike | None = None,
+    **changes,
+) -> Path:
+    """Change a weights file's inference defaults: `recipe` (a dict of Recipe fields, merged over
+    the stored recipe, or a whole Recipe), and `method` or `precision` as keywords.
 
     Writes `output` (default: the file itself) atomically; the tensors are copied unchanged
     (same dtype, bit for bit), other metadata too. Returns the path written.
@@ -162,10 +168,7 @@ def set_defaults(name_or_path: str | os.PathLike, output: str | os.PathLike | No
     path = resolve(name_or_path)
     metadata = read_metadata(path)
     meta = parse_metadata(metadata, path)
-    try:
-        defaults = dataclasses.replace(meta.defaults, **changes).check_for(meta.config.n_block)
-    except TypeError as exc:
-        raise FlowstyleError(str(exc)) from None
+    defaults = meta.defaults.replace(recipe, **changes).check_for(meta.config.n_block)
     if defaults.method == "adaattn" and meta.method != "adaattn" and not _has_adaattn(path):
         raise FlowstyleError(f"{path} has no AdaAttN module; its default method cannot be adaattn")
     tensors = load_file(str(path))

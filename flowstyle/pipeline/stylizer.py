@@ -193,7 +193,7 @@ class Stylizer:
         return z
 
     def options_for(self, n_styles: int = 1, options: StylizeOptions | None = None, **keywords) -> StylizeOptions:
-        """The options a call would use: the given ones with this model's defaults filled in."""
+        """The options a call would use: the given ones with this model's method and recipe filled in."""
         return StylizeOptions.build(options, **keywords).for_model(self.model, n_styles)
 
     def stylize_tensor(
@@ -220,7 +220,8 @@ class Stylizer:
         x = resize_longest(load_tensor(content), o.size)
         _check_size(x, self.multiple, "content image")
         h, w = x.shape[-2:]
-        plan = phase_plan(o.phases, self.model.config.n_block, o.deep_phases)
+        recipe = o.recipe  # the whole recipe: `options_for` filled it in
+        plan = phase_plan(recipe.phases, self.model.config.n_block, recipe.deep_phases)
         step = _Steps(progress, len(styles), plan, self.model.config.n_block)
         m, pad = self.multiple, o.pad
         padded_regions = None
@@ -238,7 +239,8 @@ class Stylizer:
         del x  # large images: keep only the padded copy alive
 
         spec = TransferSpec(
-            o.method, o.alpha * o.gain, o.style_weights, o.blend, self.model.adaattn, o.max_keys, o.seed, anchor=o.anchoring
+            o.method, o.alpha * recipe.gain, o.style_weights, o.blend, self.model.adaattn, recipe.max_keys, recipe.seed,
+            anchor=recipe.anchoring,
         )
 
         def at_latent(z_c: Tensor, shift: tuple[int, int]) -> Tensor:
@@ -259,7 +261,7 @@ class Stylizer:
         with torch.inference_mode():
             total = average_over_phases(base, plan, encode, decode, at_latent, o.pad_mode)
             step.finish()
-            total = remove_lattice(total, base, m, o.grid_filter, diagonal_sigma=o.grid_filter_diagonal)
+            total = remove_lattice(total, base, m, recipe.grid_filter, diagonal_sigma=recipe.grid_filter_diagonal)
         del base
         out = total[..., pad : pad + h, pad : pad + w].clamp(0, 1).cpu()  # a normal tensor, not an inference one
         if content_rgb is not None:
@@ -361,9 +363,9 @@ def stylize(
 
     content/styles: paths, PIL images or (3, H, W) tensors in [0, 1]. model: a registry name,
     a weights file or a StyleModel. options: a StylizeOptions; or its fields as keywords
-    (method, alpha, style_weights, blend, size, style_size, pad, pad_mode, phases, deep_phases, grid_filter, grid_filter_diagonal, gain,
-    anchor, anchor_stats, max_keys, seed, tile, preserve_color, mask, mask_feather — see `StylizeOptions`), which also
-    replace fields of `options`.
+    (method, alpha, style_weights, blend, size, style_size, quality, preserve_color, mask, mask_feather, tile, pad,
+    pad_mode, recipe — see `StylizeOptions`), which also replace fields of `options`. recipe: experts' changes to
+    the model's tuning, e.g. recipe={"phases": 4, "gain": 1.2} (see `flowstyle.Recipe`).
     precision: "float32" or "bf16" (faster flow on CPUs with bf16 units; not bit-exact);
     None: the model's default.
     """

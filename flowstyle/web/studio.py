@@ -80,10 +80,9 @@ MODEL_WORDS: dict[str, tuple[str, str]] = {
 # model's own path (for the shipped models one or two flow passes and the lattice filter).
 # Finest: every squeeze phase of the model averaged (4 passes for one block, 16 nested for two),
 # which takes out the faint grid a single pass can leave, several times slower.
-ALL_PHASES = 0
-QUALITY: dict[str, int | None] = {
-    "Fast (the model's grid fix)": None,
-    "All squeeze phases averaged (slower)": ALL_PHASES,
+QUALITY: dict[str, str] = {  # words -> StylizeOptions.quality
+    "Fast (the model's grid fix)": "default",
+    "All squeeze phases averaged (slower)": "finest",
 }
 DEFAULT_QUALITY = "Fast (the model's grid fix)"
 QUALITY_WORDS = {"Fast (the model's grid fix)": "Quick", "All squeeze phases averaged (slower)": "Finest (slower)"}
@@ -238,7 +237,7 @@ class Studio:
             alpha=float(alpha),
             style_weights=None if weights is None else tuple(weights),
             size=side,
-            phases=QUALITY[quality or DEFAULT_QUALITY] or None,
+            quality=QUALITY[quality or DEFAULT_QUALITY],
             preserve_color=bool(preserve_color),
             mask=mask or None,
         )
@@ -271,8 +270,6 @@ class Studio:
         options = self.options(len(styles), method, alpha, weights, size, quality, preserve_color, mask)
         report(0.0, "Loading the model" if model not in self._stylizers else "Starting")
         stylizer = self.stylizer(model)
-        if QUALITY[quality or DEFAULT_QUALITY] == ALL_PHASES:
-            options = options.replace(phases=_all_phases(stylizer))
         passes, cost = _passes(stylizer, len(styles), options)
         start = time.perf_counter()
         self._running += 1
@@ -294,7 +291,7 @@ class Studio:
         names = [style_name(b) for b in bundled_styles or []] + [Path(u).stem for u in style_uploads or []]
         name = download_name(content, names)
         what = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-        way = "finest" if QUALITY[quality or DEFAULT_QUALITY] == ALL_PHASES else "quick"
+        way = "finest" if options.quality == "finest" else "quick"
         summary = (
             f"Done in {seconds:.1f} s: {image.width}x{image.height} px in the style of {what}, "
             f"{way} ({passes} pass{'es' if passes != 1 else ''}{' blended' if passes > 1 else ''}), model {self.model_label(model)}."
@@ -329,8 +326,8 @@ class Studio:
             return {}
         megapixels = side * side / 1e6
         out = {}
-        for label, phases in QUALITY.items():
-            o = options.replace(phases=_all_phases(stylizer)) if phases == ALL_PHASES else options
+        for label, quality in QUALITY.items():
+            o = options.replace(quality=quality)
             out[label] = (_passes(stylizer, n_styles, o)[1] + 0.3 * n_styles) * megapixels * self._rate
         return out
 
@@ -360,20 +357,15 @@ def _passes(stylizer, n_styles: int, options: StylizeOptions) -> tuple[int, floa
 
     model = getattr(stylizer, "model", None)  # a real Stylizer; test stand-ins lack it
     if model is None:
-        return options.phases or 1, float(options.phases or 1)
-    o = stylizer.options_for(n_styles, options)
+        return (4, 4.0) if options.quality == "finest" else (1, 1.0)
+    recipe = stylizer.options_for(n_styles, options).recipe
     n_block = model.config.n_block
     whole = sum(0.25**b for b in range(n_block))
     calls, cost = 1, 0.0
-    for level in phase_plan(o.phases, n_block, o.deep_phases):
+    for level in phase_plan(recipe.phases, n_block, recipe.deep_phases):
         calls *= len(level.shifts)
         cost += calls * sum(0.25**b for b in range(level.start, level.stop))
     return calls, cost / whole
-
-
-def _all_phases(stylizer) -> int:
-    model = getattr(stylizer, "model", None)  # a real Stylizer; test stand-ins lack it
-    return model.config.all_phases if model is not None else 4
 
 
 def _load_stylizer(spec: str):

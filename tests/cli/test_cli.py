@@ -24,8 +24,9 @@ def test_all_options_together(tiny_model_file, photo_files, tmp_path):
     out = tmp_path / "out.jpg"
     code = run(
         "stylize", photo_files["astronaut"], photo_files["coffee"], photo_files["chelsea"], "-o", out,
-        "--model", tiny_model_file, "--method", "wct", "--alpha", 0.7, "--gain", 1.2, "--style-weights", 2, 1,
-        "--blend", "outputs", "--size", 48, "--pad", 16, "--pad-mode", "zeros", "--phases", 4, "--seed", 3,
+        "--model", tiny_model_file, "--method", "wct", "--alpha", 0.7, "--style-weights", 2, 1, "--quality", "fast",
+        "--blend", "outputs", "--size", 48, "--pad", 16, "--pad-mode", "zeros", "--preserve-color", "--tile", 16,
+        "--recipe", "gain=1.2", "--recipe", "phases=4", "--recipe", "seed=3", "--recipe", "grid-filter-diagonal=none",
     )
     assert code == 0 and max(Image.open(out).size) == 48
 
@@ -42,10 +43,14 @@ def test_all_options_together(tiny_model_file, photo_files, tmp_path):
         (["CONTENT", "STYLE", "--style-weights", "1", "2"], "style weights"),
         (["CONTENT", "STYLE", "--model", "no-such-model"], "no model named"),
         (["CONTENT", "STYLE", "--method", "adaattn"], "AdaAttN"),
-        (["CONTENT", "STYLE", "--phases", "3"], "phases"),
-        (["CONTENT", "STYLE", "--gain", "0"], "above 0"),
-        (["CONTENT", "STYLE", "--gain", "9"], "gain must be"),
-        (["CONTENT", "STYLE", "--anchor", "-1"], "anchor must be"),
+        (["CONTENT", "STYLE", "--recipe", "phases=3"], "phases"),
+        (["CONTENT", "STYLE", "--recipe", "gain=0"], "above 0"),
+        (["CONTENT", "STYLE", "--recipe", "gain=9"], "gain must be"),
+        (["CONTENT", "STYLE", "--recipe", "anchor=-1"], "anchor must be"),
+        (["CONTENT", "STYLE", "--recipe", "phases=x"], "phases: not a valid int"),
+        (["CONTENT", "STYLE", "--recipe", "colour=1"], "KEY=VALUE with KEY one of"),
+        (["CONTENT", "STYLE", "--recipe", "anchor_stats=gram"], "choose from"),
+        (["CONTENT", "STYLE", "--quality", "best"], "invalid choice"),
     ],
 )
 def test_user_errors_exit_2_with_one_line_and_no_file(args, message, tiny_model_file, photo_files, tmp_path, capsys):
@@ -89,7 +94,7 @@ def test_models_and_version_and_module_entry_point(capsys):
     assert run("models") == 0
     listing = capsys.readouterr().out
     adain = next(line for line in listing.splitlines() if line.startswith("artflow-adain "))
-    assert "phases 1 gain 1 grid-filter 2" in adain  # the grid fix each model uses
+    assert "1 squeeze phase, gain 1, grid filter 2 px" in adain  # the grid fix each model uses
     proc = subprocess.run([sys.executable, "-m", "flowstyle", "--version"], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.startswith("flowstyle ")
 
@@ -130,37 +135,38 @@ def test_models_set_defaults_rewrites_only_the_metadata(tiny_model_file, tmp_pat
     from flowstyle import load_model
 
     out = tmp_path / "fixed.safetensors"
-    assert run("models", "set-defaults", tiny_model_file, "--phases", 4, "--gain", 1.2, "--precision", "bf16", "-o", out) == 0
+    assert run("models", "set-defaults", tiny_model_file, "--recipe", "phases=4", "--recipe", "gain=1.2", "--precision", "bf16", "-o", out) == 0
     assert str(out) in capsys.readouterr().out
     model = load_model(out)
-    assert (model.defaults.phases, model.defaults.gain, model.defaults.precision) == (4, 1.2, "bf16")
+    assert (model.defaults.recipe.phases, model.defaults.recipe.gain, model.defaults.precision) == (4, 1.2, "bf16")
     before, after = load_file(tiny_model_file), load_file(str(out))
     assert before.keys() == after.keys() and all(torch_equal(before[k], after[k]) for k in before)
-    assert load_model(tiny_model_file).defaults.phases == 1  # -o leaves the source alone
-    assert run("models", "set-defaults", out, "--gain", 1.1, "--anchor", 0.5) == 0  # in place, other defaults kept
-    assert (load_model(out).defaults.phases, load_model(out).defaults.gain, load_model(out).defaults.anchor) == (4, 1.1, 0.5)
-    assert run("models", "set-defaults", out, "--anchor-stats", "covariance") == 0
-    assert (load_model(out).defaults.anchor, load_model(out).defaults.anchor_stats) == (0.5, "covariance")
-    assert run("models", "set-defaults", out, "--anchor-near", 0.4) == 0
-    assert (load_model(out).defaults.anchor_stats, load_model(out).defaults.anchor_near) == ("covariance", 0.4)
+    assert load_model(tiny_model_file).defaults.recipe.phases == 1  # -o leaves the source alone
+    assert run("models", "set-defaults", out, "--recipe", "gain=1.1", "--recipe", "anchor=0.5") == 0  # in place, other defaults kept
+    assert (load_model(out).defaults.recipe.phases, load_model(out).defaults.recipe.gain, load_model(out).defaults.recipe.anchor) == (4, 1.1, 0.5)
+    assert run("models", "set-defaults", out, "--recipe", "anchor_stats=covariance") == 0
+    assert (load_model(out).defaults.recipe.anchor, load_model(out).defaults.recipe.anchor_stats) == (0.5, "covariance")
+    assert run("models", "set-defaults", out, "--recipe", "anchor_near=0.4") == 0
+    assert (load_model(out).defaults.recipe.anchor_stats, load_model(out).defaults.recipe.anchor_near) == ("covariance", 0.4)
     assert "near 0.4" in capsys.readouterr().out
-    assert run("models", "set-defaults", out, "--phases", 1, "--grid-filter", 2.5) == 0
-    assert (load_model(out).defaults.phases, load_model(out).defaults.grid_filter) == (1, 2.5)
+    assert run("models", "set-defaults", out, "--recipe", "phases=1", "--recipe", "grid_filter=2.5") == 0
+    assert (load_model(out).defaults.recipe.phases, load_model(out).defaults.recipe.grid_filter) == (1, 2.5)
     assert "grid filter 2.5 px" in capsys.readouterr().out
-    assert run("models", "set-defaults", out, "--grid-filter-diagonal", 1) == 0
-    assert (load_model(out).defaults.grid_filter, load_model(out).defaults.grid_filter_diagonal) == (2.5, 1.0)
+    assert run("models", "set-defaults", out, "--recipe", "grid_filter_diagonal=1") == 0
+    assert (load_model(out).defaults.recipe.grid_filter, load_model(out).defaults.recipe.grid_filter_diagonal) == (2.5, 1.0)
     assert "grid filter 2.5 px (1 px diagonal)" in capsys.readouterr().out
-    assert run("models", "set-defaults", out, "--deep-phases", 4) == 0
-    assert (load_model(out).defaults.deep_phases, load_model(out).defaults.phases) == (4, 1)
-    assert "deep phases 4" in capsys.readouterr().out
-    assert run("models", "set-defaults", out, "--deep-phases", 1) == 0
+    assert run("models", "set-defaults", out, "--recipe", "deep_phases=4") == 0
+    assert (load_model(out).defaults.recipe.deep_phases, load_model(out).defaults.recipe.phases) == (4, 1)
+    assert "1 squeeze phase x 4 deep" in capsys.readouterr().out
+    assert run("models", "set-defaults", out, "--recipe", "deep_phases=1") == 0
     capsys.readouterr()
-    for bad, message in ((["--phases", 3], "phases must be"), (["--deep-phases", 3], "deep phases must be"), (["--gain", 0], "gain"), (["--anchor", 2], "anchor"),
-                         (["--grid-filter", -1], "grid filter"), (["--anchor-near", -1], "anchor near"),
+    for bad, message in ((["--recipe", "phases=3"], "phases must be"), (["--recipe", "deep_phases=3"], "deep_phases must be"),
+                         (["--recipe", "gain=0"], "gain"), (["--recipe", "anchor=2"], "anchor"),
+                         (["--recipe", "grid_filter=-1"], "grid filter"), (["--recipe", "anchor_near=-1"], "anchor near"),
                          ([], "nothing to set")):
         assert run("models", "set-defaults", out, *bad) == 2
         assert message in capsys.readouterr().err
-    assert load_model(out).defaults.gain == 1.1
+    assert load_model(out).defaults.recipe.gain == 1.1
     assert [p.name for p in tmp_path.iterdir()] == ["fixed.safetensors"]  # no temporary left behind
 
 
@@ -180,7 +186,7 @@ def test_old_files_with_info_defaults_still_load(tiny_model, tmp_path):
     meta["info"] = json.dumps({"default_phases": 16, "default_gain": 1.3})
     save_file(tensors, str(tmp_path / "old.safetensors"), metadata=meta)
     model = load_model(tmp_path / "old.safetensors")
-    assert (model.defaults.phases, model.defaults.gain) == (16, 1.3) and "default_phases" not in model.info
+    assert (model.defaults.recipe.phases, model.defaults.recipe.gain) == (16, 1.3) and "default_phases" not in model.info
 
 
 def torch_equal(a, b):

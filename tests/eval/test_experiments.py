@@ -217,21 +217,21 @@ def test_no_pad0_stylizes_each_pair_once(tmp_path, image_dirs, tiny_model_file, 
 
 
 def test_eval_takes_the_adaattn_anchor_options_and_repeats_them(tmp_path, image_dirs):
-    """An AdaAttN setting (anchor, its statistics, the near fade) can be evaluated without writing
+    """An AdaAttN recipe (anchor, its statistics, the near fade) can be evaluated without writing
     a model copy; the report's reproducing command and model label carry it."""
     content, styles = image_dirs
     model = str(Path(__file__).parents[1] / "pinned" / "tiny-adaattn.safetensors")
     out = tmp_path / "anchored"
     code = main(["eval", "metrics", "--content", str(content), "--styles", str(styles / "noise.png"),
                  "--models", model, "--out", str(out), "--size", str(SIZE), "--max-images", "1",
-                 "--threads", "1", "--no-pad0", "--anchor", "0.5", "--anchor-stats", "covariance",
-                 "--anchor-near", "0.3"])
+                 "--threads", "1", "--no-pad0", "--recipe", "anchor=0.5", "--recipe", "anchor_stats=covariance",
+                 "--recipe", "anchor-near=0.3"])
     assert code == 0
     text = (out / "report.md").read_text()
-    assert "--anchor 0.5 --anchor-stats covariance --anchor-near 0.3" in text
+    assert "--recipe anchor=0.5 --recipe anchor_stats=covariance --recipe anchor_near=0.3" in text
     assert "anchor 0.5 (covariance, near 0.3)" in text
     assert main(["eval", "metrics", "--content", str(content), "--styles", str(styles), "--models", model,
-                 "--out", str(tmp_path / "bad"), "--anchor-near", "-1"]) == 2
+                 "--out", str(tmp_path / "bad"), "--recipe", "anchor_near=-1"]) == 2
 
 
 def test_diagonal_pairs_each_content_with_one_style(tmp_path, image_dirs, tiny_model_file):

@@ -68,7 +68,7 @@ def test_uninitialised_flow_is_refused():
 def test_stylize_tiled_equals_untiled(tiny_model, photos, method, phases):
     stylizer = Stylizer(tiny_model)
     content = photos["astronaut"].crop((0, 0, 30, 42))  # padded to 52 x 40: 8 and 20 do not divide 52
-    options = dict(method=method, phases=phases, pad=4)
+    options = dict(method=method, recipe=dict(phases=phases), pad=4)
     whole = stylizer.stylize_tensor(content, photos["coffee"], tile=0, **options)
     for tile in (8, 20) if phases == 1 else (20,):
         tiled = stylizer.stylize_tensor(content, photos["coffee"], tile=tile, **options)

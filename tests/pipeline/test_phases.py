@@ -69,7 +69,7 @@ def test_all_phases_cost_less_than_one_pass_each(tiny_model, photos, monkeypatch
     calls = []
     original = stylizer._encode
     monkeypatch.setattr(stylizer, "_encode", lambda x, tile, *blocks: calls.append(blocks) or original(x, tile, *blocks))
-    stylizer.stylize(photos["astronaut"], photos["coffee"], pad=8, phases=16)
+    stylizer.stylize(photos["astronaut"], photos["coffee"], pad=8, recipe=dict(phases=16))
     assert calls.count((0, 1)) == 4 and calls.count((1, 2)) == 16
 
 
@@ -87,13 +87,13 @@ def test_deep_phases_run_block_1_once_and_visit_the_deep_lattice(tiny_model, pho
         out = average_over_phases(img, phase_plan(1, 2, 4), encode, decode, lambda z, s: seen.append(s) or z, "reflect")
     assert sorted(seen) == [(0, 0), (0, 2), (2, 0), (2, 2)]
     assert (out - img).abs().max() < 1e-5
-    stylizer.stylize(photos["astronaut"], photos["coffee"], pad=8, phases=1, deep_phases=4)
+    stylizer.stylize(photos["astronaut"], photos["coffee"], pad=8, recipe=dict(phases=1, deep_phases=4))
     assert calls.count((0, 1)) == 1 and calls.count((1, 2)) == 4
 
 
 @pytest.mark.parametrize("phases, deep", [(4, 1), (16, 1), (1, 4)])
 def test_tiled_phase_averaging_equals_whole(tiny_model, photos, phases, deep):
     stylizer = Stylizer(tiny_model)
-    whole = stylizer.stylize_tensor(photos["astronaut"], photos["coffee"], pad=8, phases=phases, deep_phases=deep, size=96)
-    banded = stylizer.stylize_tensor(photos["astronaut"], photos["coffee"], pad=8, phases=phases, deep_phases=deep, size=96, tile=16)
+    whole = stylizer.stylize_tensor(photos["astronaut"], photos["coffee"], pad=8, recipe=dict(phases=phases, deep_phases=deep), size=96)
+    banded = stylizer.stylize_tensor(photos["astronaut"], photos["coffee"], pad=8, recipe=dict(phases=phases, deep_phases=deep), size=96, tile=16)
     assert (whole - banded).abs().max() < 1e-5

@@ -9,7 +9,7 @@ from PIL import Image
 import flowstyle
 from flowstyle.errors import FlowstyleError
 from flowstyle.image.transforms import phase_shifts, resize_longest
-from flowstyle.models import InferenceDefaults
+from flowstyle.models import InferenceDefaults, Recipe
 from flowstyle.pipeline import Stylizer
 
 from ..conftest import as_array
@@ -60,39 +60,40 @@ def test_padding_modes_and_large_pads(stylizer, photos, pad_mode):
 def test_phase_averaging(stylizer, photos):
     assert phase_shifts(4, 4) == [(0, 0), (0, 1), (1, 0), (1, 1)]
     assert len(phase_shifts(16, 4)) == 16
-    one = stylizer.stylize_tensor(photos["astronaut"], photos["coffee"], pad=8, phases=1)
-    four = stylizer.stylize_tensor(photos["astronaut"], photos["coffee"], pad=8, phases=4)
+    one = stylizer.stylize_tensor(photos["astronaut"], photos["coffee"], pad=8, recipe=dict(phases=1))
+    four = stylizer.stylize_tensor(photos["astronaut"], photos["coffee"], pad=8, recipe=dict(phases=4))
     assert one.shape == four.shape and not torch.allclose(one, four)
     with pytest.raises(FlowstyleError, match="phases"):
-        stylizer.stylize(photos["astronaut"], photos["coffee"], phases=3)
+        stylizer.stylize(photos["astronaut"], photos["coffee"], recipe=dict(phases=3))
 
 
 def test_gain_scales_the_latent_change(stylizer, photos):
     c, s = photos["astronaut"], photos["coffee"]
-    half = stylizer.stylize_tensor(c, s, pad=8, phases=1, alpha=0.5)
-    assert torch.equal(stylizer.stylize_tensor(c, s, pad=8, phases=1, alpha=0.25, gain=2.0), half)
-    full = stylizer.stylize_tensor(c, s, pad=8, phases=1)
-    strong = stylizer.stylize_tensor(c, s, pad=8, phases=1, gain=1.5)
+    half = stylizer.stylize_tensor(c, s, pad=8, recipe=dict(phases=1), alpha=0.5)
+    assert torch.equal(stylizer.stylize_tensor(c, s, pad=8, recipe=dict(phases=1, gain=2.0), alpha=0.25), half)
+    full = stylizer.stylize_tensor(c, s, pad=8, recipe=dict(phases=1))
+    strong = stylizer.stylize_tensor(c, s, pad=8, recipe=dict(phases=1, gain=1.5))
     assert not torch.allclose(full, strong)
     with pytest.raises(FlowstyleError, match="gain"):
-        stylizer.stylize(c, s, gain=0)
+        stylizer.stylize(c, s, recipe=dict(gain=0))
 
 
-def test_model_default_gain_goes_with_its_default_phases(tiny_model):
+def test_the_models_recipe_is_the_default_and_the_users_recipe_changes_its_fields(tiny_model):
     model = copy.deepcopy(tiny_model)
-    model.defaults = InferenceDefaults(phases=4, gain=1.3)
+    model.defaults = InferenceDefaults(Recipe(phases=4, gain=1.3))
     stylizer = Stylizer(model)
 
     def fix(**kw):
-        used = stylizer.options_for(1, **kw)
+        used = stylizer.options_for(1, **kw).recipe
         return used.phases, used.gain
 
     assert fix() == (4, 1.3)
-    assert fix(phases=4) == (4, 1.3)
-    assert fix(phases=1) == (1, 1.0)  # the gain was chosen for the default phases
-    assert fix(gain=1.1) == (4, 1.1)
+    assert fix(recipe=dict(phases=1)) == (1, 1.3)  # each field the model's unless given
+    assert fix(recipe=dict(gain=1.1)) == (4, 1.1)
+    assert fix(quality="fast") == (1, 1.0)  # the gain was chosen for the model's phases
+    assert fix(quality="finest") == (16, 1.0)
     plain = Stylizer(tiny_model).options_for(1)
-    assert (plain.phases, plain.gain, plain.method) == (1, 1.0, "adain")  # no recommendation
+    assert (plain.recipe, plain.method) == (Recipe(), "adain")  # no recommendation
 
 
 def test_several_styles_with_weights(stylizer, photos):

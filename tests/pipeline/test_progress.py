@@ -11,10 +11,10 @@ from flowstyle.pipeline import Stylizer
 def test_progress_reports_each_step_and_changes_nothing(tiny_model, photos):
     stylizer = Stylizer(tiny_model)
     styles = [photos["chelsea"], photos["coffee"]]
-    plain = stylizer.stylize_tensor(photos["astronaut"], styles, size=64, phases=16)
+    plain = stylizer.stylize_tensor(photos["astronaut"], styles, size=64, recipe=dict(phases=16))
     seen: list[tuple[float, str]] = []
     stylizer._style_cache.clear()
-    told = stylizer.stylize_tensor(photos["astronaut"], styles, size=64, phases=16,
+    told = stylizer.stylize_tensor(photos["astronaut"], styles, size=64, recipe=dict(phases=16),
                                    progress=lambda f, text: seen.append((f, text)))
     assert torch.equal(plain, told)
     fractions = [f for f, _ in seen]
@@ -26,5 +26,5 @@ def test_progress_reports_each_step_and_changes_nothing(tiny_model, photos):
     assert sum(t.startswith("Applying the style") for t in texts) == 16
     assert "Applying the style (pass 16 of 16)" in texts and texts[-2:] == ["Smoothing the result", "Done"]
     one = []
-    stylizer.stylize(photos["astronaut"], styles[0], size=64, phases=1, progress=lambda f, t: one.append(t))
+    stylizer.stylize(photos["astronaut"], styles[0], size=64, recipe=dict(phases=1), progress=lambda f, t: one.append(t))
     assert "Applying the style" in one and not any("pass" in t for t in one)

@@ -140,7 +140,7 @@ def stylizer(tiny_model):
 
 @pytest.mark.parametrize("phases", [4, 16])  # 16: the nested plan hands each latent its pixel shift
 def test_pipeline_mask_of_one_region_equals_no_mask(stylizer, photos, phases):
-    base = dict(pad=8, phases=phases)
+    base = dict(pad=8, recipe=dict(phases=phases))
     plain = stylizer.stylize_tensor(photos["astronaut"], photos["coffee"], **base)
     one = np.full((10, 10), 7, np.uint8)
     masked = stylizer.stylize_tensor(photos["astronaut"], photos["coffee"], mask=one, **base)
@@ -154,9 +154,9 @@ def test_pipeline_regions_take_their_styles(stylizer, photos, phases):
     labels = np.zeros((h, w), np.uint8)
     labels[:, w // 2 :] = 255
     styles = [photos["coffee"], photos["rocket"]]
-    out = stylizer.stylize_tensor(content, styles, mask=labels, mask_feather=2, pad=8, phases=phases)
-    only_a = stylizer.stylize_tensor(content, styles[0], pad=8, phases=phases)
-    only_b = stylizer.stylize_tensor(content, styles[1], pad=8, phases=phases)
+    out = stylizer.stylize_tensor(content, styles, mask=labels, mask_feather=2, pad=8, recipe=dict(phases=phases))
+    only_a = stylizer.stylize_tensor(content, styles[0], pad=8, recipe=dict(phases=phases))
+    only_b = stylizer.stylize_tensor(content, styles[1], pad=8, recipe=dict(phases=phases))
     q = w // 4
     left, right = out[..., : q], out[..., -q:]
     # far from the edge each side is much closer to its own style's result than to the other's

@@ -52,7 +52,7 @@ def test_stylize_video_streams_frames_and_copies_audio(stylizer, clip, photos, t
     original = stylizer.encode_style
     stylizer.encode_style = lambda *a, **k: encoded.append(1) or original(*a, **k)
     try:
-        result = stylize_video(stylizer, clip, photos["coffee"], out, pad=8, phases=1, progress=False)
+        result = stylize_video(stylizer, clip, photos["coffee"], out, pad=8, recipe=dict(phases=1), progress=False)
     finally:
         stylizer.encode_style = original
     assert result.frames == 8 and result.audio and out.exists()
@@ -66,7 +66,7 @@ def test_stylize_video_streams_frames_and_copies_audio(stylizer, clip, photos, t
 def test_every_n_keeps_duration_and_no_audio_input_works(stylizer, photos, tmp_path):
     silent = _write(_pan(photos["astronaut"]), tmp_path / "silent.mp4")
     out = tmp_path / "every.mkv"
-    result = stylize_video(stylizer, silent, photos["coffee"], out, every=2, pad=8, phases=1, progress=False)
+    result = stylize_video(stylizer, silent, photos["coffee"], out, every=2, pad=8, recipe=dict(phases=1), progress=False)
     assert result.frames == 4 and result.fps == pytest.approx(4) and not result.audio
     assert len(list(read_frames(out))) == 4
 
@@ -85,7 +85,7 @@ def test_no_partial_output_on_error_or_interrupt(stylizer, clip, photos, tmp_pat
     stylizer.stylize_tensor = failing
     try:
         with pytest.raises(KeyboardInterrupt):
-            stylize_video(stylizer, clip, photos["coffee"], out, pad=8, phases=1, progress=False)
+            stylize_video(stylizer, clip, photos["coffee"], out, pad=8, recipe=dict(phases=1), progress=False)
     finally:
         stylizer.stylize_tensor = original
     assert list(tmp_path.iterdir()) == []
@@ -127,7 +127,7 @@ def test_temporal_blend_reduces_flicker_and_keeps_still_frames(photos):
 def test_cli_video(tiny_model_file, photo_files, clip, tmp_path, capsys):
     out = tmp_path / "cli.mp4"
     args = ["video", clip, photo_files["coffee"], "-o", out, "--model", tiny_model_file, "--pad", 8,
-            "--phases", 1, "--every", 2, "--preserve-color"]
+            "--recipe", "phases=1", "--every", 2, "--preserve-color"]
     assert main([str(a) for a in args]) == 0 and out.exists()
     assert "4 frames" in capsys.readouterr().out
     assert main([str(a) for a in ["video", tmp_path / "nope.mp4", photo_files["coffee"], "-o", tmp_path / "x.mp4",

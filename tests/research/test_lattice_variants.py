@@ -18,12 +18,12 @@ def test_a_variant_filtered_outside_is_the_pipelines_own_path(tiny_model, photos
     filter (so the rows are the package's paths, not an imitation), and the stylizer is restored."""
     st = Stylizer(tiny_model)
     content, style = load_tensor(photos["astronaut"])[..., :48, :64], load_tensor(photos["coffee"])
-    opts = StylizeOptions(phases=2, grid_filter=0.0, pad=8)
+    opts = StylizeOptions(recipe=dict(phases=2, grid_filter=0.0), pad=8)
     padded, base = _unfiltered_padded(st, content, style, opts)
     m = st.multiple
     for sigma, diagonal in ((1.5, 1.0), (2.0, 2.0)):
         ours = remove_lattice(padded, base, m, sigma, diagonal_sigma=diagonal)[..., 8:56, 8:72].clamp(0, 1)
-        theirs = st.stylize_tensor(content, [style], options=opts.replace(grid_filter=sigma, grid_filter_diagonal=diagonal))
+        theirs = st.stylize_tensor(content, [style], options=opts.replace(recipe={**opts.recipe, "grid_filter": sigma, "grid_filter_diagonal": diagonal}))
         assert torch.allclose(ours, theirs, atol=1e-6)
-    assert not torch.equal(st.stylize_tensor(content, [style], options=opts.replace(grid_filter=2.0)),
+    assert not torch.equal(st.stylize_tensor(content, [style], options=opts.replace(recipe={**opts.recipe, "grid_filter": 2.0})),
                            st.stylize_tensor(content, [style], options=opts))  # the real filter is back
