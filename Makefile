@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test demo serve bench bench-train eval eval-test eval-xtest corpus clean
+.PHONY: setup test demo serve bench bench-train eval eval-test eval-xtest eval-photo corpus clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,7 +36,18 @@ MODELS_EVAL := artflow-adain,artflow-adaattn,artflow-adaattn-1x16,runs/untrained
 # two reports: the in-source test split (same packages as the training images, 192 px, every
 # experiment) and the cross-source test split (packages never trained on or used for a choice,
 # 512 px, each model's default path): the second measures generalisation
-eval: eval-test eval-xtest
+eval: eval-test eval-xtest eval-photo
+
+# natural photographs x art from packages never trained on nor used for a choice (tools/corpus:
+# ptest), 512 px, each model's default path beside the peer: does the output paint or recolour?
+# (texture match beside style match; docs/evaluation.md). Then the README's figure: 6 distinct pairs.
+eval-photo: $(STAMP) data/splits
+	$(BIN)/flowstyle eval metrics --content data/splits/ptest/content --styles data/splits/ptest/style \
+	    --models artflow-adain,artflow-adaattn,artflow-adaattn-1x16,peer --size 512 --max-images 8 --threads 2 --no-pad0 \
+	    --out reports/ptest --note "photo x art test split: natural photographs x paintings and illustrations from held-out packages"
+	$(BIN)/flowstyle eval grid --content data/splits/ptest/content --styles data/splits/ptest/style \
+	    --models artflow-adain,peer --size 384 --max-images 6 --diagonal --threads 2 \
+	    --out reports/photo-x-art --note "photo x art test split: six distinct pairs"
 
 eval-test: $(STAMP) data/splits runs/untrained-w128.safetensors
 	$(BIN)/flowstyle eval all --content data/splits/test/content --styles data/splits/test/style \
