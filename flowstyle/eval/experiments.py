@@ -26,6 +26,7 @@ from torch import Tensor
 from ..errors import FlowstyleError
 from ..image.io import load_tensor
 from ..image.transforms import resize_longest
+from ..training import losses as L
 from . import metrics as M
 from .figures import image_axes, pyplot, save, show
 from .peer import PEER_SIZE
@@ -84,11 +85,20 @@ def exp_metrics(ctx: Context) -> Section:
     """Per-model table: losses, SSIM, style match, grid ratios (pad 64 and 0), time, memory."""
     rows, data = [], {}
     reference = {"style_loss": [], "gram_loss": [], "texture_distance": []}
-    textures = [M.texture_features(s.tensor) for s in ctx.styles]
+    # each image's VGG features once: every output is compared with its content and style 4 ways
+    content_features = [M.Features.of(c.tensor) for c in ctx.contents]
+    style_features = [M.Features.of(s.tensor) for s in ctx.styles]
+
+    def losses(f: M.Features, ci: int, si: int) -> tuple[float, float, float, float]:
+        target = style_features[si]
+        return (float(L.style_loss(f.vgg, target.style_stats)), float(L.gram_loss(f.vgg, target.vgg)),
+                float(L.content_loss(f.vgg, content_features[ci].vgg)), M.texture_distance(f.texture, target.texture))
+
     for ci, si in ctx.pairs:
-        reference["style_loss"].append(M.style_loss(ctx.contents[ci].tensor, ctx.styles[si].tensor))
-        reference["gram_loss"].append(M.gram_loss(ctx.contents[ci].tensor, ctx.styles[si].tensor))
-        reference["texture_distance"].append(M.texture_distance(ctx.contents[ci].tensor, textures[si]))
+        style, gram, _, texture = losses(content_features[ci], ci, si)
+        reference["style_loss"].append(style)
+        reference["gram_loss"].append(gram)
+        reference["texture_distance"].append(texture)
     for r in ctx.runners:
         cols: dict[str, list[float]] = {k: [] for k in (
             "style_loss", "gram_loss", "content_loss", "ssim", "style_match", "texture_match", "clipped", "grid", "grid_border",
@@ -96,14 +106,15 @@ def exp_metrics(ctx: Context) -> Section:
         for n, (ci, si) in enumerate(ctx.pairs):
             ctx.log(f"metrics {r.name}: pair {n + 1}/{len(ctx.pairs)}")
             c, s, out = ctx.contents[ci].tensor, ctx.styles[si].tensor, ctx.outputs[r.name, ci, si]
-            cols["style_loss"].append(M.style_loss(out, s))
-            cols["gram_loss"].append(M.gram_loss(out, s))
-            cols["content_loss"].append(M.content_loss(out, c))
+            style, gram, content, texture = losses(M.Features.of(out), ci, si)
+            cols["style_loss"].append(style)
+            cols["gram_loss"].append(gram)
+            cols["content_loss"].append(content)
             cols["ssim"].append(M.ssim_luminance(out, c))
             cols["clipped"].append(M.clipped_fraction(out))
-            cols["style_match"].append(1.0 - cols["style_loss"][-1] / reference["style_loss"][n])
+            cols["style_match"].append(1.0 - style / reference["style_loss"][n])
             base = reference["texture_distance"][n]
-            cols["texture_match"].append(1.0 - M.texture_distance(out, textures[si]) / base if base > 0 else 1.0)
+            cols["texture_match"].append(1.0 - texture / base if base > 0 else 1.0)
             cols["grid"].append(_grid_or_nan(out, c, None))
             cols["grid_border"].append(_grid_or_nan(out, c, M.BORDER))
             if r.has_pad and ctx.settings.options.pad != 0 and ctx.settings.pad0:

@@ -131,6 +131,24 @@ def _vgg_features(img: ImageLike) -> dict[str, Tensor]:
         return load_vgg("relu4_1", normalized=True)(as_tensor(img))
 
 
+@dataclass
+class Features:
+    """One image's VGG features and what the losses derive from them, computed once: an
+    evaluation compares every output with its content and style several ways."""
+
+    vgg: dict[str, Tensor]
+    style_stats: dict[str, tuple[Tensor, Tensor]]
+    texture: dict[str, Tensor]
+
+    @classmethod
+    def of(cls, img: ImageLike) -> Features:
+        x = as_tensor(img)
+        vgg = _vgg_features(x)
+        # texture is compared at TEXTURE_SIZE: reuse these features when the image is that size
+        texture = L.texture_targets(vgg) if max(x.shape[-2:]) == TEXTURE_SIZE else texture_features(x)
+        return cls(vgg, L.style_stats(vgg), texture)
+
+
 def style_loss(out: ImageLike, style: ImageLike) -> float:
     """The training style loss (`losses.style_loss`): sum over relu1_1..relu4_1 of MSE(channel
     means) + MSE(channel stds), normalised VGG19; images may differ in size."""
