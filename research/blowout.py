@@ -30,7 +30,13 @@ from flowstyle.image.transforms import center_crop_to_multiple, pad_to_multiple
 from flowstyle.models import load_model
 
 PAD = 64
-OPERATORS = {"adain": O.adain, "wct": O.wct, "patch": O.style_decorator}
+OPERATORS = {
+    "adain": O.adain,
+    "wct": O.wct,
+    "patch": O.style_decorator,
+    "patch, swapped latent only": lambda c, s: O.patch_swap(c, s),
+    "patch, swapped + AdaIN": lambda c, s: O.adain(O.patch_swap(c, s), s),
+}
 
 
 def style_gaussian(z_s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -48,12 +48,20 @@ def variants(names: list[str]):
         k = int(parts[0][5:])
         fold = "centre" if "centre" in parts else "mean"
         mix = next((float(p[1:]) for p in parts if p.startswith("a")), 1.0)
+        raw = "raw" in parts  # the swapped latent as it is, not re-coloured with AdaIN
+        with_content = any(p.startswith("c") and p[1:2].isdigit() for p in parts)  # mix with z_c, not WCT
+        if with_content:
+            mix = next(float(p[1:]) for p in parts if p.startswith("c") and p[1:2].isdigit())
 
-        def fn(c, s, cache, k=k, fold=fold, mix=mix):
-            swapped = cached(cache, (k, fold), lambda: O.adain(O.patch_swap(c, s, patch=k, fold=fold), s))
+        def fn(c, s, cache, k=k, fold=fold, mix=mix, raw=raw, with_content=with_content):
+            def swap():
+                swapped = O.patch_swap(c, s, patch=k, fold=fold)
+                return swapped if raw else O.adain(swapped, s)
+            swapped = cached(cache, (k, fold, raw), swap)
             if mix >= 1.0:
                 return swapped
-            return mix * swapped + (1 - mix) * cached(cache, "wct", lambda: O.wct(c, s))
+            other = c if with_content else cached(cache, "wct", lambda: O.wct(c, s))
+            return mix * swapped + (1 - mix) * other
 
         table[name] = fn
     return {n: table[n] for n in names}

@@ -6,9 +6,7 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from .adain import adain
 from .stats import EPS, _sample_keys, normalize
-from .wct import wct
 
 PATCH_FOLDS = ("mean", "centre")
 
@@ -90,7 +88,7 @@ def patch_swap(
 
 
 DECORATOR_PATCH = 3  # latent positions a side: 12 px with two blocks, 6 px with one
-DECORATOR_MIX = 0.7  # share of the swapped style patches; the rest is WCT's global transfer
+DECORATOR_MIX = 0.8  # share of the swapped style patches; the rest is the photo's own latent
 
 
 def style_decorator(
@@ -102,9 +100,15 @@ def style_decorator(
     seed: int = 0,
 ) -> Tensor:
     """The patch operator: the content rebuilt from the style's own latent patches
-    (`patch_swap`), re-coloured to the style's channel statistics, mixed with WCT's global
-    transfer, which keeps the content's shading that a patch of another image cannot carry."""
-    swapped = adain(patch_swap(z_c, z_s, patch=patch, max_patches=max_patches, seed=seed), z_s)
+    (`patch_swap`), with a share of the photo's own latent, which carries the fine shading and
+    edges that no patch of another image has.
+
+    Not re-coloured afterwards: rescaling each latent channel to the style's deviation (AdaIN)
+    ignores how the channels move together, and decodes out of [0, 1] (blown-out pixels) even
+    when every value came from the style; the swapped patches already carry its palette.
+    Mixing with the photo's latent instead of a global transfer (WCT) keeps the result in range,
+    since both ends decode inside it (docs/generalisation.md)."""
+    swapped = patch_swap(z_c, z_s, patch=patch, max_patches=max_patches, seed=seed)
     if mix >= 1.0:
         return swapped
-    return mix * swapped + (1.0 - mix) * wct(z_c, z_s)
+    return mix * swapped + (1.0 - mix) * z_c
