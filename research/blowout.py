@@ -33,7 +33,7 @@ PAD = 64
 OPERATORS = {
     "adain": O.adain,
     "wct": O.wct,
-    "patch": O.style_decorator,
+    "patch (shipped)": O.style_decorator,
     "patch, swapped latent only": lambda c, s: O.patch_swap(c, s),
     "patch, swapped + AdaIN": lambda c, s: O.adain(O.patch_swap(c, s), s),
 }
