@@ -260,18 +260,15 @@ class DebianFetcher:
                 deb = self._download(package)
         if deb is None:
             return None
-        partial = root.with_name(root.name + ".partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        partial.parent.mkdir(parents=True, exist_ok=True)  # dpkg -x creates one level only
-        result = _run(["dpkg", "-x", str(deb), str(partial)], timeout=600)
-        if result.returncode != 0:
-            self.log(f"dpkg -x {deb.name} failed: {_last_line(result)}")
-            shutil.rmtree(partial, ignore_errors=True)
-            return None
-        (partial / ".complete").touch()
-        shutil.rmtree(root, ignore_errors=True)
-        partial.rename(root)
-        return root
+
+        def unpack(partial: Path) -> bool:
+            partial.parent.mkdir(parents=True, exist_ok=True)  # dpkg -x creates one level only
+            result = _run(["dpkg", "-x", str(deb), str(partial)], timeout=600)
+            if result.returncode != 0:
+                self.log(f"dpkg -x {deb.name} failed: {_last_line(result)}")
+            return result.returncode == 0
+
+        return unpack_complete(root, unpack)
 
     def _give_up(self, reason: str) -> None:
         self._unavailable_reason = reason
@@ -336,18 +333,16 @@ class PyPIFetcher:
             wheel = self._download(name, version)
         if wheel is None:
             return None
-        partial = root.with_name(root.name + ".partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        try:
-            unpack_wheel(wheel, partial)
-        except (OSError, zipfile.BadZipFile) as exc:
-            self.log(f"cannot unzip {wheel.name}: {exc}")
-            shutil.rmtree(partial, ignore_errors=True)
-            return None
-        (partial / ".complete").touch()
-        shutil.rmtree(root, ignore_errors=True)
-        partial.rename(root)
-        return root
+
+        def unpack(partial: Path) -> bool:
+            try:
+                unpack_wheel(wheel, partial)
+            except (OSError, zipfile.BadZipFile) as exc:
+                self.log(f"cannot unzip {wheel.name}: {exc}")
+                return False
+            return True
+
+        return unpack_complete(root, unpack)
 
     def _cached_wheel(self, name: str, version: str) -> Path | None:
         # wheel names normalise the project name: lower case, runs of -_. become one _
@@ -381,6 +376,22 @@ def _is_licence_member(member: str) -> bool:
     if not parts[0].endswith(".dist-info") or member.endswith("/"):
         return False
     return (len(parts) > 2 and parts[1] == "licenses") or parts[-1].upper().startswith(("LICEN", "COPYING"))
+
+
+def unpack_complete(root: Path, unpack: Callable[[Path], bool]) -> Path | None:
+    """Run `unpack(folder)` into ROOT.partial; on success mark it complete and move it to ROOT.
+
+    A killed or failed unpack leaves no ROOT behind, so a later build never takes half a
+    package for a whole one (`.complete` is what the fetchers look for)."""
+    partial = root.with_name(root.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    if not unpack(partial):
+        shutil.rmtree(partial, ignore_errors=True)
+        return None
+    (partial / ".complete").touch()
+    shutil.rmtree(root, ignore_errors=True)
+    partial.rename(root)
+    return root
 
 
 def unpack_wheel(wheel: Path, target: Path) -> None:
