@@ -221,28 +221,31 @@ def build_page(studio: Studio) -> gr.Blocks:
                 preserve_color, mask, progress=lambda fraction, text: progress(fraction, desc=text),
             )
 
+        def attempt(*args):
+            """(result, None), or (None, the one-line refusal a user caused) for the API and the page."""
+            try:
+                return run(*args), None
+            except (LimitError, FlowstyleError) as exc:
+                return None, str(exc)
+            except MemoryError:
+                return None, "Out of memory; try a smaller picture size."
+
         def stylize(content, style_uploads, bundled_styles, weights, model, method, alpha, size, quality,
                     preserve_color=False, mask=None, progress=gr.Progress()):
             """The API: (result PNG, the same under a friendly name, status); errors are gr.Error."""
-            try:
-                result = run(content, style_uploads, bundled_styles, weights, model, method, alpha, size, quality,
-                             preserve_color, mask, progress)
-            except (LimitError, FlowstyleError) as exc:
-                raise gr.Error(str(exc), print_exception=False) from None
-            except MemoryError:
-                raise gr.Error("Out of memory; try a smaller picture size.", print_exception=False) from None
+            result, refusal = attempt(content, style_uploads, bundled_styles, weights, model, method, alpha, size,
+                                      quality, preserve_color, mask, progress)
+            if refusal is not None:
+                raise gr.Error(refusal, print_exception=False)
             return str(result.path), str(result.download), f"{result.summary} {_link(result)}"
 
         def stylize_on_page(content, style_uploads, bundled_styles, weights, model, method, alpha, size, quality,
                             preserve_color=False, mask=None, progress=gr.Progress()):
             """The page: as the API, but a refusal stays as text beside the button until the next try."""
-            try:
-                result = run(content, style_uploads, bundled_styles, weights, model, method, alpha, size, quality,
-                             preserve_color, mask, progress)
-            except (LimitError, FlowstyleError) as exc:
-                return gr.skip(), gr.skip(), gr.skip(), _error_html(str(exc))
-            except MemoryError:
-                return gr.skip(), gr.skip(), gr.skip(), _error_html("Out of memory; try a smaller picture size.")
+            result, refusal = attempt(content, style_uploads, bundled_styles, weights, model, method, alpha, size,
+                                      quality, preserve_color, mask, progress)
+            if refusal is not None:
+                return gr.skip(), gr.skip(), gr.skip(), _error_html(refusal)
             button = gr.DownloadButton("Download PNG", value=str(result.download), interactive=True)
             return str(result.path), button, f"{result.summary} {_link(result)}", ""
 
