@@ -29,8 +29,10 @@ PAD = 64
 
 
 def variants(names: list[str]):
-    """name -> fn(z_c, z_s, cache): "adain", "wct", or "patchK[-centre][-aX]": the patch decorator
-    with patch size K and fold, mixed with WCT at weight X (1: the swapped patches alone).
+    """name -> fn(z_c, z_s, cache): "adain", "wct", or "patchK[-centre][-aX][-raw][-cX][-sN]": the patch
+    decorator with patch size K and fold, matched at 1/N resolution (sN), mixed with WCT at
+    weight X (1: the swapped patches alone) or with the photo's latent (cX), re-coloured with
+    AdaIN unless raw.
     The swap and WCT of a pair are computed once (cache) and shared by the mixes."""
     def cached(cache, key, fn):
         if key not in cache:
@@ -52,12 +54,13 @@ def variants(names: list[str]):
         with_content = any(p.startswith("c") and p[1:2].isdigit() for p in parts)  # mix with z_c, not WCT
         if with_content:
             mix = next(float(p[1:]) for p in parts if p.startswith("c") and p[1:2].isdigit())
+        scale = next((int(p[1:]) for p in parts if p.startswith("s") and p[1:].isdigit()), 1)
 
-        def fn(c, s, cache, k=k, fold=fold, mix=mix, raw=raw, with_content=with_content):
+        def fn(c, s, cache, k=k, fold=fold, mix=mix, raw=raw, with_content=with_content, scale=scale):
             def swap():
-                swapped = O.patch_swap(c, s, patch=k, fold=fold)
+                swapped = O.patch_swap(c, s, patch=k, fold=fold, scale=scale)
                 return swapped if raw else O.adain(swapped, s)
-            swapped = cached(cache, (k, fold, raw), swap)
+            swapped = cached(cache, (k, fold, raw, scale), swap)
             if mix >= 1.0:
                 return swapped
             other = c if with_content else cached(cache, "wct", lambda: O.wct(c, s))

@@ -11,15 +11,24 @@ from .stats import EPS, _sample_keys, normalize
 PATCH_FOLDS = ("mean", "centre")
 
 
-def _style_patches(z_s: Tensor, patch: int, max_patches: int | None, seed: int) -> tuple[Tensor, Tensor]:
-    """(raw, unit) style patches of one latent (1, C, H, W): (C*k*k, N) each; `unit` are the
-    per-channel normalised patches scaled to unit length (for normalised cross-correlation)."""
-    raw = F.unfold(z_s, patch)[0]  # whole patches only: no padding invented in the style
-    unit = F.unfold(normalize(z_s), patch)[0]
+def _style_patches(
+    z_s: Tensor, patch: int, max_patches: int | None, seed: int, scale: int = 1
+) -> tuple[Tensor, Tensor]:
+    """(raw, unit) style patches of one latent (1, C, H, W): `raw` (C*(k*scale)**2, N) are the
+    latent's own blocks, `unit` (C*k*k, N) the same blocks seen at 1/scale resolution, per-channel
+    normalised and scaled to unit length (for normalised cross-correlation)."""
+    h, w = z_s.shape[-2] // scale * scale, z_s.shape[-1] // scale * scale
+    z_s = z_s[..., :h, :w]
+    raw = F.unfold(z_s, patch * scale, stride=scale)[0]  # whole patches only: no padding invented
+    unit = F.unfold(normalize(_pool(z_s, scale)), patch)[0]
     keep = _sample_keys(raw.shape[1], max_patches, seed, z_s.device)
     if keep is not None:
         raw, unit = raw[:, keep], unit[:, keep]
     return raw, unit / unit.norm(dim=0, keepdim=True).clamp_min(EPS)
+
+
+def _pool(z: Tensor, scale: int) -> Tensor:
+    return F.avg_pool2d(z, scale) if scale > 1 else z
 
 
 def _principal_axes(vectors: Tensor, dims: int) -> Tensor:
@@ -38,6 +47,7 @@ def patch_swap(
     seed: int = 0,
     chunk: int = 2048,
     match_dims: int | None = None,
+    scale: int = 1,
 ) -> Tensor:
     """Avatar-Net's style decorator (Chen & Schmidt's style swap) on flow latents.
 
@@ -52,21 +62,31 @@ def patch_swap(
     match_dims: compare patches in this many principal components of the style's unit patches
     instead of all C*k*k values (the correlation's cost shrinks in proportion; the style's
     patches vary along far fewer directions than they have values); None compares them all.
+    scale: match patches on latents average-pooled by this factor, then copy the style's
+    full-resolution blocks (k*scale positions a side, placed every `scale` positions): strokes
+    and patterns `scale` times larger, and a search scale**4 times cheaper.
     """
     if patch < 1 or patch % 2 == 0:
         raise ValueError(f"patch must be an odd positive number, got {patch}")
     if fold not in PATCH_FOLDS:
         raise ValueError(f"fold must be one of {PATCH_FOLDS}, got {fold!r}")
     b, c, h, w = z_c.shape
-    if z_s.shape[-2] < patch or z_s.shape[-1] < patch:
-        raise ValueError(f"the style latent is smaller than one {patch}x{patch} patch")
+    if scale < 1:
+        raise ValueError(f"scale must be a positive integer, got {scale}")
+    if z_s.shape[-2] < patch * scale or z_s.shape[-1] < patch * scale:
+        raise ValueError(f"the style latent is smaller than one {patch * scale}x{patch * scale} patch")
     r = patch // 2
+    hp, wp = -(-h // scale) * scale, -(-w // scale) * scale  # content grown to whole coarse cells
     outs = []
     for i in range(b):
-        raw, unit = _style_patches(z_s[i : i + 1].float(), patch, max_patches, seed)
-        query = normalize(z_c[i : i + 1].float())
+        raw, unit = _style_patches(z_s[i : i + 1].float(), patch, max_patches, seed, scale)
+        content = z_c[i : i + 1].float()
+        if (hp, wp) != (h, w):
+            content = F.pad(content, (0, wp - w, 0, hp - h), mode="replicate")
+        query = normalize(_pool(content, scale))
+        hc, wc = query.shape[-2:]
         if r:
-            mode = "reflect" if min(h, w) > r else "replicate"
+            mode = "reflect" if min(hc, wc) > r else "replicate"
             query = F.pad(query, (r, r, r, r), mode=mode)
         query = F.unfold(query, patch)[0]  # (C*k*k, h*w)
         if match_dims is not None and match_dims < unit.shape[0]:
@@ -75,14 +95,20 @@ def patch_swap(
         best = torch.cat([
             (query[:, j : j + chunk].T @ unit).argmax(dim=1) for j in range(0, query.shape[1], chunk)
         ])
-        chosen = raw[:, best]  # (C*k*k, h*w)
-        if fold == "centre" or patch == 1:
+        chosen = raw[:, best]  # (C*(k*scale)**2, hc*wc)
+        if (fold == "centre" or patch == 1) and scale == 1:
             out = chosen.view(c, patch * patch, h, w)[:, patch * patch // 2]
+        elif fold == "centre" or patch == 1:  # each coarse cell takes its match's middle block whole
+            k = patch * scale
+            blocks = chosen.view(c, k, k, -1)[:, r * scale : (r + 1) * scale, r * scale : (r + 1) * scale]
+            total = F.fold(blocks.reshape(1, c * scale * scale, -1), (hp, wp), scale, stride=scale)
+            out = total[0, :, :h, :w]
         else:
-            size = (h + 2 * r, w + 2 * r)
-            total = F.fold(chosen[None], size, patch)
-            count = F.fold(torch.ones_like(chosen[None]), size, patch)
-            out = (total / count)[0, :, r : r + h, r : r + w]
+            k, pad = patch * scale, r * scale
+            size = (hp + 2 * pad, wp + 2 * pad)
+            total = F.fold(chosen[None], size, k, stride=scale)
+            count = F.fold(torch.ones_like(chosen[None]), size, k, stride=scale)
+            out = (total / count)[0, :, pad : pad + h, pad : pad + w]
         outs.append(out)
     return torch.stack(outs).to(z_c.dtype)
 

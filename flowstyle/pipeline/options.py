@@ -40,6 +40,7 @@ class StylizeOptions:
     style_size: int | None = option(None, "longest side of the styles (default: the content's)", type=int, metavar="N")
     quality: str = option("default", "speed/quality: fast (one flow pass), default (the model's recipe), finest (every squeeze phase averaged: no grid, several times slower)", choices=QUALITIES, type=str)
     preserve_color: bool = option(False, "keep the content's colours; take the style's texture")
+    refine: int = option(0, "then N steps of refinement towards the style's strokes and textures (slow: each step costs about 3 flow passes)", type=int, metavar="N")
     mask: MaskLike | None = option(None, "grey or label image: one level per style, darkest first", type=str, compare=False)
     mask_feather: float = option(4.0, "soft edge of the mask's regions, in px", type=float, metavar="PX")
     tile: int | None = option(None, "band height in rows for big images; 0: never (default: automatic)", type=int, metavar="ROWS")
@@ -66,6 +67,7 @@ class StylizeOptions:
         for name in ("size", "style_size"):
             if getattr(self, name) is not None:
                 _whole(name, getattr(self, name), minimum=1)
+        _whole("refine", self.refine, minimum=0)
         if self.tile is not None:
             _whole("tile", self.tile, minimum=0, what="None (automatic), 0 (never) or a positive row count")
         if not isinstance(self.preserve_color, bool):
@@ -74,6 +76,8 @@ class StylizeOptions:
             raise FlowstyleError(f"mask_feather must be >= 0 px, got {self.mask_feather}")
         if self.mask is not None and self.style_weights is not None:
             raise FlowstyleError("style weights do not apply with a mask: the mask gives each style its share")
+        if self.mask is not None and self.refine:
+            raise FlowstyleError("refine does not combine with a mask: it refines towards one set of styles")
         if self.mask is not None and self.blend != "outputs":
             raise FlowstyleError("a mask needs blend 'outputs' (each region is transferred with its own style)")
         if self.recipe is not None and not isinstance(self.recipe, Recipe):

@@ -33,8 +33,9 @@ from ..image.lattice import remove_lattice
 from ..image.transforms import center_crop_to_multiple, pad_to_multiple, resize_longest
 from ..models import DEFAULT_MODEL, StyleModel, load_model
 from ..flow.precision import PRECISIONS, resolve_precision
-from ..operators import TransferSpec, transfer
+from ..operators import TransferSpec, normalize_weights, transfer
 from .options import StylizeOptions
+from .refine import MAX_REFINE_PIXELS, Targets, refine
 from ..flow.phases import average_over_phases, phase_plan
 from .regions import latent_regions, pad_regions, region_weights
 
@@ -220,9 +221,13 @@ class Stylizer:
         x = resize_longest(load_tensor(content), o.size)
         _check_size(x, self.multiple, "content image")
         h, w = x.shape[-2:]
+        if o.refine and h * w > MAX_REFINE_PIXELS:
+            raise FlowstyleError(
+                f"refine works up to {MAX_REFINE_PIXELS / 1e6:g} MP, the photo is {w}x{h}; pass a smaller size"
+            )
         recipe = o.recipe  # the whole recipe: `options_for` filled it in
         plan = phase_plan(recipe.phases, self.model.config.n_block, recipe.deep_phases)
-        step = _Steps(progress, len(styles), plan, self.model.config.n_block)
+        step = _Steps(progress, len(styles), plan, self.model.config.n_block, o.refine)
         m, pad = self.multiple, o.pad
         padded_regions = None
         if o.mask is not None:  # before the styles are encoded: a bad mask fails early
@@ -260,6 +265,9 @@ class Stylizer:
 
         with torch.inference_mode():
             total = average_over_phases(base, plan, encode, decode, at_latent, o.pad_mode)
+        if o.refine:
+            total = self._refine(total, base, styles, o, (h, w), step)
+        with torch.inference_mode():
             step.finish()
             total = remove_lattice(total, base, m, recipe.grid_filter, diagonal_sigma=recipe.grid_filter_diagonal)
         del base
@@ -268,6 +276,29 @@ class Stylizer:
             out = keep_luminance(out, content_rgb.cpu())
         step.done()
         return out
+
+    def _refine(
+        self, image: Tensor, base: Tensor, styles: list[ImageLike], o: StylizeOptions, size: tuple[int, int], step: _Steps
+    ) -> Tensor:
+        """The phase-averaged result, refined in its latent towards the styles (pipeline/refine.py)."""
+        (h, w), pad = size, o.pad
+
+        def crop(t: Tensor) -> Tensor:
+            return t[..., pad : pad + h, pad : pad + w]
+
+        def decode(z: Tensor) -> Tensor:
+            with self._flow_pass():
+                return self.model.flow.decode_blocks(z).float()
+
+        image, base = image.clone(), base.clone()  # normal tensors: autograd refuses inference ones
+        weights = normalize_weights(o.style_weights, len(styles))
+        style_tensors = [load_tensor(s).to(self.device) for s in styles]  # Targets shrinks them to LOSS_SIZE
+        targets = Targets(crop(base), style_tensors, weights)
+        with torch.no_grad():
+            z = self._encode(image, o.tile)
+        z = refine(z, decode, crop, targets, o.refine, on_step=step.refine)
+        with torch.no_grad():
+            return self._decode(z, o.tile)
 
     def stylize(
         self,
@@ -297,17 +328,21 @@ class _Steps:
 
     TRANSFER = 0.25  # a transfer's cost, in units of the first block's pass
 
-    def __init__(self, progress: Progress | None, n_styles: int, plan, n_block: int) -> None:
+    REFINE = 3.0  # one refinement step, in whole flow passes (a decode, its backward, VGG)
+
+    def __init__(self, progress: Progress | None, n_styles: int, plan, n_block: int, refine_steps: int = 0) -> None:
         self.progress = progress
         if progress is None:
             return
+        self.refine_steps = refine_steps
         self.n_styles, self.whole = n_styles, self._blocks(0, n_block)
         calls, flow = 1, 0.0
         for level in plan:  # each level runs once per shift, for each call of the level above
             calls *= len(level.shifts)
             flow += 2 * calls * self._blocks(level.start, level.stop)
         self.passes, self.pass_index, self.done_units = calls, 0, 0.0
-        self.total = n_styles * self.whole + flow + calls * self.TRANSFER + 0.1 * self.whole
+        refining = (refine_steps * self.REFINE + 2) * self.whole if refine_steps else 0.0  # + encode and decode
+        self.total = n_styles * self.whole + flow + calls * self.TRANSFER + refining + 0.1 * self.whole
 
     @staticmethod
     def _blocks(start: int, stop: int) -> float:
@@ -336,6 +371,11 @@ class _Steps:
         if self.progress is not None:
             self.pass_index += 1
             self._tell(f"Applying the style{self._of(self.pass_index)}", self.TRANSFER)
+
+    def refine(self, index: int) -> None:
+        if self.progress is not None:
+            extra = 2 * self.whole if index == 0 else 0.0  # the result's encoding, and the final decoding
+            self._tell(f"Refining the strokes (step {index + 1} of {self.refine_steps})", self.REFINE * self.whole + extra)
 
     def finish(self) -> None:
         if self.progress is not None:

@@ -1,0 +1,91 @@
+"""Refinement: the result's latent optimised against the VGG losses, for more of the style's
+strokes and patterns than one feed-forward transfer gives.
+
+The result x is encoded once (z = encode(x) decodes back to x exactly), then z takes `steps`
+Adam steps on  content + STYLE_WEIGHT * style + TEXTURE_WEIGHT * texture  of decode(z): the
+content loss against the photo (VGG relu4_1), the style loss (feature means and deviations,
+relu1_1..relu4_1) and the texture distance (feature covariances, relu2_1..relu4_1) against the
+style. Every iterate is a decoded latent, so the picture stays what the flow can draw; the losses
+are taken at LOSS_SIZE px, the scale at which textures are compared (eval/metrics.py).
+Each step costs about three flow passes plus VGG: a best-quality mode, not a default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import Tensor
+from torch.nn import functional as F
+
+from ..training import losses as L
+from ..training.vgg import load_vgg
+
+LOSS_SIZE = 512  # px, longest side at which the losses see the picture
+STYLE_WEIGHT = 1.0
+TEXTURE_WEIGHT = 10.0
+CONTENT_WEIGHT = 0.5
+TEXTURE_LAYERS = ("relu2_1", "relu3_1", "relu4_1")
+LEARNING_RATE = 0.03  # Adam, in latent units (the latent is about unit-variance)
+MAX_REFINE_PIXELS = 4_000_000  # the backward pass keeps every coupling activation
+
+
+def _at_loss_size(x: Tensor) -> Tensor:
+    h, w = x.shape[-2:]
+    scale = LOSS_SIZE / max(h, w)
+    if scale >= 1.0:
+        return x
+    size = (max(1, round(h * scale)), max(1, round(w * scale)))
+    return F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
+
+
+class Targets:
+    """What the losses compare with: the photo's relu4_1 and the styles' statistics, weighted."""
+
+    def __init__(self, photo: Tensor, styles: Sequence[Tensor], weights: Sequence[float]) -> None:
+        vgg = load_vgg("relu4_1", normalized=True, device=photo.device)
+        self.vgg = vgg
+        with torch.no_grad():
+            self.content = vgg(_at_loss_size(photo))[L.CONTENT_LAYER]
+            feats = [vgg(_at_loss_size(s)) for s in styles]
+        total = sum(weights)
+        share = [w / total for w in weights]
+        self.stats = {
+            name: tuple(sum(p * L.style_stats(f)[name][i] for p, f in zip(share, feats)) for i in range(2))
+            for name in L.STYLE_LAYERS
+        }
+        self.covariances = {
+            name: sum(p * L.covariance(f[name]) for p, f in zip(share, feats)) for name in TEXTURE_LAYERS
+        }
+
+    def loss(self, x: Tensor) -> Tensor:
+        feats = self.vgg(_at_loss_size(x))
+        content = F.mse_loss(feats[L.CONTENT_LAYER], self.content)
+        style = L.style_loss(feats, self.stats)
+        texture = L.texture_distance_per_image(feats, self.covariances).mean()
+        return CONTENT_WEIGHT * content + STYLE_WEIGHT * style + TEXTURE_WEIGHT * texture
+
+
+def refine(
+    z: Tensor,
+    decode: Callable[[Tensor], Tensor],
+    crop: Callable[[Tensor], Tensor],
+    targets: Targets,
+    steps: int,
+    on_step: Callable[[int], None] | None = None,
+) -> Tensor:
+    """`steps` Adam steps on latent z; returns the refined latent (detached).
+
+    decode: latent -> padded image (differentiable); crop: padded image -> the picture the
+    losses judge (the padding is not part of it)."""
+    z = z.detach().clone().requires_grad_(True)
+    opt = torch.optim.Adam([z], lr=LEARNING_RATE)
+    for i in range(steps):
+        if on_step is not None:
+            on_step(i)
+        opt.zero_grad(set_to_none=True)
+        loss = targets.loss(crop(decode(z)).clamp(0, 1))
+        (grad,) = torch.autograd.grad(loss, [z])
+        z.grad = grad
+        opt.step()
+    return z.detach()

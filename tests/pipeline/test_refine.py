@@ -1,0 +1,65 @@
+"""Refinement (`refine=N`): the result's latent optimised against the VGG losses. It must lower
+those losses, keep the picture the right size and in range, be deterministic, report its steps,
+and refuse what it cannot do with a clear message."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from flowstyle.errors import FlowstyleError
+from flowstyle.image.io import load_tensor
+from flowstyle.pipeline import Stylizer, StylizeOptions
+from flowstyle.pipeline import refine as R
+
+
+def _loss(stylizer, photo, style, out) -> float:
+    targets = R.Targets(load_tensor(photo), [load_tensor(style)], [1.0])
+    with torch.no_grad():
+        return float(targets.loss(out))
+
+
+def test_refinement_lowers_the_losses_it_follows(tiny_model, photos):
+    stylizer = Stylizer(tiny_model, precision="float32")
+    photo, style = photos["astronaut"], photos["coffee"]
+    plain = stylizer.stylize_tensor(photo, style, size=64, pad=8)
+    refined = stylizer.stylize_tensor(photo, style, size=64, pad=8, refine=4)
+    assert refined.shape == plain.shape
+    assert 0.0 <= float(refined.min()) and float(refined.max()) <= 1.0
+    assert not torch.equal(refined, plain)
+    assert _loss(stylizer, photo, style, refined) < 0.95 * _loss(stylizer, photo, style, plain)
+
+
+def test_refinement_is_deterministic_and_zero_steps_change_nothing(tiny_model, photos):
+    stylizer = Stylizer(tiny_model, precision="float32")
+    photo, style = photos["chelsea"], photos["rocket"]
+    assert torch.equal(stylizer.stylize_tensor(photo, style, size=48, pad=8, refine=2),
+                       stylizer.stylize_tensor(photo, style, size=48, pad=8, refine=2))
+    assert torch.equal(stylizer.stylize_tensor(photo, style, size=48, pad=8),
+                       stylizer.stylize_tensor(photo, style, size=48, pad=8, refine=0))
+
+
+def test_refinement_reports_each_step(tiny_model, photos):
+    seen: list[tuple[float, str]] = []
+    Stylizer(tiny_model).stylize(photos["astronaut"], photos["coffee"], size=48, pad=8, refine=3,
+                                 progress=lambda f, t: seen.append((f, t)))
+    texts = [t for _, t in seen]
+    assert [t for t in texts if t.startswith("Refining")] == [
+        f"Refining the strokes (step {i} of 3)" for i in (1, 2, 3)
+    ]
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True])
+def test_refine_must_be_a_whole_number_of_steps(bad):
+    with pytest.raises(FlowstyleError, match="refine"):
+        StylizeOptions(refine=bad)
+
+
+def test_refine_refuses_a_mask_and_huge_photos(tiny_model, photos, monkeypatch):
+    with pytest.raises(FlowstyleError, match="mask"):
+        StylizeOptions(refine=2, mask=photos["coffee"])
+    monkeypatch.setattr("flowstyle.pipeline.stylizer.MAX_REFINE_PIXELS", 1000)
+    with pytest.raises(FlowstyleError, match="refine works up to"):
+        Stylizer(tiny_model).stylize(photos["astronaut"], photos["coffee"], size=48, refine=1)
