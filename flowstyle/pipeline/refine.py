@@ -2,10 +2,10 @@
 strokes and patterns than one feed-forward transfer gives.
 
 The result x is encoded once (z = encode(x) decodes back to x exactly), then z takes `steps`
-Adam steps on  content + STYLE_WEIGHT * style + TEXTURE_WEIGHT * texture  of decode(z): the
-content loss against the photo (VGG relu4_1), the style loss (feature means and deviations,
-relu1_1..relu4_1) and the texture distance (feature covariances, relu2_1..relu4_1) against the
-style. Every iterate is a decoded latent, so the picture stays what the flow can draw; the losses
+Adam steps on the weighted sum of three losses of decode(z), each divided by its value at the
+start (their raw sizes differ by orders of magnitude from style to style): the content loss
+against the photo (VGG relu4_1), the style loss (feature means and deviations, relu1_1..relu4_1)
+and the texture distance (feature covariances, relu2_1..relu4_1) against the style. Every iterate is a decoded latent, so the picture stays what the flow can draw; the losses
 are taken at LOSS_SIZE px, the scale at which textures are compared (eval/metrics.py).
 Each step costs about three flow passes plus VGG: a best-quality mode, not a default.
 """
@@ -22,9 +22,10 @@ from ..training import losses as L
 from ..training.vgg import load_vgg
 
 LOSS_SIZE = 512  # px, longest side at which the losses see the picture
+# weights of the losses relative to their starting values
+CONTENT_WEIGHT = 1.0
 STYLE_WEIGHT = 1.0
-TEXTURE_WEIGHT = 10.0
-CONTENT_WEIGHT = 0.5
+TEXTURE_WEIGHT = 4.0
 TEXTURE_LAYERS = ("relu2_1", "relu3_1", "relu4_1")
 LEARNING_RATE = 0.03  # Adam, in latent units (the latent is about unit-variance)
 MAX_REFINE_PIXELS = 4_000_000  # the backward pass keeps every coupling activation
@@ -58,12 +59,16 @@ class Targets:
             name: sum(p * L.covariance(f[name]) for p, f in zip(share, feats)) for name in TEXTURE_LAYERS
         }
 
-    def loss(self, x: Tensor) -> Tensor:
+    def losses(self, x: Tensor) -> Tensor:
+        """(content, style, texture) losses of the picture x, as one tensor of 3."""
         feats = self.vgg(_at_loss_size(x))
         content = F.mse_loss(feats[L.CONTENT_LAYER], self.content)
         style = L.style_loss(feats, self.stats)
         texture = L.texture_distance_per_image(feats, self.covariances).mean()
-        return CONTENT_WEIGHT * content + STYLE_WEIGHT * style + TEXTURE_WEIGHT * texture
+        return torch.stack([content, style, texture])
+
+
+WEIGHTS = (CONTENT_WEIGHT, STYLE_WEIGHT, TEXTURE_WEIGHT)
 
 
 def refine(
@@ -80,12 +85,15 @@ def refine(
     losses judge (the padding is not part of it)."""
     z = z.detach().clone().requires_grad_(True)
     opt = torch.optim.Adam([z], lr=LEARNING_RATE)
+    scale = None
     for i in range(steps):
         if on_step is not None:
             on_step(i)
         opt.zero_grad(set_to_none=True)
-        loss = targets.loss(crop(decode(z)).clamp(0, 1))
-        (grad,) = torch.autograd.grad(loss, [z])
+        losses = targets.losses(crop(decode(z)).clamp(0, 1))
+        if scale is None:
+            scale = z.new_tensor(WEIGHTS) / losses.detach().clamp_min(1e-8)
+        (grad,) = torch.autograd.grad((losses * scale).sum(), [z])
         z.grad = grad
         opt.step()
     return z.detach()

@@ -29,6 +29,7 @@ from ..errors import FlowstyleError
 from ..flow.tiling import auto_tile_rows, tiled_decode, tiled_encode
 from ..image.color import grey, keep_luminance
 from ..image.io import ImageLike, load_tensor, tensor_to_image
+from ..image.guided import guided_upsample
 from ..image.lattice import remove_lattice
 from ..image.transforms import center_crop_to_multiple, pad_to_multiple, resize_longest
 from ..models import DEFAULT_MODEL, StyleModel, load_model
@@ -220,6 +221,10 @@ class Stylizer:
     ) -> Tensor:
         x = resize_longest(load_tensor(content), o.size)
         _check_size(x, self.multiple, "content image")
+        if o.work_size is not None and max(x.shape[-2:]) > o.work_size:
+            small = resize_longest(x, o.work_size)
+            painted = self._stylize(small, styles, o.replace(size=None, work_size=None), progress)
+            return guided_upsample(painted, small, x)
         h, w = x.shape[-2:]
         if o.refine and h * w > MAX_REFINE_PIXELS:
             raise FlowstyleError(
@@ -403,8 +408,8 @@ def stylize(
 
     content/styles: paths, PIL images or (3, H, W) tensors in [0, 1]. model: a registry name,
     a weights file or a StyleModel. options: a StylizeOptions; or its fields as keywords
-    (method, alpha, style_weights, blend, size, style_size, quality, preserve_color, mask, mask_feather, tile, pad,
-    pad_mode, recipe — see `StylizeOptions`), which also replace fields of `options`. recipe: experts' changes to
+    (method, alpha, style_weights, blend, size, style_size, work_size, quality, preserve_color, refine, mask,
+    mask_feather, tile, pad, pad_mode, recipe — see `StylizeOptions`), which also replace fields of `options`. recipe: experts' changes to
     the model's tuning, e.g. recipe={"phases": 4, "gain": 1.2} (see `flowstyle.Recipe`).
     precision: "float32" or "bf16" (faster flow on CPUs with bf16 units; not bit-exact);
     None: the model's default.

@@ -1,0 +1,34 @@
+"""work_size: paint a small copy of the photo, carry the result to full size guided by the photo."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from flowstyle.errors import FlowstyleError
+from flowstyle.image.guided import guided_upsample
+from flowstyle.image.io import load_tensor
+from flowstyle.image.transforms import resize_longest
+from flowstyle.pipeline import Stylizer, StylizeOptions
+
+
+def test_a_work_size_at_least_the_photo_changes_nothing(tiny_model, photos):
+    stylizer = Stylizer(tiny_model, precision="float32")
+    plain = stylizer.stylize_tensor(photos["astronaut"], photos["coffee"], pad=8)
+    assert torch.equal(plain, stylizer.stylize_tensor(photos["astronaut"], photos["coffee"], pad=8, work_size=64))
+
+
+def test_a_smaller_work_size_paints_small_and_returns_full_size(tiny_model, photos):
+    stylizer = Stylizer(tiny_model, precision="float32")
+    photo = load_tensor(photos["chelsea"])
+    out = stylizer.stylize_tensor(photo, photos["rocket"], pad=8, work_size=32)
+    assert out.shape == photo.shape
+    small = resize_longest(photo, 32)
+    painted = stylizer.stylize_tensor(small, photos["rocket"], pad=8)
+    assert torch.allclose(out, guided_upsample(painted, small, photo), atol=1e-6)
+
+
+@pytest.mark.parametrize("bad", [0, -5, 2.5])
+def test_work_size_must_be_positive(bad):
+    with pytest.raises(FlowstyleError, match="work_size"):
+        StylizeOptions(work_size=bad)
