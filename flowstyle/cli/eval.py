@@ -56,7 +56,7 @@ def command_line(args: argparse.Namespace) -> str:
 
 
 # the stylize options an evaluation may set for every flowstyle model it runs (and --recipe)
-EVAL_OPTIONS = ("method", "alpha", "quality", "pad", "pad_mode", "preserve_color")
+EVAL_OPTIONS = ("method", "alpha", "quality", "pad", "pad_mode", "preserve_color", "refine", "work_size")
 
 
 def _options(args: argparse.Namespace) -> StylizeOptions:

@@ -10,6 +10,7 @@ flags, never guessed from its name.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -44,8 +45,21 @@ def bf16_is_fast(device: str = "cpu") -> bool:
     if kind == "cuda":
         return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
     if kind == "cpu":
-        return bool(BF16_CPU_FLAGS & cpu_flags())
+        return bool(BF16_CPU_FLAGS & cpu_flags()) and not isa_capped()
     return False
+
+
+# torch's CPU kernels capped below AVX-512 (ATEN_CPU_CAPABILITY), or oneDNN's (ONEDNN_MAX_CPU_ISA):
+# the bf16 units stay unused, so bf16 would be emulated; also how an AVX2-only CPU is imitated
+_CAPPED_ATEN = ("default", "avx2", "sse41", "sse42")
+_CAPPED_ONEDNN = ("sse41", "avx", "avx2", "avx2_vnni")
+
+
+def isa_capped() -> bool:
+    """True when the environment caps torch's or oneDNN's instruction set below AVX-512."""
+    aten = os.environ.get("ATEN_CPU_CAPABILITY", "").lower()
+    onednn = os.environ.get("ONEDNN_MAX_CPU_ISA", os.environ.get("DNNL_MAX_CPU_ISA", "")).lower()
+    return aten in _CAPPED_ATEN or onednn in _CAPPED_ONEDNN
 
 
 def resolve_precision(precision: str, device: str | torch.device = "cpu") -> str:
@@ -75,4 +89,8 @@ def describe_cpu() -> str:
     except OSError:
         name = sys.platform
     units = sorted(BF16_CPU_FLAGS & cpu_flags())
-    return f"{name} ({'bf16 units: ' + ', '.join(units) if units else 'no bf16 units'})"
+    described = f"{name} ({'bf16 units: ' + ', '.join(units) if units else 'no bf16 units'})"
+    if isa_capped():
+        caps = [f"{k}={os.environ[k]}" for k in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA") if os.environ.get(k)]
+        described += f", instruction set capped by {' '.join(caps)} (bf16 units unused)"
+    return described

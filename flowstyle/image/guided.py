@@ -15,8 +15,8 @@ from torch.nn import functional as F
 
 from .color import luminance
 
-RADIUS = 2  # px at the working size: the window over which a and b are fitted
-EPS = 1e-3  # regularises a in flat windows (luminance in [0, 1]): smaller follows edges harder
+RADIUS = 1  # px at the working size: the window over which a and b are fitted (small: the strokes stay sharp)
+EPS = 1e-4  # regularises a in flat windows (luminance in [0, 1]): smaller follows edges harder
 
 
 def _box(x: Tensor, radius: int) -> Tensor:

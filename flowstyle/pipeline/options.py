@@ -24,6 +24,10 @@ from ..models.recipe import QUALITIES, Recipe, RecipeLike, for_quality, recipe_c
 from ..operators import BLENDS, OPERATORS, normalize_weights
 from .regions import MaskLike
 
+# px: the scale at which the styles' strokes are compared (eval/metrics.TEXTURE_SIZE) and about the
+# peer's; the patch search's cost grows with the square of the pixel count (docs/performance.md)
+WORK_SIZE = 512
+
 if TYPE_CHECKING:
     from ..models import StyleModel
 
@@ -38,7 +42,7 @@ class StylizeOptions:
     blend: str = option("outputs", "how several styles mix: their results, or their latents (same-size styles)", choices=BLENDS, type=str)
     size: int | None = option(None, "resize so the longest side is N px", type=int, metavar="N")
     style_size: int | None = option(None, "longest side of the styles (default: the content's)", type=int, metavar="N")
-    work_size: int | None = option(None, "paint at N px on the longest side, then carry the result to the full size with the photo as the guide (fast for big photos)", type=int, metavar="N")
+    work_size: int = option(WORK_SIZE, "bigger photos are painted at N px on the longest side and carried to full size with the photo as the guide; 0: paint every pixel (slow for big photos)", type=int, metavar="N")
     quality: str = option("default", "speed/quality: fast (one flow pass), default (the model's recipe), finest (every squeeze phase averaged: no grid, several times slower)", choices=QUALITIES, type=str)
     preserve_color: bool = option(False, "keep the content's colours; take the style's texture")
     refine: int = option(0, "then N steps of refinement towards the style's strokes and textures (slow: each step costs about 3 flow passes)", type=int, metavar="N")
@@ -65,7 +69,8 @@ class StylizeOptions:
         _choice("quality", self.quality, QUALITIES)
         _choice("pad mode", self.pad_mode, PAD_MODES)
         _whole("pad", self.pad, minimum=0)
-        for name in ("size", "style_size", "work_size"):
+        _whole("work_size", self.work_size, minimum=0)
+        for name in ("size", "style_size"):
             if getattr(self, name) is not None:
                 _whole(name, getattr(self, name), minimum=1)
         _whole("refine", self.refine, minimum=0)

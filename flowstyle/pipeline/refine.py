@@ -2,7 +2,7 @@
 strokes and patterns than one feed-forward transfer gives.
 
 The result x is encoded once (z = encode(x) decodes back to x exactly), then z takes `steps`
-Adam steps on the weighted sum of three losses of decode(z), each divided by its value at the
+Adam steps on the weighted sum of the losses of decode(z), each divided by its value at the
 start (their raw sizes differ by orders of magnitude from style to style): the content loss
 against the photo (VGG relu4_1), the style loss (feature means and deviations, relu1_1..relu4_1)
 and the texture distance (feature covariances, relu2_1..relu4_1) against the style. Every iterate is a decoded latent, so the picture stays what the flow can draw; the losses
@@ -60,15 +60,19 @@ class Targets:
         }
 
     def losses(self, x: Tensor) -> Tensor:
-        """(content, style, texture) losses of the picture x, as one tensor of 3."""
+        """The content loss, the style loss and the texture distance of each texture layer of
+        the picture x, as one tensor."""
         feats = self.vgg(_at_loss_size(x))
-        content = F.mse_loss(feats[L.CONTENT_LAYER], self.content)
-        style = L.style_loss(feats, self.stats)
-        texture = L.texture_distance_per_image(feats, self.covariances).mean()
-        return torch.stack([content, style, texture])
+        terms = [F.mse_loss(feats[L.CONTENT_LAYER], self.content), L.style_loss(feats, self.stats)]
+        for name, target in self.covariances.items():
+            terms.append(L.texture_distance_per_image(feats, {name: target}).mean())
+        return torch.stack(terms)
 
 
-WEIGHTS = (CONTENT_WEIGHT, STYLE_WEIGHT, TEXTURE_WEIGHT)
+# each layer's texture distance counts on its own: one layer far off (say, the fine relu2_1 energy
+# of a photo against a smooth painting) would otherwise take all of the texture weight
+WEIGHTS = (CONTENT_WEIGHT, STYLE_WEIGHT) + (TEXTURE_WEIGHT / len(TEXTURE_LAYERS),) * len(TEXTURE_LAYERS)
+
 
 
 def refine(

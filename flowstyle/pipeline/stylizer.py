@@ -221,9 +221,9 @@ class Stylizer:
     ) -> Tensor:
         x = resize_longest(load_tensor(content), o.size)
         _check_size(x, self.multiple, "content image")
-        if o.work_size is not None and max(x.shape[-2:]) > o.work_size:
+        if o.work_size and max(x.shape[-2:]) > o.work_size:
             small = resize_longest(x, o.work_size)
-            painted = self._stylize(small, styles, o.replace(size=None, work_size=None), progress)
+            painted = self._stylize(small, styles, o.replace(size=None, work_size=0), progress)
             return guided_upsample(painted, small, x)
         h, w = x.shape[-2:]
         if o.refine and h * w > MAX_REFINE_PIXELS:

@@ -43,3 +43,20 @@ def test_explicit_bf16_without_units_warns_once_and_is_honoured(monkeypatch):
             assert P.resolve_precision("bf16", "cpu") == "bf16"
     finally:
         P.bf16_is_fast.cache_clear()
+
+
+def test_an_instruction_set_capped_below_avx512_leaves_the_bf16_units_unused(monkeypatch):
+    """ATEN_CPU_CAPABILITY / ONEDNN_MAX_CPU_ISA below AVX-512 (how an AVX2-only CPU is imitated):
+    auto resolves to float32 even where the CPU has bf16 units, and the description says so."""
+    from flowstyle.flow import precision as P
+
+    monkeypatch.setattr(P, "cpu_flags", lambda cpuinfo=None: frozenset({"avx512_bf16"}))
+    for env in ({"ATEN_CPU_CAPABILITY": "avx2"}, {"ONEDNN_MAX_CPU_ISA": "AVX2"}, {}):
+        for key in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"):
+            monkeypatch.delenv(key, raising=False)
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        P.bf16_is_fast.cache_clear()
+        assert P.resolve_precision("auto") == ("float32" if env else "bf16")
+        assert ("capped" in P.describe_cpu()) == bool(env)
+    P.bf16_is_fast.cache_clear()

@@ -14,8 +14,9 @@ from flowstyle.pipeline import Stylizer, StylizeOptions
 
 def test_a_work_size_at_least_the_photo_changes_nothing(tiny_model, photos):
     stylizer = Stylizer(tiny_model, precision="float32")
-    plain = stylizer.stylize_tensor(photos["astronaut"], photos["coffee"], pad=8)
+    plain = stylizer.stylize_tensor(photos["astronaut"], photos["coffee"], pad=8, work_size=0)
     assert torch.equal(plain, stylizer.stylize_tensor(photos["astronaut"], photos["coffee"], pad=8, work_size=64))
+    assert torch.equal(plain, stylizer.stylize_tensor(photos["astronaut"], photos["coffee"], pad=8))  # default 512
 
 
 def test_a_smaller_work_size_paints_small_and_returns_full_size(tiny_model, photos):
@@ -24,11 +25,11 @@ def test_a_smaller_work_size_paints_small_and_returns_full_size(tiny_model, phot
     out = stylizer.stylize_tensor(photo, photos["rocket"], pad=8, work_size=32)
     assert out.shape == photo.shape
     small = resize_longest(photo, 32)
-    painted = stylizer.stylize_tensor(small, photos["rocket"], pad=8)
+    painted = stylizer.stylize_tensor(small, photos["rocket"], pad=8, work_size=0)
     assert torch.allclose(out, guided_upsample(painted, small, photo), atol=1e-6)
 
 
-@pytest.mark.parametrize("bad", [0, -5, 2.5])
-def test_work_size_must_be_positive(bad):
+@pytest.mark.parametrize("bad", [None, -5, 2.5])
+def test_work_size_must_be_a_size_or_zero(bad):
     with pytest.raises(FlowstyleError, match="work_size"):
         StylizeOptions(work_size=bad)
