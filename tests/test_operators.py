@@ -349,6 +349,7 @@ def test_near_fade_leaves_a_content_with_the_styles_statistics_alone(stats):
 # ----------------------------------------------------------------- patch decorator
 
 from flowstyle.operators import patch_swap, style_decorator  # noqa: E402
+from flowstyle.operators.patch import DECORATOR_MATCH_DIMS  # noqa: E402
 
 
 def test_patch_swap_of_a_latent_with_itself_gives_it_back():
@@ -358,6 +359,22 @@ def test_patch_swap_of_a_latent_with_itself_gives_it_back():
     # every whole content patch finds itself; the border's reflected patches have no twin and
     # overlap the next ring of positions too
     assert torch.allclose(out[..., 2:-2, 2:-2], z[..., 2:-2, 2:-2], atol=1e-6)
+
+
+def test_patch_swap_at_a_coarser_scale_copies_whole_blocks():
+    """scale=2 matches on 2x2-pooled latents and copies the style's full-resolution blocks."""
+    z = torch.randn(1, 6, 20, 16, generator=torch.Generator().manual_seed(7))
+    out = patch_swap(z, z, patch=3, scale=2)
+    assert out.shape == z.shape
+    assert torch.allclose(out[..., 6:-6, 6:-6], z[..., 6:-6, 6:-6], atol=1e-6)  # finds itself inside
+    z_c = torch.randn(1, 6, 13, 11, generator=torch.Generator().manual_seed(8))  # odd sides
+    centre = patch_swap(z_c, z, patch=3, scale=2, fold="centre")
+    assert centre.shape == z_c.shape
+    style_vectors = z[0].flatten(1).T
+    for v in centre[0].flatten(1).T:
+        assert torch.isclose(style_vectors, v).all(dim=1).any()
+    with pytest.raises(ValueError):
+        patch_swap(z_c, z, scale=0)
 
 
 def test_patch_swap_builds_the_output_from_the_style_own_vectors():
@@ -386,7 +403,7 @@ def test_patch_swap_is_the_same_in_any_chunks_and_checks_its_arguments():
 
 def test_style_decorator_is_the_swap_with_a_share_of_the_content_and_a_registered_operator():
     z_c, z_s = _latents(6)
-    swapped = patch_swap(z_c, z_s)
+    swapped = patch_swap(z_c, z_s, match_dims=DECORATOR_MATCH_DIMS)
     assert torch.equal(style_decorator(z_c, z_s, mix=1.0), swapped)
     assert torch.allclose(style_decorator(z_c, z_s, mix=0.8), 0.8 * swapped + 0.2 * z_c)
     assert torch.equal(style_decorator(z_c, z_s, mix=0.0), z_c)
