@@ -29,6 +29,7 @@ TEXTURE_WEIGHT = 4.0
 TEXTURE_LAYERS = ("relu2_1", "relu3_1", "relu4_1")
 LEARNING_RATE = 0.03  # Adam, in latent units (the latent is about unit-variance)
 MAX_REFINE_PIXELS = 4_000_000  # the backward pass keeps every coupling activation
+PASSES_PER_STEP = 3.0  # a step's cost in whole flow passes: a decode, its backward, VGG (for progress and estimates)
 
 
 def _at_loss_size(x: Tensor) -> Tensor:

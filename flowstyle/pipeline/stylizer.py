@@ -36,7 +36,7 @@ from ..models import DEFAULT_MODEL, StyleModel, load_model
 from ..flow.precision import PRECISIONS, resolve_precision
 from ..operators import TransferSpec, normalize_weights, transfer
 from .options import StylizeOptions
-from .refine import MAX_REFINE_PIXELS, Targets, refine
+from .refine import MAX_REFINE_PIXELS, PASSES_PER_STEP, Targets, refine
 from ..flow.phases import average_over_phases, phase_plan
 from .regions import latent_regions, pad_regions, region_weights
 
@@ -333,7 +333,7 @@ class _Steps:
 
     TRANSFER = 0.25  # a transfer's cost, in units of the first block's pass
 
-    REFINE = 3.0  # one refinement step, in whole flow passes (a decode, its backward, VGG)
+    REFINE = PASSES_PER_STEP  # one refinement step, in whole flow passes
 
     def __init__(self, progress: Progress | None, n_styles: int, plan, n_block: int, refine_steps: int = 0) -> None:
         self.progress = progress

@@ -21,7 +21,7 @@ from .. import __version__  # noqa: E402
 from ..errors import FlowstyleError  # noqa: E402
 from .limits import LimitError  # noqa: E402
 from .studio import (  # noqa: E402
-    DEFAULT_QUALITY, DEFAULT_SIZE, GALLERY, METHOD_WORDS, METHODS, MODEL_METHOD, QUALITY, QUALITY_WORDS,
+    DEFAULT_QUALITY, DEFAULT_SIZE, GALLERY, METHOD_WORDS, METHODS, MODEL_METHOD, QUALITY,
     SAMPLE_CONTENT, Studio, asset, style_name,
 )
 
@@ -78,7 +78,14 @@ def _error_html(text: str) -> str:
 def _seconds(value: float | None) -> str:
     if value is None:
         return ""
+    if value >= 90:
+        return f"about {round(value / 60)} min"
     return "under a second" if value < 1 else f"about {max(1, round(value))} s"
+
+
+def _times(ratio: float) -> str:
+    """4.2 -> 'about 4 times as long as'."""
+    return f"about {max(2, round(ratio))} times as long as"
 
 
 def build_page(studio: Studio) -> gr.Blocks:
@@ -89,12 +96,20 @@ def build_page(studio: Studio) -> gr.Blocks:
     first = gallery_labels[0]
 
     def quality_info(model, size) -> str:
+        """Each choice's time (and how many Quick pictures it costs) and what it does."""
         est = studio.estimate(model, size)
         if not est:
-            return "Quick is what most pictures need; Finest blends several shifted passes (slower)."
-        quick, finest = (est.get(k) for k in QUALITY)
-        return (f"Quick: {_seconds(quick)} at {int(size or DEFAULT_SIZE)} px. Finest: {_seconds(finest)}; it blends "
-                "several shifted passes, which takes out a faint grid pattern some pictures show.")
+            return " ".join(f"{c.name}: {c.why}." for c in QUALITY.values())
+        quick = est.get(DEFAULT_QUALITY)
+        notes = []
+        for label, choice in QUALITY.items():
+            seconds = est.get(label)
+            if label == DEFAULT_QUALITY:
+                notes.append(f"{choice.name}: {_seconds(seconds)} at {int(size or DEFAULT_SIZE)} px.")
+                continue
+            times = f" ({_times(seconds / quick)} Quick)" if quick and seconds and seconds >= 1.5 * quick else ""
+            notes.append(f"{choice.name}: {_seconds(seconds)}{times}; {choice.why}.")
+        return " ".join(notes)
 
     def chosen_text(bundled, uploads) -> str:
         names = [style_name(b) for b in bundled or []] + [Path(u).name for u in uploads or []]
@@ -142,7 +157,7 @@ def build_page(studio: Studio) -> gr.Blocks:
                         label="Picture size (longest side, px)", info="Bigger pictures take longer (4x the time for 2x the side).",
                         elem_id="size",
                     )
-                    quality = gr.Radio([(QUALITY_WORDS[q], q) for q in QUALITY], value=DEFAULT_QUALITY,
+                    quality = gr.Radio([(c.words, q) for q, c in QUALITY.items()], value=DEFAULT_QUALITY,
                                        label="Speed or finish", elem_id="quality")
                     model = gr.Dropdown(studio.model_choices(), value=studio.default_model, label="Model",
                                         info=studio.model_info(studio.default_model), elem_id="model")

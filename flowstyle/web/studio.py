@@ -76,16 +76,49 @@ MODEL_WORDS: dict[str, tuple[str, str]] = {
                              "Keeps more of the photo's shapes and gives a softer style. Slower."),
 }
 
-# Speed/quality (docs/grid.md). The values are the API's; the page shows the words. Quick: the
-# model's own path (for the shipped models one or two flow passes and the lattice filter).
-# Finest: every squeeze phase of the model averaged (4 passes for one block, 16 nested for two),
-# which takes out the faint grid a single pass can leave, several times slower.
-QUALITY: dict[str, str] = {  # words -> StylizeOptions.quality
-    "Fast (the model's grid fix)": "default",
-    "All squeeze phases averaged (slower)": "finest",
+# painted strokes: the step count measured on validation pairs (reports/refine-choice), ~10-20x Quick's time
+REFINE_STEPS = 8
+
+
+@dataclass(frozen=True)
+class QualityChoice:
+    """One speed/quality choice of the page: what the pipeline is told, and how the page says it."""
+
+    quality: str  # StylizeOptions.quality
+    refine: int  # StylizeOptions.refine: steps towards the style's strokes after the transfer
+    words: str  # on the page's radio; its first words name it in the notes beside it
+    why: str  # the page's note on it, after its time
+    said: str  # in the status line
+
+    @property
+    def name(self) -> str:
+        return self.words.split(" (")[0]
+
+    def summary(self, passes: int) -> str:
+        """'quick (1 pass)', 'finest (16 passes blended)', 'painted strokes (8 refinement steps)'."""
+        if self.refine:
+            return f"{self.said} ({self.refine} refinement step{'s' if self.refine != 1 else ''})"
+        return f"{self.said} ({passes} pass{'es' if passes != 1 else ''}{' blended' if passes > 1 else ''})"
+
+
+# Speed/quality (docs/grid.md). The keys are the API's values (keep the old ones: clients send
+# them); the page shows `words`. Quick: the model's own path (for the shipped models one or two
+# flow passes and the lattice filter). Finest: every squeeze phase of the model averaged (4
+# passes for one block, 16 nested for two), which takes out the faint grid a single pass can
+# leave, several times slower. Painted strokes: the model's own path, then REFINE_STEPS steps of
+# refinement towards the style's strokes and textures (pipeline/refine.py), about 3 passes each.
+QUALITY: dict[str, QualityChoice] = {
+    "Fast (the model's grid fix)": QualityChoice(
+        "default", 0, "Quick", "what most pictures need", "quick"),
+    "All squeeze phases averaged (slower)": QualityChoice(
+        "finest", 0, "Finest (slower)",
+        "it blends several shifted passes, which takes out a faint grid pattern some pictures show", "finest"),
+    "Refined towards the style's strokes (slowest)": QualityChoice(
+        "default", REFINE_STEPS, "Painted strokes (slowest)",
+        f"it then touches the picture up {REFINE_STEPS} times towards the painting's brush strokes and "
+        "textures, each time about three passes of the model", "painted strokes"),
 }
 DEFAULT_QUALITY = "Fast (the model's grid fix)"
-QUALITY_WORDS = {"Fast (the model's grid fix)": "Quick", "All squeeze phases averaged (slower)": "Finest (slower)"}
 DEFAULT_SIZE = 512
 # seconds per megapixel for one flow pass before the studio has timed its own runs (2.4 s for a
 # 512 x 512 image on a 2-core CPU, MODELS.md); each run updates it
@@ -232,12 +265,17 @@ class Studio:
         if mask:
             self.limits.check_image_file(mask, "region mask")
         weights = parse_weights(weights, n_styles)
+        choice = QUALITY[quality or DEFAULT_QUALITY]
+        if mask and choice.refine:  # the pipeline refuses it too, in its own words
+            others = " or ".join(c.name for c in QUALITY.values() if not c.refine)
+            raise LimitError(f"{choice.name} does not combine with a region mask; remove the mask, or choose {others}.")
         return StylizeOptions(
             method=None if method in (None, "", MODEL_METHOD) else method,
             alpha=float(alpha),
             style_weights=None if weights is None else tuple(weights),
             size=side,
-            quality=QUALITY[quality or DEFAULT_QUALITY],
+            quality=choice.quality,
+            refine=choice.refine,
             preserve_color=bool(preserve_color),
             mask=mask or None,
         )
@@ -285,16 +323,16 @@ class Studio:
         finally:
             self._running -= 1
         seconds = time.perf_counter() - start
-        self._learn(seconds, image.width * image.height, cost + 0.3 * len(styles))
+        self._learn(seconds, _painted_pixels(image.width, image.height, options.work_size), cost + 0.3 * len(styles))
         report(0.97, "Saving the picture")
         path = self.store.save(image)
         names = [style_name(b) for b in bundled_styles or []] + [Path(u).stem for u in style_uploads or []]
         name = download_name(content, names)
         what = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-        way = "finest" if options.quality == "finest" else "quick"
+        way = QUALITY[quality or DEFAULT_QUALITY].summary(passes)
         summary = (
             f"Done in {seconds:.1f} s: {image.width}x{image.height} px in the style of {what}, "
-            f"{way} ({passes} pass{'es' if passes != 1 else ''}{' blended' if passes > 1 else ''}), model {self.model_label(model)}."
+            f"{way}, model {self.model_label(model)}."
         )
         return Result(image, path, seconds, summary, name, self._named_copy(path, name))
 
@@ -324,10 +362,10 @@ class Studio:
             options = self.options(1, None, 1.0, "", side, None)
         except Exception:  # a model that cannot load: its error comes with the first try
             return {}
-        megapixels = side * side / 1e6
+        megapixels = _painted_pixels(side, side, options.work_size) / 1e6
         out = {}
-        for label, quality in QUALITY.items():
-            o = options.replace(quality=quality)
+        for label, choice in QUALITY.items():
+            o = options.replace(quality=choice.quality, refine=choice.refine)
             out[label] = (_passes(stylizer, n_styles, o)[1] + 0.3 * n_styles) * megapixels * self._rate
         return out
 
@@ -351,13 +389,17 @@ class Studio:
 
 
 def _passes(stylizer, n_styles: int, options: StylizeOptions) -> tuple[int, float]:
-    """(shifted passes blended, their cost in whole flow passes: a deeper block costs 1/4 of the
-    one above it, the same width on a quarter of the positions)."""
+    """(shifted passes blended, the call's cost in whole flow passes: a deeper block costs 1/4 of
+    the one above it, the same width on a quarter of the positions; refinement adds about 3 a
+    step, and the result's encoding and decoding, as the pipeline's progress counts them)."""
     from ..flow.phases import phase_plan
+    from ..pipeline.refine import PASSES_PER_STEP
 
+    refining = options.refine * PASSES_PER_STEP + 2.0 if options.refine else 0.0
     model = getattr(stylizer, "model", None)  # a real Stylizer; test stand-ins lack it
     if model is None:
-        return (4, 4.0) if options.quality == "finest" else (1, 1.0)
+        calls = 4 if options.quality == "finest" else 1
+        return calls, calls + refining
     recipe = stylizer.options_for(n_styles, options).recipe
     n_block = model.config.n_block
     whole = sum(0.25**b for b in range(n_block))
@@ -365,7 +407,14 @@ def _passes(stylizer, n_styles: int, options: StylizeOptions) -> tuple[int, floa
     for level in phase_plan(recipe.phases, n_block, recipe.deep_phases):
         calls *= len(level.shifts)
         cost += calls * sum(0.25**b for b in range(level.start, level.stop))
-    return calls, cost / whole
+    return calls, cost / whole + refining
+
+
+def _painted_pixels(width: int, height: int, work_size: int) -> float:
+    """The pixels the flow works on: a bigger photo is painted at `work_size` px on its longest side
+    and carried to full size (StylizeOptions.work_size), a small cost the estimates leave out."""
+    scale = min(1.0, work_size / max(width, height)) if work_size else 1.0
+    return width * height * scale * scale
 
 
 def _load_stylizer(spec: str):

@@ -14,7 +14,7 @@ from PIL import Image
 
 from flowstyle.web.limits import LimitError, Limits
 from flowstyle.web.store import ResultStore
-from flowstyle.web.studio import GALLERY, Studio, parse_weights
+from flowstyle.web.studio import DEFAULT_QUALITY, GALLERY, QUALITY, REFINE_STEPS, Studio, parse_weights
 
 from ..hostile import encode, pattern, png_bomb
 from .web_server import running
@@ -250,6 +250,7 @@ def test_the_summary_says_how_many_passes_in_plain_words(tiny_model_file, photo_
         every = studio.run(str(photo_files["astronaut"]), [], [BUNDLED], model="tiny", size=64,
                            quality="All squeeze phases averaged (slower)")
         estimate = studio.estimate("tiny", 512)
+        bigger = studio.estimate("tiny", 1024)  # painted at 512 px (work_size) and carried to full size
         assert fast.download.read_bytes() == fast.path.read_bytes()
     finally:
         studio.close()
@@ -257,8 +258,69 @@ def test_the_summary_says_how_many_passes_in_plain_words(tiny_model_file, photo_
     assert "quick (1 pass)" in fast.summary and "finest (16 passes blended)" in every.summary
     assert str(fast.path) not in fast.summary
     assert fast.name == "astronaut-in-the-great-wave-off-kanagawa.png" and fast.download.name == fast.name
-    quick, finest = estimate.values()
+    quick, finest, painted = estimate.values()
     assert 0 < quick < finest  # seconds; the page shows them beside the choice
+    assert painted > 10 * quick  # 8 refinement steps of about 3 flow passes each
+    assert bigger == estimate
+
+
+PAINTED = "Refined towards the style's strokes (slowest)"
+FINEST = "All squeeze phases averaged (slower)"
+
+
+class _Recording:
+    """A stand-in stylizer that keeps the options it is given (no real refinement: it is slow)."""
+
+    def __init__(self) -> None:
+        self.seen = []
+
+    def stylize(self, content, styles, options=None, **keywords):
+        self.seen.append(options)
+        with Image.open(content) as img:
+            return img.convert("RGB")
+
+
+def test_painted_strokes_reach_the_stylizer_as_refinement_steps(photo_files, tmp_path):
+    """The third choice is the model's default quality plus REFINE_STEPS refinement steps; the
+    old two (and their API values) still mean what they meant, with no refinement."""
+    stand_in = _Recording()
+    studio = Studio(models={"rec": "unused"}, stylizer_factory=lambda spec: stand_in)
+    photo = str(photo_files["astronaut"])
+    try:
+        results = {q: studio.run(photo, [], [BUNDLED], model="rec", size=64, quality=q)
+                   for q in (DEFAULT_QUALITY, FINEST, PAINTED)}
+        default = studio.run(photo, [], [BUNDLED], model="rec", size=64, quality=None)
+        with pytest.raises(LimitError, match=r"^Unknown quality 'Best'; choose one of: Fast \(the model's grid fix\), "
+                                             r"All squeeze phases averaged \(slower\), Refined towards"):
+            studio.run(photo, [], [BUNDLED], model="rec", size=64, quality="Best")
+        mask = tmp_path / "mask.png"
+        Image.new("L", (64, 64), 0).save(mask)
+        with pytest.raises(LimitError, match="^Painted strokes does not combine with a region mask; remove the "
+                                             "mask, or choose Quick or Finest.$"):
+            studio.run(photo, [], [BUNDLED], model="rec", size=64, quality=PAINTED, mask=str(mask))
+    finally:
+        studio.close()
+    assert [(o.quality, o.refine) for o in stand_in.seen] == [
+        ("default", 0), ("finest", 0), ("default", REFINE_STEPS), ("default", 0)]
+    assert REFINE_STEPS == 8 and list(QUALITY)[:2] == [DEFAULT_QUALITY, FINEST]  # the API's old values
+    assert "quick (1 pass)" in results[DEFAULT_QUALITY].summary and "quick (1 pass)" in default.summary
+    assert "finest (4 passes blended)" in results[FINEST].summary
+    assert "painted strokes (8 refinement steps), model rec." in results[PAINTED].summary
+
+
+def test_the_api_takes_every_quality_label_and_refuses_others(photo_files):
+    stand_in = _Recording()
+    with running(Studio(models={"rec": "unused"}, stylizer_factory=lambda spec: stand_in)) as url:
+        client = _client(url)
+        content = gradio_client.handle_file(photo_files["coffee"])
+        for label in QUALITY:
+            _, _, status = client.predict(content=content, bundled_styles=[BUNDLED], model="rec", size=64,
+                                          quality=label, api_name="/stylize")
+            assert "Done in" in status
+        with pytest.raises(Exception, match="'Best'.* is not in the list of choices"):  # Gradio's own check
+            client.predict(content=content, bundled_styles=[BUNDLED], model="rec", size=64, quality="Best",
+                           api_name="/stylize")
+    assert [o.refine for o in stand_in.seen] == [0, 0, REFINE_STEPS]
 
 
 def test_the_gallery_is_paintings_with_licences():

@@ -120,11 +120,15 @@ def test_upload_stylize_download_in_chromium(server, browser, photo_files, tmp_p
     assert not page.get_by_label("The Great Wave off Kanagawa").is_checked()
     page.get_by_role("combobox", name="Model").click()
     page.get_by_role("option", name=re.compile(re.escape(model))).click()
+    assert page.locator("#quality").get_by_role("radio").count() == 3  # Quick, Finest, Painted strokes
+    assert page.get_by_label("Painted strokes (slowest)").is_visible()  # offered; not run here: it is slow
     page.get_by_label("Quick" if shot else "Finest (slower)").check()
     size_box = page.get_by_label("number input for Picture size (longest side, px)")
     size_box.fill("128" if not shot else "384")
     size_box.press("Enter")
     page.wait_for_function("/Quick: (about|under)/.test(document.querySelector('#quality').innerText)")
+    assert re.search(r"Painted strokes: (about \d+ s|under a second) \(about \d+ times as long as Quick\)",
+                     page.locator("#quality").inner_text())
     page.get_by_role("button", name="Stylize").click()
     page.wait_for_function("!document.querySelector('#message .error')")  # gone with the new try
 
