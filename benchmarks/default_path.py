@@ -117,6 +117,7 @@ class ModelResult:
     precision: str  # what the Stylizer runs: "float32" or "bf16"
     requested: str  # what the model's defaults ask for ("float32" when they say nothing)
     all_phases: int  # multiple**2: the reference row's phase count
+    work_size: int = 0  # px: bigger photos are painted at this size (0: every pixel)
     sizes: list[SizeResult] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -183,7 +184,8 @@ def format_report(run: Run) -> str:
             f"## {model.name}",
             "",
             f"Default path: phases {model.phases}, gain {model.gain:g}, grid filter {model.grid_filter:g} px, "
-            f"method {model.method}, precision {precision}. \"1 pass\" = float32, phases 1, no grid filter"
+            f"method {model.method}, work size {model.work_size} px, precision {precision}. "
+            "\"1 pass\" = the flow once each way over every pixel: float32, phases 1, no grid filter, AdaIN"
             + (" (here the default path itself, timed once)." if _is_single_pass(model.phases, model.grid_filter, model.precision) else "."),
             "",
             "| size | MP | default s | **default s/MP** | 1 pass s | default / 1 pass | floor s | "
@@ -269,7 +271,9 @@ def worker_model(spec: str, size: int, repeats: int, all_phases: bool, threads: 
     m = model.config.multiple
     cases = {"default": (default, {})}
     if not _is_single_pass(opts.phases, opts.grid_filter, default.precision):  # else the same call: not run twice
-        cases["single"] = (single, {"quality": "fast", "recipe": {"grid_filter": 0.0, "grid_filter_diagonal": None}})
+        # the unit: the flow once each way over every pixel, with the operator that costs nothing
+        cases["single"] = (single, {"quality": "fast", "method": "adain", "work_size": 0,
+                                    "recipe": {"grid_filter": 0.0, "grid_filter_diagonal": None}})
     if all_phases and model.config.all_phases != opts.phases:
         cases["all_phases"] = (default, {"quality": "finest"})
     out: dict = {}
@@ -284,6 +288,7 @@ def worker_model(spec: str, size: int, repeats: int, all_phases: bool, threads: 
         mp=h * w / 1e6,
         flops=pass_flops(model.config, padded_shape(h, w, used.pad, m), style_shape(sh, sw, m), used.method),
         phases=opts.phases, gain=opts.gain, grid_filter=opts.grid_filter, method=used.method, precision=default.precision,
+        work_size=used.work_size,
         requested=model.defaults.precision or "float32", all_phases_count=model.config.all_phases,
     )
     return out
@@ -347,6 +352,7 @@ def bench_model(spec: str, args: argparse.Namespace) -> ModelResult:
             result.errors.append(f"{size} px: {d['error']}")
             continue
         result.phases, result.gain, result.grid_filter, result.method = d["phases"], d["gain"], d["grid_filter"], d["method"]
+        result.work_size = d["work_size"]
         result.precision, result.requested, result.all_phases = d["precision"], d["requested"], d["all_phases_count"]
         mp = d["mp"]
         sr = SizeResult(size, _timing(d["default"], mp), _timing(d["single"], mp), d["flops"],

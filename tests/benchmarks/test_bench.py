@@ -77,7 +77,7 @@ def _run(**changes) -> bench.Run:
     t = lambda seconds, mp, peak=300.0: bench.Timing([seconds, seconds], peak, mp)  # noqa: E731
     model = bench.ModelResult(
         "artflow-adain", phases=2, gain=1.1, grid_filter=2.0, method="adain", precision="float32", requested="auto", all_phases=16,
-        sizes=[
+        work_size=512, sizes=[
             bench.SizeResult(512, t(2.0, 0.25), t(1.0, 0.25), flops=int(100e9), all_phases=t(16.0, 0.25, 500.0)),
             bench.SizeResult(1024, t(8.0, 1.0), t(4.0, 1.0), flops=int(400e9)),
         ],
@@ -102,7 +102,8 @@ def test_report_table():
     text = bench.format_report(_run())
     assert "CPU: Test CPU (no bf16 units)" in text
     assert "float32 200 GFLOP/s" in text
-    assert "phases 2, gain 1.1, grid filter 2 px, method adain, precision float32 (the model's default \"auto\" on this CPU)" in text
+    assert ("phases 2, gain 1.1, grid filter 2 px, method adain, work size 512 px, precision float32 (the model's "
+            "default \"auto\" on this CPU)") in text
     # size, MP, default s, s/MP, 1 pass s, default / 1 pass, floor s, default / floor, 1 pass / floor,
     # peak MiB, peer s/MP, default / peer
     assert _row(text, "| 1024 |") == ["1024", "1", "8.00", "**8.00**", "4.00", "2.0x", "2.00", "4.0x", "2.0x",
