@@ -29,9 +29,9 @@ PAD = 64
 
 
 def variants(names: list[str]):
-    """name -> fn(z_c, z_s, cache): "adain", "wct", or "patchK[-centre][-aX][-raw][-cX][-sN][-dN][-kX]": the patch
+    """name -> fn(z_c, z_s, cache): "adain", "wct", or "patchK[-centre][-aX][-raw][-cX][-sN][-dN]": the patch
     decorator with patch size K and fold, matched at 1/N resolution (sN) or in N principal
-    components (dN), preferring coherent matches within X (kX), mixed with WCT at
+    components (dN), mixed with WCT at
     weight X (1: the swapped patches alone) or with the photo's latent (cX), re-coloured with
     AdaIN unless raw.
     The swap and WCT of a pair are computed once (cache) and shared by the mixes."""
@@ -57,14 +57,12 @@ def variants(names: list[str]):
             mix = next(float(p[1:]) for p in parts if p.startswith("c") and p[1:2].isdigit())
         scale = next((int(p[1:]) for p in parts if p.startswith("s") and p[1:].isdigit()), 1)
         dims = next((int(p[1:]) for p in parts if p.startswith("d") and p[1:].isdigit()), None)
-        coherence = next((float(p[1:]) for p in parts if p.startswith("k") and p[1:2].isdigit()), 0.0)
 
-        def fn(c, s, cache, k=k, fold=fold, mix=mix, raw=raw, with_content=with_content, scale=scale, dims=dims,
-               coherence=coherence):
+        def fn(c, s, cache, k=k, fold=fold, mix=mix, raw=raw, with_content=with_content, scale=scale, dims=dims):
             def swap():
-                swapped = O.patch_swap(c, s, patch=k, fold=fold, scale=scale, match_dims=dims, coherence=coherence)
+                swapped = O.patch_swap(c, s, patch=k, fold=fold, scale=scale, match_dims=dims)
                 return swapped if raw else O.adain(swapped, s)
-            swapped = cached(cache, (k, fold, raw, scale, dims, coherence), swap)
+            swapped = cached(cache, (k, fold, raw, scale, dims), swap)
             if mix >= 1.0:
                 return swapped
             other = c if with_content else cached(cache, "wct", lambda: O.wct(c, s))

@@ -38,42 +38,6 @@ def _principal_axes(vectors: Tensor, dims: int) -> Tensor:
     return eigvecs[:, -dims:].to(vectors.dtype)
 
 
-def _coherent_matches(
-    best: Tensor, query: Tensor, unit: Tensor, grid: tuple[int, int], shape: tuple[int, int],
-    tolerance: float, rounds: int = 2,
-) -> Tensor:
-    """Prefer matches that continue a neighbour's: position p may take q(p - d) + d (its
-    neighbour's style patch, moved along with it) when that correlates within `tolerance` of p's
-    own best match. Coherent runs of positions then copy whole stretches of the style, which the
-    mean fold keeps sharp instead of averaging unrelated patches into a blur."""
-    gh, gw = grid
-    h, w = shape
-    norm = query.norm(dim=0).clamp_min(EPS)
-
-    def score(index: Tensor) -> Tensor:
-        return (query * unit[:, index]).sum(0) / norm
-
-    own = score(best)
-    current = best
-    for _ in range(rounds):
-        by, bx = (current // gw).view(h, w), (current % gw).view(h, w)
-        pick, pick_score = current, torch.full_like(own, -float("inf"))
-        for dy, dx in ((0, 1), (0, -1), (1, 0), (-1, 0)):
-            ny = torch.roll(by, (dy, dx), (0, 1)) + dy  # the neighbour at p - d, moved by d
-            nx = torch.roll(bx, (dy, dx), (0, 1)) + dx
-            valid = (ny >= 0) & (ny < gh) & (nx >= 0) & (nx < gw)
-            if dy:
-                valid[(0 if dy > 0 else -1), :] = False  # rolled round the edge: no neighbour
-            if dx:
-                valid[:, (0 if dx > 0 else -1)] = False
-            index = (ny.clamp(0, gh - 1) * gw + nx.clamp(0, gw - 1)).flatten()
-            s = torch.where(valid.flatten(), score(index), torch.full_like(own, -float("inf")))
-            better = s > pick_score
-            pick, pick_score = torch.where(better, index, pick), torch.where(better, s, pick_score)
-        current = torch.where(pick_score >= own - tolerance, pick, best)
-    return current
-
-
 def patch_swap(
     z_c: Tensor,
     z_s: Tensor,
@@ -84,7 +48,6 @@ def patch_swap(
     chunk: int = 2048,
     match_dims: int | None = None,
     scale: int = 1,
-    coherence: float = 0.0,
 ) -> Tensor:
     """Avatar-Net's style decorator (Chen & Schmidt's style swap) on flow latents.
 
@@ -132,9 +95,6 @@ def patch_swap(
         best = torch.cat([
             (query[:, j : j + chunk].T @ unit).argmax(dim=1) for j in range(0, query.shape[1], chunk)
         ])
-        if coherence > 0 and max_patches is None:
-            hs, ws = z_s.shape[-2] // scale, z_s.shape[-1] // scale
-            best = _coherent_matches(best, query, unit, (hs - 2 * r, ws - 2 * r), (hc, wc), coherence)
         chosen = raw[:, best]  # (C*(k*scale)**2, hc*wc)
         if (fold == "centre" or patch == 1) and scale == 1:
             out = chosen.view(c, patch * patch, h, w)[:, patch * patch // 2]
