@@ -1,0 +1,19 @@
+#!/bin/sh
+# The small validation choice sets the reports name (data/choice-art, data/choice-refine), as
+# links into the validation splits built by `make corpus`: photos from pval, art from pval and xval.
+set -e
+mk() { mkdir -p "data/$1/content" "data/$1/style"; }
+link() { ln -sf "../../splits/$2" "data/$1/$3/$(basename "$2")"; }
+mk choice-art
+for f in gradio__media_assets-images-cheetah.png gradio__media_assets-images-tower.jpg lxqt__fog.jpg ultralytics__zidane.jpg; do
+  link choice-art "pval/content/$f" content
+done
+for f in opencv__data-starry_night.jpg opencv__data-graf1.jpg palapeli__backgrounds-Rear-Admiral-Diplomat-1.png \
+         lomiri1604__analogpattern_by_Peter_Nerlich.jpg; do
+  link choice-art "xval/style/$f" style
+done
+mk choice-refine
+for f in gradio__media_assets-images-tower.jpg lxqt__fog.jpg; do link choice-refine "pval/content/$f" content; done
+link choice-refine xval/style/opencv__data-starry_night.jpg style
+link choice-refine pval/style/freeorion__species-banforo.jpg style
+echo "data/choice-art, data/choice-refine"
