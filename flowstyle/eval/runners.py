@@ -101,8 +101,11 @@ class FlowRunner(Runner):
     has_pad = True
 
     def __init__(self, name: str, settings: Settings) -> None:
+        model_name, changes = split_spec(name)
+        if changes:  # this runner's own options over the evaluation's
+            settings = dataclasses.replace(settings, options=settings.options.replace(**changes))
         self.settings = settings
-        self.stylizer = Stylizer(name, device=settings.device)
+        self.stylizer = Stylizer(model_name, device=settings.device)
         # timed calls encode the style afresh, as a single stylization does (no cache hit)
         self.uncached = Stylizer(self.stylizer.model, device=settings.device, cache_size=0)
         model = self.stylizer.model
@@ -140,10 +143,33 @@ class PeerRunner(Runner):
         return image_to_tensor(out)
 
 
+def split_spec(spec: str) -> tuple[str, dict[str, int | float]]:
+    """'artflow-adain@refine=8@work_size=384' -> ('artflow-adain', {'refine': 8, 'work_size': 384}):
+    one model evaluated with some numeric stylize options of its own, beside the same model
+    without them (e.g. a slow option next to the default path in one figure)."""
+    name, *parts = spec.split("@")
+    changes: dict[str, int | float] = {}
+    fields = {f.name for f in dataclasses.fields(StylizeOptions)}
+    for part in parts:
+        key, sep, value = part.partition("=")
+        if not sep or key not in fields:
+            raise FlowstyleError(f"bad model option {part!r} in {spec!r}: write MODEL@FIELD=NUMBER, e.g. artflow-adain@refine=8")
+        try:
+            changes[key] = int(value)
+        except ValueError:
+            try:
+                changes[key] = float(value)
+            except ValueError:
+                raise FlowstyleError(f"bad model option {part!r} in {spec!r}: the value must be a number") from None
+    return name, changes
+
+
 def make_runners(names: Sequence[str], settings: Settings) -> list[Runner]:
-    """Runners for model names / files / `peer`, with short display names that differ."""
+    """Runners for model names / files / `peer` (a flowstyle model may carry options:
+    `split_spec`), with short display names that differ."""
     runners = [PeerRunner() if n == PEER_NAME else FlowRunner(n, settings) for n in names]
-    stems = [Path(n).stem for n in names]
+    stems = [Path(n).stem if "@" not in n else Path(n.split("@")[0]).stem + " " + " ".join(
+        f"{k.replace('_', ' ')} {v}" for k, v in split_spec(n)[1].items()) for n in names]
     for r, n, stem in zip(runners, names, stems):
         r.short = stem if stems.count(stem) == 1 else f"{Path(n).parent.name}/{stem}"
     return runners

@@ -245,3 +245,21 @@ def test_diagonal_pairs_each_content_with_one_style(tmp_path, image_dirs, tiny_m
     row = json.loads((out / "results.json").read_text())["sections"]["Metrics"][tiny_model_file]
     assert len(row["ssim"]) == n_contents and len(row["texture_match"]) == n_contents
     assert "--diagonal" in (out / "report.md").read_text()
+
+
+def test_a_model_with_options_of_its_own_runs_beside_the_plain_one(tmp_path, image_dirs, tiny_model_file):
+    """MODEL@FIELD=NUMBER: the same weights evaluated twice, once with an option of their own
+    (here a slow option beside the default path), under names that differ."""
+    content, styles = image_dirs
+    refined = f"{tiny_model_file}@refine=2"
+    out = tmp_path / "both"
+    code = main(["eval", "metrics", "--content", str(content), "--styles", str(styles / "noise.png"),
+                 "--models", f"{tiny_model_file},{refined}", "--out", str(out), "--size", str(SIZE),
+                 "--max-images", "1", "--threads", "1", "--no-pad0"])
+    assert code == 0
+    rows = json.loads((out / "results.json").read_text())["sections"]["Metrics"]
+    assert rows[tiny_model_file]["style_match"] != rows[refined]["style_match"]
+    assert R.split_spec(refined) == (tiny_model_file, {"refine": 2})
+    for bad in ("m@refine", "m@nope=1", "m@refine=two"):
+        with pytest.raises(FlowstyleError, match="bad model option"):
+            R.split_spec(bad)
