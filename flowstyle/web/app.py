@@ -19,6 +19,7 @@ from fastapi.responses import FileResponse, JSONResponse  # noqa: E402
 
 from .. import __version__  # noqa: E402
 from ..errors import FlowstyleError  # noqa: E402
+from ..pipeline.options import WORK_SIZE  # noqa: E402
 from .limits import LimitError  # noqa: E402
 from .studio import (  # noqa: E402
     DEFAULT_QUALITY, DEFAULT_SIZE, GALLERY, METHOD_WORDS, METHODS, MODEL_METHOD, QUALITY,
@@ -154,7 +155,8 @@ def build_page(studio: Studio) -> gr.Blocks:
                                       info="1: all painting; lower keeps more of the photo.", elem_id="alpha")
                     size = gr.Slider(
                         64, limits.max_side, value=min(DEFAULT_SIZE, limits.max_side), step=32,
-                        label="Picture size (longest side, px)", info="Bigger pictures take longer (4x the time for 2x the side).",
+                        label="Picture size (longest side, px)", info=f"Up to {WORK_SIZE} px bigger pictures take longer (4x the time for 2x the side); beyond it "
+                             f"they are painted at {WORK_SIZE} px and sharpened with the photo, which costs little more.",
                         elem_id="size",
                     )
                     quality = gr.Radio([(c.words, q) for q, c in QUALITY.items()], value=DEFAULT_QUALITY,

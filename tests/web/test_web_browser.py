@@ -122,7 +122,7 @@ def test_upload_stylize_download_in_chromium(server, browser, photo_files, tmp_p
     page.get_by_role("option", name=re.compile(re.escape(model))).click()
     assert page.locator("#quality").get_by_role("radio").count() == 3  # Quick, Finest, Painted strokes
     assert page.get_by_label("Painted strokes (slowest)").is_visible()  # offered; not run here: it is slow
-    page.get_by_label("Quick" if shot else "Finest (slower)").check()
+    page.locator("#quality").get_by_role("radio", name="Quick" if shot else "Finest (slower)").check()
     size_box = page.get_by_label("number input for Picture size (longest side, px)")
     size_box.fill("128" if not shot else "384")
     size_box.press("Enter")
