@@ -19,7 +19,7 @@ from flowstyle import Stylizer
 from flowstyle.eval import metrics as M
 from flowstyle.eval.runners import image_paths, load_images
 from flowstyle.image.io import save_image, tensor_to_image
-from flowstyle.pipeline.refine import refine
+from flowstyle.pipeline import refine as refine_module
 
 
 def main() -> None:
@@ -31,10 +31,13 @@ def main() -> None:
     ap.add_argument("--max-images", type=int, default=None)
     ap.add_argument("--max-styles", type=int, default=None)
     ap.add_argument("--steps", type=int, nargs="+", default=[0, 5, 10, 20])
+    ap.add_argument("--lr", type=float, default=None, help="Adam's step size (default: refine.LEARNING_RATE)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if args.lr is not None:
+        refine_module.LEARNING_RATE = args.lr
     stylizer = Stylizer(args.model, precision="float32")
     contents = load_images(image_paths([args.content], args.max_images), args.size)
     styles = load_images(image_paths([args.styles], args.max_styles), args.size)
