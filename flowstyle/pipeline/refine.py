@@ -5,9 +5,10 @@ The result x is encoded once (z = encode(x) decodes back to x exactly), then z t
 Adam steps on the weighted sum of the losses of decode(z), each divided by its value at the
 start (their raw sizes differ by orders of magnitude from style to style): the content loss
 against the photo (VGG relu4_1), the style loss (feature means and deviations, relu1_1..relu4_1)
-and the texture distance (feature covariances, relu2_1..relu4_1) against the style. Every iterate is a decoded latent, so the picture stays what the flow can draw; the losses
-are taken at LOSS_SIZE px, the scale at which textures are compared (eval/metrics.py).
-Each step costs about three flow passes plus VGG: a best-quality mode, not a default.
+and the texture distance (feature covariances, relu2_1..relu4_1) against the style. Every
+iterate is a decoded latent, so the picture stays what the flow can draw; the losses are taken
+at LOSS_SIZE px, the scale at which textures are compared (eval/metrics.py). Each step costs
+about three flow passes plus VGG: a best-quality mode, not a default.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ TEXTURE_WEIGHT = 4.0
 TEXTURE_LAYERS = ("relu2_1", "relu3_1", "relu4_1")
 LEARNING_RATE = 0.03  # Adam, in latent units (the latent is about unit-variance)
 MAX_REFINE_PIXELS = 4_000_000  # the backward pass keeps every coupling activation
-PASSES_PER_STEP = 3.0  # a step's cost in whole flow passes: a decode, its backward, VGG (for progress and estimates)
+PASSES_PER_STEP = 3.0  # a step's cost in flow passes (a decode, its backward, VGG): progress, estimates
 
 
 def _at_loss_size(x: Tensor) -> Tensor:
