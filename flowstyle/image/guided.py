@@ -24,7 +24,9 @@ def _box(x: Tensor, radius: int) -> Tensor:
     return F.avg_pool2d(x, 2 * radius + 1, stride=1, padding=radius, count_include_pad=False)
 
 
-def guided_upsample(small_out: Tensor, small_photo: Tensor, photo: Tensor, radius: int = RADIUS, eps: float = EPS) -> Tensor:
+def guided_upsample(
+    small_out: Tensor, small_photo: Tensor, photo: Tensor, radius: int = RADIUS, eps: float = EPS
+) -> Tensor:
     """(1, 3, h, w) result on (1, 3, h, w) photo -> (1, 3, H, W) result on the (1, 3, H, W) photo."""
     guide = luminance(small_photo)[:, None]  # (1, 1, h, w)
     mean_g = _box(guide, radius)
