@@ -11,6 +11,8 @@
 #                         on 256 px crops of 512 px images, batch 2 (about 12 s a step on one thread),
 #                         with the shipped flow's shift and anti-grid losses (its first 300 steps ran
 #                         without them and grew the grid: reports/texture-run/)
+#   patch-texture         the same, trained through the patch operator (the default's method) instead
+#                         of AdaIN: the texture term then judges what the default path paints
 #   adaattn, adaattn-grid AdaAttN from the AdaIN flow (the shipped artflow-adaattn: adaattn-grid, then
 #                         adaattn-anchor: its anchor in the training loop)
 #   adaattn-1x16, adaattn-1x16-anchor   the one-block AdaAttN model (the shipped artflow-adaattn-1x16)
@@ -24,6 +26,7 @@ COMMON="--balance-sources --batch 4 --crop 128 --resize 256 --width 128 --lr 5e-
 case "$1" in
   adain)          $FS train $DATA $COMMON --method adain --range-weight 20 --shift-weight 200 --out runs/adain-2x8 ;;
   adain-texture)  $FS train $DATA $COMMON --method adain --init ${INIT:-artflow-adain} --lr 1e-4 --range-weight 20 --texture-weight 5 --shift-weight 200 --grid-weight 1 --crop 256 --resize 512 --batch 2 --out runs/adain-texture ;;
+  patch-texture)  $FS train $DATA $COMMON --method patch --init ${INIT:-artflow-adain} --lr 1e-4 --range-weight 20 --texture-weight 5 --shift-weight 200 --grid-weight 1 --crop 256 --resize 512 --batch 2 --out runs/patch-texture ;;
   adain-noshift)  $FS train $DATA $COMMON --method adain --range-weight 20 --shift-weight 0 --out runs/adain-2x8-noshift ;;
   adain-grid)     $FS train $DATA $COMMON --method adain --init ${INIT:-runs/adain-2x8/model.safetensors} --lr 3e-4 --range-weight 20 --shift-weight 200 --grid-weight 1 --out runs/adain-grid ;;
   adain-nest)     $FS train $DATA $COMMON --method adain --init ${INIT:-runs/adain-grid-step750.safetensors} --lr 3e-4 --range-weight 20 --shift-weight 200 --grid-weight 1 --phases 4 --out runs/adain-nest ;;
