@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
+from ..operators import normalize_weights
 from ..training import losses as L
 from ..training.vgg import load_vgg
 
@@ -43,18 +44,19 @@ def _at_loss_size(x: Tensor) -> Tensor:
 
 
 class Targets:
-    """What the losses compare with: the photo's relu4_1 and the styles' statistics, weighted."""
+    """What the losses compare with: the photo's relu4_1 and the styles' statistics, weighted
+    (weights: one per style, None for equal; `normalize_weights`)."""
 
-    def __init__(self, photo: Tensor, styles: Sequence[Tensor], weights: Sequence[float]) -> None:
+    def __init__(self, photo: Tensor, styles: Sequence[Tensor], weights: Sequence[float] | None = None) -> None:
         vgg = load_vgg("relu4_1", normalized=True, device=photo.device)
         self.vgg = vgg
         with torch.no_grad():
             self.content = vgg(_at_loss_size(photo))[L.CONTENT_LAYER]
             feats = [vgg(_at_loss_size(s)) for s in styles]
-        total = sum(weights)
-        share = [w / total for w in weights]
+        share = normalize_weights(weights, len(styles))
+        stats = [L.style_stats(f) for f in feats]
         self.stats = {
-            name: tuple(sum(p * L.style_stats(f)[name][i] for p, f in zip(share, feats)) for i in range(2))
+            name: tuple(sum(p * st[name][i] for p, st in zip(share, stats)) for i in range(2))
             for name in L.STYLE_LAYERS
         }
         self.covariances = {
@@ -74,7 +76,6 @@ class Targets:
 # each layer's texture distance counts on its own: one layer far off (say, the fine relu2_1 energy
 # of a photo against a smooth painting) would otherwise take all of the texture weight
 WEIGHTS = (CONTENT_WEIGHT, STYLE_WEIGHT) + (TEXTURE_WEIGHT / len(TEXTURE_LAYERS),) * len(TEXTURE_LAYERS)
-
 
 
 def refine(

@@ -34,7 +34,7 @@ from ..image.lattice import remove_lattice
 from ..image.transforms import center_crop_to_multiple, pad_to_multiple, resize_longest
 from ..models import DEFAULT_MODEL, StyleModel, load_model
 from ..flow.precision import PRECISIONS, resolve_precision
-from ..operators import TransferSpec, normalize_weights, transfer
+from ..operators import TransferSpec, transfer
 from .options import StylizeOptions
 from .refine import MAX_REFINE_PIXELS, PASSES_PER_STEP, Targets, refine
 from ..flow.phases import average_over_phases, phase_plan
@@ -296,9 +296,8 @@ class Stylizer:
                 return self.model.flow.decode_blocks(z).float()
 
         image, base = image.clone(), base.clone()  # normal tensors: autograd refuses inference ones
-        weights = normalize_weights(o.style_weights, len(styles))
         style_tensors = [load_tensor(s).to(self.device) for s in styles]  # Targets shrinks them to LOSS_SIZE
-        targets = Targets(crop(base), style_tensors, weights)
+        targets = Targets(crop(base), style_tensors, o.style_weights)
         with torch.no_grad():
             z = self._encode(image, o.tile)
         z = refine(z, decode, crop, targets, o.refine, on_step=step.refine)
