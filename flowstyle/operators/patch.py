@@ -96,9 +96,7 @@ def patch_swap(
             (query[:, j : j + chunk].T @ unit).argmax(dim=1) for j in range(0, query.shape[1], chunk)
         ])
         chosen = raw[:, best]  # (C*(k*scale)**2, hc*wc)
-        if (fold == "centre" or patch == 1) and scale == 1:
-            out = chosen.view(c, patch * patch, h, w)[:, patch * patch // 2]
-        elif fold == "centre" or patch == 1:  # each coarse cell takes its match's middle block whole
+        if fold == "centre" or patch == 1:  # each (coarse) cell takes its match's middle block whole
             k = patch * scale
             blocks = chosen.view(c, k, k, -1)[:, r * scale : (r + 1) * scale, r * scale : (r + 1) * scale]
             total = F.fold(blocks.reshape(1, c * scale * scale, -1), (hp, wp), scale, stride=scale)
