@@ -164,12 +164,17 @@ def split_spec(spec: str) -> tuple[str, dict[str, int | float]]:
     return name, changes
 
 
+def _display_stem(spec: str) -> str:
+    """'runs/x.safetensors' -> 'x'; 'artflow-adain@refine=8' -> 'artflow-adain refine 8'."""
+    name, changes = split_spec(spec)
+    return " ".join([Path(name).stem] + [f"{k.replace('_', ' ')} {v}" for k, v in changes.items()])
+
+
 def make_runners(names: Sequence[str], settings: Settings) -> list[Runner]:
     """Runners for model names / files / `peer` (a flowstyle model may carry options:
     `split_spec`), with short display names that differ."""
     runners = [PeerRunner() if n == PEER_NAME else FlowRunner(n, settings) for n in names]
-    stems = [Path(n).stem if "@" not in n else Path(n.split("@")[0]).stem + " " + " ".join(
-        f"{k.replace('_', ' ')} {v}" for k, v in split_spec(n)[1].items()) for n in names]
+    stems = [_display_stem(n) for n in names]
     for r, n, stem in zip(runners, names, stems):
         r.short = stem if stems.count(stem) == 1 else f"{Path(n).parent.name}/{stem}"
     return runners

@@ -332,8 +332,6 @@ class _Steps:
 
     TRANSFER = 0.25  # a transfer's cost, in units of the first block's pass
 
-    REFINE = PASSES_PER_STEP  # one refinement step, in whole flow passes
-
     def __init__(self, progress: Progress | None, n_styles: int, plan, n_block: int, refine_steps: int = 0) -> None:
         self.progress = progress
         if progress is None:
@@ -345,7 +343,7 @@ class _Steps:
             calls *= len(level.shifts)
             flow += 2 * calls * self._blocks(level.start, level.stop)
         self.passes, self.pass_index, self.done_units = calls, 0, 0.0
-        refining = (refine_steps * self.REFINE + 2) * self.whole if refine_steps else 0.0  # + encode and decode
+        refining = (refine_steps * PASSES_PER_STEP + 2) * self.whole if refine_steps else 0.0  # + encode and decode
         self.total = n_styles * self.whole + flow + calls * self.TRANSFER + refining + 0.1 * self.whole
 
     @staticmethod
@@ -379,7 +377,7 @@ class _Steps:
     def refine(self, index: int) -> None:
         if self.progress is not None:
             extra = 2 * self.whole if index == 0 else 0.0  # the result's encoding, and the final decoding
-            self._tell(f"Refining the strokes (step {index + 1} of {self.refine_steps})", self.REFINE * self.whole + extra)
+            self._tell(f"Refining the strokes (step {index + 1} of {self.refine_steps})", PASSES_PER_STEP * self.whole + extra)
 
     def finish(self) -> None:
         if self.progress is not None:
