@@ -16,18 +16,15 @@ which styles blow out.
 
 from __future__ import annotations
 
-import argparse
-import json
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from flowstyle import operators as O
 from flowstyle.eval import metrics as M
-from flowstyle.eval.runners import image_paths, load_images
 from flowstyle.image.transforms import center_crop_to_multiple, pad_to_multiple
 from flowstyle.models import load_model
+from research.probes import load_pairs, pair_parser, save_table
 
 PAD = 64
 OPERATORS = {
@@ -58,21 +55,10 @@ def saturation(x: torch.Tensor) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default="artflow-adain")
-    ap.add_argument("--content", required=True)
-    ap.add_argument("--styles", required=True)
-    ap.add_argument("--size", type=int, default=512)
-    ap.add_argument("--max-images", type=int)
-    ap.add_argument("--max-styles", type=int)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--out", required=True)
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
+    args = pair_parser().parse_args()
+    contents, styles, out = load_pairs(args)
     flow = load_model(args.model).eval().flow
     m = flow.config.multiple
-    contents = load_images(image_paths([args.content], args.max_images), args.size)
-    styles = load_images(image_paths([args.styles], args.max_styles), args.size)
     rows = []
     with torch.inference_mode():
         encoded = [flow.encode(center_crop_to_multiple(s.tensor, m)) for s in styles]
@@ -95,9 +81,6 @@ def main() -> None:
                         "style_saturation": saturation(s.tensor),
                     })
             print(c.name, flush=True)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "rows.json").write_text(json.dumps(rows, indent=1))
     lines = ["| operator | outside [0,1] % median (p90) | clipped % median (p90) | off-style median (p90) | latent beyond style range % median |",
              "|---|---|---|---|---|"]
     for name in OPERATORS:
@@ -111,9 +94,7 @@ def main() -> None:
     sat = np.corrcoef([r["style_saturation"] for r in adain], [r["outside_pct"] for r in adain])[0, 1]
     lines += ["", f"AdaIN, over {len(adain)} pairs: correlation of off-style with outside-range share {corr:.2f}; "
               f"of the style's saturation with it {sat:.2f}."]
-    text = "\n".join(lines)
-    print(text)
-    (out / "table.md").write_text(text + "\n")
+    save_table(out, lines, rows, indent=1)
 
 
 if __name__ == "__main__":

@@ -10,20 +10,17 @@ function (z_c, z_s) -> z. Pads by 64 px (reflect), one flow pass, no grid fix.
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from flowstyle import operators as O
 from flowstyle.eval import metrics as M
-from flowstyle.eval.runners import image_paths, load_images
 from flowstyle.image.io import save_image, tensor_to_image
 from flowstyle.image.transforms import center_crop_to_multiple, pad_to_multiple
 from flowstyle.models import load_model
+from research.probes import load_pairs, pair_parser, save_table
 
 PAD = 64
 
@@ -73,25 +70,13 @@ def variants(names: list[str]):
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default="artflow-adain")
-    ap.add_argument("--content", required=True)
-    ap.add_argument("--styles", required=True)
-    ap.add_argument("--size", type=int, default=512)
-    ap.add_argument("--max-images", type=int, default=None)
-    ap.add_argument("--max-styles", type=int, default=None)
+    ap = pair_parser(threads=2)
     ap.add_argument("--variants", nargs="+", default=["adain", "wct", "patch3"])
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--out", required=True)
     ap.add_argument("--save-images", action="store_true")
     args = ap.parse_args()
-    torch.set_num_threads(args.threads)
+    contents, styles, out_dir = load_pairs(args)
     model = load_model(args.model).eval()
     flow, m = model.flow, model.config.multiple
-    contents = load_images(image_paths([args.content], args.max_images), args.size)
-    styles = load_images(image_paths([args.styles], args.max_styles), args.size)
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
     fns = variants(args.variants)
     rows = {n: {k: [] for k in ("style", "texture", "ssim", "clipped", "grid", "seconds")} for n in fns}
     with torch.inference_mode():
@@ -127,10 +112,7 @@ def main() -> None:
         lines.append(f"| {name} | {mw('style')} | {sum(v < 0 for v in r['style'])} | {mw('texture')} | "
                      f"{sum(v < 0 for v in r['texture'])} | {mw('ssim')} | {mw('clipped', False)} | "
                      f"{mw('grid', False)} | {np.mean(r['seconds']):.2f} |")
-    text = "\n".join(lines)
-    print(text)
-    (out_dir / "table.md").write_text(text + "\n")
-    (out_dir / "rows.json").write_text(json.dumps(rows))
+    save_table(out_dir, lines, rows)
 
 
 if __name__ == "__main__":

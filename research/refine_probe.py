@@ -7,42 +7,26 @@ default path's output after 0..N Adam steps on encode(output), decoded through t
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
-from pathlib import Path
 
 import numpy as np
-import torch
 
 from flowstyle import Stylizer
 from flowstyle.eval import metrics as M
-from flowstyle.eval.runners import image_paths, load_images
 from flowstyle.image.io import save_image, tensor_to_image
 from flowstyle.pipeline import refine as refine_module
+from research.probes import load_pairs, pair_parser, save_table
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default="artflow-adain")
-    ap.add_argument("--content", required=True)
-    ap.add_argument("--styles", required=True)
-    ap.add_argument("--size", type=int, default=512)
-    ap.add_argument("--max-images", type=int, default=None)
-    ap.add_argument("--max-styles", type=int, default=None)
+    ap = pair_parser()
     ap.add_argument("--steps", type=int, nargs="+", default=[0, 5, 10, 20])
     ap.add_argument("--lr", type=float, default=None, help="Adam's step size (default: refine.LEARNING_RATE)")
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--out", required=True)
     args = ap.parse_args()
-    torch.set_num_threads(args.threads)
+    contents, styles, out_dir = load_pairs(args)
     if args.lr is not None:
         refine_module.LEARNING_RATE = args.lr
     stylizer = Stylizer(args.model, precision="float32")
-    contents = load_images(image_paths([args.content], args.max_images), args.size)
-    styles = load_images(image_paths([args.styles], args.max_styles), args.size)
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
     rows = {n: {k: [] for k in ("style", "texture", "ssim", "clipped", "seconds")} for n in args.steps}
     for c in contents:
         for s in styles:
@@ -65,10 +49,7 @@ def main() -> None:
         lines.append(f"| {n} | {np.median(r['style']):.3f} | {np.median(t):.3f} ({np.percentile(t, 10):.3f}) | "
                      f"{int((t < 0).sum())} | {np.median(r['ssim']):.3f} | {np.median(r['clipped']):.2f} | "
                      f"{np.mean(r['seconds']):.1f} |")
-    text = "\n".join(lines)
-    print(text)
-    (out_dir / "table.md").write_text(text + "\n")
-    (out_dir / "rows.json").write_text(json.dumps(rows))
+    save_table(out_dir, lines, rows)
 
 
 if __name__ == "__main__":
