@@ -389,9 +389,12 @@ def test_patch_swap_builds_the_output_from_the_style_own_vectors():
     assert (mean_fold.amin() >= z_s.amin() - 1e-5) and (mean_fold.amax() <= z_s.amax() + 1e-5)
 
 
-def test_patch_swap_is_the_same_in_any_chunks_and_checks_its_arguments():
+def test_patch_swap_is_the_same_in_any_chunks_and_checks_its_arguments(monkeypatch):
     z_c, z_s = _latents(5)
-    assert torch.equal(patch_swap(z_c, z_s, chunk=7), patch_swap(z_c, z_s, chunk=10_000))
+    whole = patch_swap(z_c, z_s, chunk=10_000)
+    assert torch.equal(patch_swap(z_c, z_s, chunk=7), whole)
+    monkeypatch.setattr("flowstyle.operators.patch.SCORE_BLOCK", 100)  # automatic blocks of a few rows
+    assert torch.equal(patch_swap(z_c, z_s), whole)
     sub = patch_swap(z_c, z_s, max_patches=5, seed=1)
     assert torch.equal(sub, patch_swap(z_c, z_s, max_patches=5, seed=1))
     for bad in ({"patch": 2}, {"patch": 0}, {"fold": "max"}):

@@ -9,6 +9,9 @@ from torch.nn import functional as F
 from .stats import EPS, _sample_keys, normalize
 
 PATCH_FOLDS = ("mean", "centre")
+# scores computed at a time in the patch search: 4 MB of float32, so that each block of scores is
+# still in the cache when its best match is taken (the search is bound by memory, not arithmetic)
+SCORE_BLOCK = 1 << 20
 
 
 def _style_patches(
@@ -45,7 +48,7 @@ def patch_swap(
     fold: str = "mean",
     max_patches: int | None = None,
     seed: int = 0,
-    chunk: int = 2048,
+    chunk: int | None = None,
     match_dims: int | None = None,
     scale: int = 1,
 ) -> Tensor:
@@ -57,7 +60,8 @@ def patch_swap(
     made of the style's own latent values, so it carries its strokes and patterns and decodes
     inside the range the style itself decodes to. fold "mean" averages the k*k overlapping
     patches (smooth), "centre" takes each chosen patch's middle (sharp, less coherent).
-    Memory is bounded: the correlation is computed `chunk` content positions at a time.
+    Memory is bounded: the correlation is computed `chunk` content positions at a time (None:
+    as many as keep SCORE_BLOCK scores; the result does not depend on it).
     max_patches: opt-in random subset of style patches (seeded), a speed knob.
     match_dims: compare patches in this many principal components of the style's unit patches
     instead of all C*k*k values (the correlation's cost shrinks in proportion; the style's
@@ -92,8 +96,9 @@ def patch_swap(
         if match_dims is not None and match_dims < unit.shape[0]:
             basis = _principal_axes(unit, match_dims)  # (C*k*k, d)
             unit, query = basis.T @ unit, basis.T @ query
+        step = chunk or max(1, SCORE_BLOCK // unit.shape[1])
         best = torch.cat([
-            (query[:, j : j + chunk].T @ unit).argmax(dim=1) for j in range(0, query.shape[1], chunk)
+            (query[:, j : j + step].T @ unit).argmax(dim=1) for j in range(0, query.shape[1], step)
         ])
         chosen = raw[:, best]  # (C*(k*scale)**2, hc*wc)
         if fold == "centre" or patch == 1:  # each (coarse) cell takes its match's middle block whole
