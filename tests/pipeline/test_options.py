@@ -21,7 +21,7 @@ from ..conftest import as_array
 
 def test_defaults_and_frozen():
     o = StylizeOptions()
-    assert (o.alpha, o.blend, o.pad, o.pad_mode, o.tile) == (1.0, "outputs", 64, "reflect", None)
+    assert (o.alpha, o.blend, o.pad, o.pad_mode, o.tile) == (1.0, "outputs", 32, "reflect", None)
     with pytest.raises(dataclasses.FrozenInstanceError):
         o.alpha = 0.5  # type: ignore[misc]
     assert StylizeOptions(style_weights=[1, 2]).style_weights == (1.0, 2.0)

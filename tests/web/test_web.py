@@ -250,7 +250,7 @@ def test_the_summary_says_how_many_passes_in_plain_words(tiny_model_file, photo_
         every = studio.run(str(photo_files["astronaut"]), [], [BUNDLED], model="tiny", size=64,
                            quality="All squeeze phases averaged (slower)")
         estimate = studio.estimate("tiny", 512)
-        bigger = studio.estimate("tiny", 1024)  # painted at 512 px (work_size) and carried to full size
+        bigger = studio.estimate("tiny", 1024)  # both painted at the work size and carried to full size
         assert fast.download.read_bytes() == fast.path.read_bytes()
     finally:
         studio.close()
