@@ -1,0 +1,124 @@
+"""Whole-pass variants of the patch decorator on photo x art pairs, beside the default and the peer.
+
+Where research/patch_probe.py varies the operator on one latent, these variants change the pass
+itself: a coarse-to-fine pass (`c2f`: painted at half size with the half-size style, enlarged,
+then re-matched at full size), a second match with the first result as the query (`iter`), the
+query given the style's distribution channel by channel before the search (`hm`), the swap
+without the photo's share (`mix1`), and a random subset of N style patches (`keysN`). One pass,
+64 px reflect padding, no grid filter; the default is `base`.
+
+    python -m research.decorator_variants --content data/choice-paint/content \
+        --styles data/choice-paint/style --variants peer base c2f iter --out reports/decorator-variants
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from flowstyle.eval import metrics as M
+from flowstyle.eval.peer import peer_stylize
+from flowstyle.image.io import save_image, tensor_to_image
+from flowstyle.image.transforms import center_crop_to_multiple, pad_to_multiple
+from flowstyle.models import load_model
+from flowstyle.operators.patch import DECORATOR_MATCH_DIMS, DECORATOR_MIX, patch_swap
+from research.probes import load_pairs, pair_parser, save_table
+
+PAD = 64
+
+
+def quantile_match(z, ref):
+    """Each channel of z given ref's distribution of values, rank for rank."""
+    src = z.flatten(2)
+    levels = ref.flatten(2).sort(dim=-1).values
+    ranks = src.argsort(dim=-1).argsort(dim=-1).float() / max(src.shape[-1] - 1, 1)
+    at = ranks * (levels.shape[-1] - 1)
+    lo = at.floor().long()
+    hi = (lo + 1).clamp_max(levels.shape[-1] - 1)
+    frac = at - lo
+    return (levels.gather(-1, lo) * (1 - frac) + levels.gather(-1, hi) * frac).view_as(z)
+
+
+class Variants:
+    def __init__(self, flow, multiple: int):
+        self.flow, self.m = flow, multiple
+
+    def swap(self, query, z_s, z_c=None, mix=DECORATOR_MIX, keys=None):
+        swapped = patch_swap(query, z_s, match_dims=DECORATOR_MATCH_DIMS, max_patches=keys)
+        return swapped if mix >= 1 else mix * swapped + (1 - mix) * (query if z_c is None else z_c)
+
+    def encode(self, x):
+        return self.flow.encode(pad_to_multiple(x, PAD, self.m, "reflect"))
+
+    def decode(self, z, like):
+        h, w = like.shape[-2:]
+        return self.flow.decode(z)[..., PAD : PAD + h, PAD : PAD + w].clamp(0, 1)
+
+    def run(self, name: str, x, style):
+        z_s = self.flow.encode(center_crop_to_multiple(style, self.m))
+        z_c = self.encode(x)
+        if name == "base":
+            return self.decode(self.swap(z_c, z_s), x)
+        if name == "mix1":
+            return self.decode(self.swap(z_c, z_s, mix=1.0), x)
+        if name.startswith("keys"):
+            return self.decode(self.swap(z_c, z_s, keys=int(name[4:])), x)
+        if name == "hm":
+            return self.decode(self.swap(quantile_match(z_c, z_s), z_s, z_c), x)
+        if name == "iter":
+            first = self.decode(self.swap(z_c, z_s, mix=1.0), x)
+            return self.decode(self.swap(self.encode(first), z_s, z_c), x)
+        if name == "c2f":
+            half = lambda t: F.interpolate(t, size=[max(self.m, s // 2 // self.m * self.m) for s in t.shape[-2:]],
+                                           mode="bilinear", antialias=True, align_corners=False)
+            small = half(x)
+            z_small_s = self.flow.encode(center_crop_to_multiple(half(style), self.m))
+            coarse = self.decode(self.swap(self.encode(small), z_small_s, mix=1.0), small)
+            up = F.interpolate(coarse, size=x.shape[-2:], mode="bilinear", align_corners=False)
+            return self.decode(self.swap(self.encode(up), z_s, z_c), x)
+        raise ValueError(f"unknown variant {name!r}")
+
+
+def main() -> None:
+    ap = pair_parser()
+    ap.add_argument("--variants", nargs="+", default=["peer", "base", "c2f", "iter"])
+    args = ap.parse_args()
+    contents, styles, out_dir = load_pairs(args)
+    model = load_model(args.model).eval()
+    variants = Variants(model.flow, model.config.multiple)
+    rows = {n: {k: [] for k in ("style", "texture", "ssim", "clipped", "seconds")} for n in args.variants}
+    with torch.inference_mode():
+        for c in contents:
+            for s in styles:
+                tex = M.texture_features(s.tensor)
+                base_style, base_tex = M.style_loss(c.tensor, s.tensor), M.texture_distance(c.tensor, tex)
+                for name in args.variants:
+                    t0 = time.perf_counter()
+                    if name == "peer":
+                        out = M.as_tensor(peer_stylize(tensor_to_image(c.tensor), [tensor_to_image(s.tensor)]))
+                    else:
+                        out = variants.run(name, c.tensor, s.tensor)
+                    r = rows[name]
+                    r["seconds"].append(time.perf_counter() - t0)
+                    r["style"].append(1 - M.style_loss(out, s.tensor) / base_style)
+                    r["texture"].append(1 - M.texture_distance(out, tex) / base_tex)
+                    r["ssim"].append(M.ssim_luminance(out, c.tensor))
+                    r["clipped"].append(100 * M.clipped_fraction(out))
+                    save_image(tensor_to_image(out), out_dir / f"{c.name}__{s.name}__{name}.jpg")
+            print(c.name, "done", flush=True)
+    lines = ["| variant | style median (p10) | <0 | texture median (p10) | <0 | SSIM | clipped % | s |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name, r in rows.items():
+        def mw(k):
+            return f"{np.median(r[k]):.3f} ({np.percentile(r[k], 10):.3f})"
+        lines.append(f"| {name} | {mw('style')} | {sum(v < 0 for v in r['style'])} | {mw('texture')} | "
+                     f"{sum(v < 0 for v in r['texture'])} | {np.median(r['ssim']):.3f} | "
+                     f"{np.median(r['clipped']):.2f} | {np.mean(r['seconds']):.2f} |")
+    save_table(out_dir, lines, rows)
+
+
+if __name__ == "__main__":
+    main()
