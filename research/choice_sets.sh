@@ -1,5 +1,5 @@
 #!/bin/sh
-# The small validation choice sets the reports name (data/choice-art, data/choice-refine), as
+# The small validation choice sets the reports name (data/choice-art, data/choice-refine, data/choice-paint), as
 # links into the validation splits built by `make corpus`: photos from pval, art from pval and xval.
 set -e
 mk() { mkdir -p "data/$1/content" "data/$1/style"; }
@@ -16,4 +16,14 @@ mk choice-refine
 for f in gradio__media_assets-images-tower.jpg lxqt__fog.jpg; do link choice-refine "pval/content/$f" content; done
 link choice-refine xval/style/opencv__data-starry_night.jpg style
 link choice-refine pval/style/freeorion__species-banforo.jpg style
-echo "data/choice-art, data/choice-refine"
+mk choice-paint  # 6 x 6: photos from pval, paintings and illustrations from pval and xval
+for f in gradio__media_assets-images-cheetah.png gradio__media_assets-images-tower.jpg lxqt__Valendas.jpg lxqt__fog.jpg \
+         ultralytics__bus.jpg ultralytics__zidane.jpg; do
+  link choice-paint "pval/content/$f" content
+done
+for f in xval/style/opencv__data-starry_night.jpg pval/style/freeorion__species-banforo.jpg pval/style/freeorion__species-scylior.jpg \
+         xval/style/mypaint__mrmamurk-mamurk_a_1.jpg xval/style/lomiri1604__umang_by_Abhishek_Mudgal.jpg \
+         pval/style/freeorion__species-laenfa.png; do
+  link choice-paint "$f" style
+done
+echo "data/choice-art, data/choice-refine, data/choice-paint"
