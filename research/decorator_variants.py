@@ -85,6 +85,7 @@ class Variants:
 def main() -> None:
     ap = pair_parser()
     ap.add_argument("--variants", nargs="+", default=["peer", "base", "c2f", "iter"])
+    ap.add_argument("--save-images", action="store_true", help="write every output beside the table")
     args = ap.parse_args()
     contents, styles, out_dir = load_pairs(args)
     model = load_model(args.model).eval()
@@ -107,7 +108,8 @@ def main() -> None:
                     r["texture"].append(1 - M.texture_distance(out, tex) / base_tex)
                     r["ssim"].append(M.ssim_luminance(out, c.tensor))
                     r["clipped"].append(100 * M.clipped_fraction(out))
-                    save_image(tensor_to_image(out), out_dir / f"{c.name}__{s.name}__{name}.jpg")
+                    if args.save_images:
+                        save_image(tensor_to_image(out), out_dir / f"{c.name}__{s.name}__{name}.jpg")
             print(c.name, "done", flush=True)
     lines = ["| variant | style median (p10) | <0 | texture median (p10) | <0 | SSIM | clipped % | s |",
              "|---|---|---|---|---|---|---|---|"]
