@@ -13,6 +13,7 @@ from benchmarks import default_path as bench
 from flowstyle.flow import FlowConfig
 from flowstyle.image.transforms import center_crop_to_multiple, pad_to_multiple
 from flowstyle.models import init_model, save_model
+from flowstyle.pipeline.options import PAD
 
 
 def _coupling_flops(fn) -> int:
@@ -138,7 +139,7 @@ def test_worker_on_a_tiny_model(tmp_path):
     sh, sw = style.shape[-2:]
     assert out["mp"] == h * w / 1e6
     assert out["flops"] == bench.pass_flops(init_model(FlowConfig(n_block=2, n_flow=1, width=8)).config,
-                                            bench.padded_shape(h, w, 64, 4), bench.style_shape(sh, sw, 4), "adain")
+                                            bench.padded_shape(h, w, PAD, 4), bench.style_shape(sh, sw, 4), "adain")
 
 
 def test_bf16_error_compares_with_float32_even_for_a_bf16_model(tmp_path):
