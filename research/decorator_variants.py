@@ -13,6 +13,7 @@ without the photo's share (`mix1`), and a random subset of N style patches (`key
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
@@ -25,6 +26,7 @@ from flowstyle.image.io import save_image, tensor_to_image
 from flowstyle.image.transforms import center_crop_to_multiple, pad_to_multiple
 from flowstyle.models import load_model
 from flowstyle.operators.patch import DECORATOR_MATCH_DIMS, DECORATOR_MIX, patch_swap
+from research.pair_scores import PairScores
 from research.probes import load_pairs, pair_parser, save_table
 
 PAD = 64
@@ -90,36 +92,30 @@ def main() -> None:
     contents, styles, out_dir = load_pairs(args)
     model = load_model(args.model).eval()
     variants = Variants(model.flow, model.config.multiple)
-    rows = {n: {k: [] for k in ("style", "texture", "ssim", "clipped", "seconds")} for n in args.variants}
+    scores = {n: PairScores() for n in args.variants}
     with torch.inference_mode():
         for c in contents:
             for s in styles:
                 tex = M.texture_features(s.tensor)
-                base_style, base_tex = M.style_loss(c.tensor, s.tensor), M.texture_distance(c.tensor, tex)
                 for name in args.variants:
                     t0 = time.perf_counter()
                     if name == "peer":
                         out = M.as_tensor(peer_stylize(tensor_to_image(c.tensor), [tensor_to_image(s.tensor)]))
                     else:
                         out = variants.run(name, c.tensor, s.tensor)
-                    r = rows[name]
-                    r["seconds"].append(time.perf_counter() - t0)
-                    r["style"].append(1 - M.style_loss(out, s.tensor) / base_style)
-                    r["texture"].append(1 - M.texture_distance(out, tex) / base_tex)
-                    r["ssim"].append(M.ssim_luminance(out, c.tensor))
-                    r["clipped"].append(100 * M.clipped_fraction(out))
+                    scores[name].add(out, c.tensor, s.tensor, time.perf_counter() - t0, texture=tex)
                     if args.save_images:
                         save_image(tensor_to_image(out), out_dir / f"{c.name}__{s.name}__{name}.jpg")
             print(c.name, "done", flush=True)
     lines = ["| variant | style median (p10) | <0 | texture median (p10) | <0 | SSIM | clipped % | s |",
              "|---|---|---|---|---|---|---|---|"]
-    for name, r in rows.items():
-        def mw(k):
-            return f"{np.median(r[k]):.3f} ({np.percentile(r[k], 10):.3f})"
-        lines.append(f"| {name} | {mw('style')} | {sum(v < 0 for v in r['style'])} | {mw('texture')} | "
-                     f"{sum(v < 0 for v in r['texture'])} | {np.median(r['ssim']):.3f} | "
-                     f"{np.median(r['clipped']):.2f} | {np.mean(r['seconds']):.2f} |")
-    save_table(out_dir, lines, rows)
+    for name, r in scores.items():
+        def mw(values):
+            return f"{np.median(values):.3f} ({np.percentile(values, 10):.3f})"
+        lines.append(f"| {name} | {mw(r.style_match)} | {sum(v < 0 for v in r.style_match)} | {mw(r.texture_match)} | "
+                     f"{sum(v < 0 for v in r.texture_match)} | {np.median(r.ssim):.3f} | "
+                     f"{np.median(r.clipped):.2f} | {r.mean_seconds:.2f} |")
+    save_table(out_dir, lines, {name: dataclasses.asdict(r) for name, r in scores.items()})
 
 
 if __name__ == "__main__":

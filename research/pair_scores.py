@@ -1,8 +1,9 @@
 """One loop for the research scripts' per-pair metrics (anchor_choice, clipart_gate,
-default_path_choice, lattice_variants): stylize each (content, style) pair, score the output.
+default_path_choice, lattice_variants, decorator_variants): stylize each (content, style) pair,
+score the output.
 
 The scripts differ only in which pairs they take and which columns they print; the metrics are
-`flowstyle.eval.metrics`' (style match, SSIM of luminance, clipped share, grid ratio).
+`flowstyle.eval.metrics`' (style match, texture match, SSIM of luminance, clipped share, grid ratio).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class PairScores:
     """Per-pair values, in the order the pairs were given."""
 
     style_match: list[float] = field(default_factory=list)
+    texture_match: list[float] = field(default_factory=list)  # empty unless asked for
     ssim: list[float] = field(default_factory=list)
     clipped: list[float] = field(default_factory=list)  # % of pixels, output
     content_clipped: list[float] = field(default_factory=list)  # % of pixels, content
@@ -45,10 +47,16 @@ class PairScores:
         return (f"{self.style_match_cell('decile')} | {np.median(self.ssim):.2f} | "
                 f"{np.median(self.clipped):.1f} | {g:.2f} / {gw:.2f} | {b:.2f} / {bw:.2f}")
 
-    def add(self, out: Tensor, content: Tensor, style: Tensor, seconds: float, grid: bool = False) -> None:
-        """Score one output of (content, style) that took `seconds`."""
+    def add(
+        self, out: Tensor, content: Tensor, style: Tensor, seconds: float, grid: bool = False,
+        texture: dict[str, Tensor] | None = None,
+    ) -> None:
+        """Score one output of (content, style) that took `seconds`; `texture`: the style's
+        `metrics.texture_features`, computed once per style by the caller, for the texture match."""
         self.seconds.append(seconds)
         self.style_match.append(M.style_match(out, content, style))
+        if texture is not None:
+            self.texture_match.append(M.texture_match(out, content, texture))
         self.ssim.append(M.ssim_luminance(out, content))
         self.clipped.append(100 * M.clipped_fraction(out))
         self.content_clipped.append(100 * M.clipped_fraction(content))

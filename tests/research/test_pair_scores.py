@@ -2,7 +2,8 @@
 
 import torch
 
-from research.pair_scores import grid_of, score_pairs
+from flowstyle.eval.metrics import texture_features
+from research.pair_scores import PairScores, grid_of, score_pairs
 
 
 class Named:
@@ -30,6 +31,16 @@ def test_the_style_itself_matches_it_and_counts_clipped_pixels():
     assert scores.style_match[0] > 0.99
     assert scores.clipped == [100.0] and scores.grid == []
     assert scores.style_match_cell() == f"{scores.style_match[0]:+.2f} / {scores.style_match[0]:+.2f} / 0/1"
+
+
+def test_texture_match_is_scored_only_with_the_styles_features():
+    content, style = _image(4), _image(5) ** 3
+    features = texture_features(style)
+    scores = PairScores()
+    scores.add(content, content, style, 0.1, texture=features)
+    scores.add(style, content, style, 0.1, texture=features)
+    assert abs(scores.texture_match[0]) < 1e-6 and abs(scores.texture_match[1] - 1) < 1e-6
+    assert score_pairs(lambda c, s: s, [(content, style)]).texture_match == []
 
 
 def test_grid_of_pairs_every_content_with_every_style_in_order():
