@@ -1,6 +1,7 @@
 #!/bin/sh
-# The small validation choice sets the reports name (data/choice-art, data/choice-refine, data/choice-paint), as
-# links into the validation splits built by `make corpus`: photos from pval, art from pval and xval.
+# The small validation choice sets the reports name (data/choice-art, data/choice-refine, data/choice-paint,
+# data/choice-painted), as links into the validation splits built by `make corpus`: photos from pval, art
+# from pval and xval.
 set -e
 mk() { mkdir -p "data/$1/content" "data/$1/style"; }
 link() { ln -sf "../../splits/$2" "data/$1/$3/$(basename "$2")"; }
@@ -26,4 +27,13 @@ for f in xval/style/opencv__data-starry_night.jpg pval/style/freeorion__species-
          pval/style/freeorion__species-laenfa.png; do
   link choice-paint "$f" style
 done
-echo "data/choice-art, data/choice-refine, data/choice-paint"
+mk choice-painted  # 8 x 8: photos from pval, painted story scenes (Wesnoth campaigns) from pval
+for f in gradio__media_assets-images-cheetah.png gradio__media_assets-images-lion.png gradio__media_assets-images-tower.jpg \
+         lxqt__Valendas.jpg lxqt__after-the-rain.jpg lxqt__fog.jpg ultralytics__bus.jpg ultralytics__zidane.jpg; do
+  link choice-painted "pval/content/$f" content
+done
+for f in wesnoth-httt__httt_story1.jpg wesnoth-httt__httt_story4.jpg wesnoth-httt__httt_story6.jpg wesnoth-httt__httt_story8.jpg \
+         wesnoth-did__book.jpg wesnoth-did__travel.jpg wesnoth-l__frontier.jpg wesnoth-l__island.jpg; do
+  link choice-painted "pval/style/$f" style
+done
+echo "data/choice-art, data/choice-refine, data/choice-paint, data/choice-painted"

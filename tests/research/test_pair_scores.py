@@ -51,3 +51,15 @@ def test_grid_of_pairs_every_content_with_every_style_in_order():
     seen = []
     scores = score_pairs(lambda c, s: seen.append((c, s)) or c, pairs)
     assert [id(c) for c, _ in seen] == [id(c) for c, _ in pairs] and len(scores.seconds) == 6
+
+
+def test_scoring_with_precomputed_features_gives_the_same_values():
+    from flowstyle.eval.metrics import Features
+
+    content, style = _image(6), _image(7) ** 2
+    out = (content * 0.6 + style * 0.4).clamp(0, 1)
+    slow, fast = PairScores(), PairScores()
+    slow.add(out, content, style, 0.1, texture=texture_features(style))
+    fast.add_with(out, Features.of(content), Features.of(style), content, 0.1)
+    for name in ("style_match", "texture_match", "ssim", "clipped", "content_clipped", "seconds"):
+        assert getattr(fast, name) == getattr(slow, name), name

@@ -1,0 +1,162 @@
+"""The default path with one of its fixed knobs changed, on photo x art pairs, beside the peer.
+
+Where research/decorator_variants.py rebuilds one flow pass by hand, this runs the whole default
+path (`Stylizer.stylize`: working size, padding, the model's recipe, the guided carry to full
+size) and changes one constant of it per variant, so what a user would get is what is scored:
+
+    mix=X      the patch operator's share of swapped style patches (the rest is the photo's latent)
+    patch=K    the patch operator's patch side in latent positions (odd)
+    scale=S    match on latents pooled S times, copy the style's full-resolution blocks
+    centre=1   fold each chosen patch's middle only (sharp) instead of the mean of the overlaps
+    spread=L   usage-balanced search: after each of SPREAD_ROUNDS searches, style patches chosen more
+               often than their fair share (content positions / style patches) are handicapped by
+               L * log(usage / share) and the search runs again, so the photo is rebuilt from more
+               of the style's patches (its flat areas stop taking one flat patch each)
+    hm=1       search with the photo's latent given the style's distribution channel by channel
+               (research/decorator_variants.quantile_match); the photo's share stays its own latent
+    radius=R   the guided carry's window radius at the working size
+    work=N     the working size (StylizeOptions.work_size)
+    alpha=A    the style strength
+    gain=G     the recipe's gain: the style change scaled by G (above 1: extrapolated)
+
+A variant is a comma-separated list of these, e.g. `mix=1,work=320`; `base` changes nothing.
+
+    python -m research.paint_knobs --content data/choice-painted/content \
+        --styles data/choice-painted/style --variants peer base mix=1 --out runs/painted/knobs
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import time
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+
+from flowstyle.eval import metrics as M
+from flowstyle.eval.peer import peer_stylize
+from flowstyle.image import guided
+from flowstyle.image.io import save_image, tensor_to_image
+from flowstyle.operators import patch as patch_module
+from flowstyle.operators import registry
+from flowstyle.pipeline import stylizer as stylizer_module
+from flowstyle.pipeline.stylizer import Stylizer
+from flowstyle.models import load_model
+from research.decorator_variants import quantile_match
+from research.pair_scores import PairScores
+from research.probes import load_pairs, pair_parser, save_table
+
+OPERATOR_KNOBS = ("mix", "patch", "scale", "centre", "hm", "spread")
+SPREAD_ROUNDS = 3
+OPTION_KNOBS = {"work": "work_size", "alpha": "alpha"}
+
+
+def parse_variant(name: str) -> dict[str, float]:
+    if name in ("base", "peer"):
+        return {}
+    knobs = {}
+    for part in name.split(","):
+        key, _, value = part.partition("=")
+        if key not in OPERATOR_KNOBS + ("radius", "gain") + tuple(OPTION_KNOBS):
+            raise SystemExit(f"unknown knob {key!r} in {name!r}")
+        knobs[key] = float(value)
+    return knobs
+
+
+def spread_swap(z_c, z_s, patch: int, strength: float, rounds: int = SPREAD_ROUNDS):
+    """`patch_swap` (mean fold, 64-component search) with usage-balanced matching (the `spread` knob)."""
+    F = torch.nn.functional
+    r = patch // 2
+    raw, unit = patch_module._style_patches(z_s.float(), patch, None, 0)
+    query = patch_module.normalize(z_c.float())
+    query = F.unfold(F.pad(query, (r, r, r, r), mode="reflect"), patch)[0]
+    basis = patch_module._principal_axes(unit, patch_module.DECORATOR_MATCH_DIMS)
+    unit, query = basis.T @ unit, basis.T @ query
+    query = query / query.norm(dim=0, keepdim=True).clamp_min(1e-8)
+    n_s = unit.shape[1]
+    share = query.shape[1] / n_s
+    bias = torch.zeros(n_s)
+    step = max(1, patch_module.SCORE_BLOCK // n_s)
+    for _ in range(rounds):
+        best = torch.cat([(query[:, j : j + step].T @ unit + bias).argmax(dim=1) for j in range(0, query.shape[1], step)])
+        usage = torch.bincount(best, minlength=n_s).float()
+        bias -= strength * torch.log((usage + 1) / (share + 1))
+    chosen = raw[:, best]
+    c, h, w = z_c.shape[1:]
+    size = (h + 2 * r, w + 2 * r)
+    total = F.fold(chosen[None], size, patch)
+    count = F.fold(torch.ones_like(chosen[None]), size, patch)
+    return (total / count)[:, :, r : r + h, r : r + w].to(z_c.dtype)
+
+
+@contextlib.contextmanager
+def knobs_set(knobs: dict[str, float]) -> Iterator[None]:
+    """The operator and the guided carry with `knobs` in place of their constants, restored after."""
+    original_decorator, original_upsample = registry.style_decorator, stylizer_module.guided_upsample
+    mix = knobs.get("mix", patch_module.DECORATOR_MIX)
+    patch = int(knobs.get("patch", patch_module.DECORATOR_PATCH))
+    scale = int(knobs.get("scale", 1))
+    fold = "centre" if knobs.get("centre") else "mean"
+    radius = int(knobs.get("radius", guided.RADIUS))
+
+    def decorator(z_c, z_s, max_patches=None, seed=0):
+        query = quantile_match(z_c, z_s) if knobs.get("hm") else z_c
+        if knobs.get("spread"):
+            swapped = spread_swap(query, z_s, patch, knobs["spread"])
+            return swapped if mix >= 1 else mix * swapped + (1 - mix) * z_c
+        swapped = patch_module.patch_swap(query, z_s, patch=patch, max_patches=max_patches, seed=seed,
+                                          match_dims=patch_module.DECORATOR_MATCH_DIMS, scale=scale, fold=fold)
+        return swapped if mix >= 1 else mix * swapped + (1 - mix) * z_c
+
+    def upsample(small_out, small_photo, photo):
+        return original_upsample(small_out, small_photo, photo, radius=radius)
+
+    registry.style_decorator, stylizer_module.guided_upsample = decorator, upsample
+    try:
+        yield
+    finally:
+        registry.style_decorator, stylizer_module.guided_upsample = original_decorator, original_upsample
+
+
+def main() -> None:
+    ap = pair_parser(threads=2)
+    ap.add_argument("--variants", nargs="+", default=["peer", "base"])
+    ap.add_argument("--save-images", action="store_true", help="write every output beside the table")
+    args = ap.parse_args()
+    contents, styles, out_dir = load_pairs(args)
+    stylizer = Stylizer(load_model(args.model))
+    variants = {name: parse_variant(name) for name in args.variants}
+    scores = {n: PairScores() for n in args.variants}
+    style_features = [M.Features.of(s.tensor) for s in styles]
+    for c in contents:
+        content_features = M.Features.of(c.tensor)
+        for s, features in zip(styles, style_features):
+            for name, knobs in variants.items():
+                t0 = time.perf_counter()
+                if name == "peer":
+                    out = M.as_tensor(peer_stylize(tensor_to_image(c.tensor), [tensor_to_image(s.tensor)]))
+                else:
+                    options = {OPTION_KNOBS[k]: (int(v) if k == "work" else v) for k, v in knobs.items() if k in OPTION_KNOBS}
+                    if "gain" in knobs:
+                        options["recipe"] = {"gain": knobs["gain"]}
+                    with knobs_set(knobs):
+                        out = stylizer.stylize_tensor(c.tensor, [s.tensor], **options)
+                scores[name].add_with(out, content_features, features, c.tensor, time.perf_counter() - t0)
+                if args.save_images:
+                    save_image(tensor_to_image(out), out_dir / f"{c.name}__{s.name}__{name}.jpg")
+        print(c.name, "done", flush=True)
+    lines = ["| variant | style median (p10) | <0 | texture median (p10) | mean | <0 | SSIM | clipped % | s |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for name, r in scores.items():
+        def mw(values):
+            return f"{np.median(values):.3f} ({np.percentile(values, 10):.3f})"
+        lines.append(f"| {name} | {mw(r.style_match)} | {sum(v < 0 for v in r.style_match)} | {mw(r.texture_match)} | "
+                     f"{np.mean(r.texture_match):.3f} | {sum(v < 0 for v in r.texture_match)} | {np.median(r.ssim):.3f} | "
+                     f"{np.median(r.clipped):.2f} | {r.mean_seconds:.2f} |")
+    save_table(out_dir, lines, {name: dataclasses.asdict(r) for name, r in scores.items()})
+
+
+if __name__ == "__main__":
+    main()
