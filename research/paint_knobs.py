@@ -18,6 +18,7 @@ size) and changes one constant of it per variant, so what a user would get is wh
     work=N     the working size (StylizeOptions.work_size)
     alpha=A    the style strength
     gain=G     the recipe's gain: the style change scaled by G (above 1: extrapolated)
+    anchor=A   the recipe's anchor (AdaAttN models: the pull towards a global transfer)
 
 A variant is a comma-separated list of these, e.g. `mix=1,work=320`; `base` changes nothing.
 
@@ -50,6 +51,7 @@ from research.probes import load_pairs, pair_parser, save_table
 
 OPERATOR_KNOBS = ("mix", "patch", "scale", "centre", "hm", "spread")
 SPREAD_ROUNDS = 3
+RECIPE_KNOBS = ("gain", "anchor")
 OPTION_KNOBS = {"work": "work_size", "alpha": "alpha"}
 
 
@@ -59,7 +61,7 @@ def parse_variant(name: str) -> dict[str, float]:
     knobs = {}
     for part in name.split(","):
         key, _, value = part.partition("=")
-        if key not in OPERATOR_KNOBS + ("radius", "gain") + tuple(OPTION_KNOBS):
+        if key not in OPERATOR_KNOBS + ("radius",) + RECIPE_KNOBS + tuple(OPTION_KNOBS):
             raise SystemExit(f"unknown knob {key!r} in {name!r}")
         knobs[key] = float(value)
     return knobs
@@ -139,8 +141,9 @@ def main() -> None:
                     out = M.as_tensor(peer_stylize(tensor_to_image(c.tensor), [tensor_to_image(s.tensor)]))
                 else:
                     options = {OPTION_KNOBS[k]: (int(v) if k == "work" else v) for k, v in knobs.items() if k in OPTION_KNOBS}
-                    if "gain" in knobs:
-                        options["recipe"] = {"gain": knobs["gain"]}
+                    recipe = {k: v for k, v in knobs.items() if k in RECIPE_KNOBS}
+                    if recipe:
+                        options["recipe"] = recipe
                     with knobs_set(knobs):
                         out = stylizer.stylize_tensor(c.tensor, [s.tensor], **options)
                 scores[name].add_with(out, content_features, features, c.tensor, time.perf_counter() - t0)

@@ -349,7 +349,7 @@ def test_near_fade_leaves_a_content_with_the_styles_statistics_alone(stats):
 # ----------------------------------------------------------------- patch decorator
 
 from flowstyle.operators import patch_swap, style_decorator  # noqa: E402
-from flowstyle.operators.patch import DECORATOR_MATCH_DIMS  # noqa: E402
+from flowstyle.operators.patch import DECORATOR_MATCH_DIMS, DECORATOR_SCALE  # noqa: E402
 
 
 def test_patch_swap_of_a_latent_with_itself_gives_it_back():
@@ -406,8 +406,11 @@ def test_patch_swap_is_the_same_in_any_chunks_and_checks_its_arguments(monkeypat
 
 def test_style_decorator_is_the_swap_with_a_share_of_the_content_and_a_registered_operator():
     z_c, z_s = _latents(6)
-    swapped = patch_swap(z_c, z_s, match_dims=DECORATOR_MATCH_DIMS)
+    swapped = patch_swap(z_c, z_s, match_dims=DECORATOR_MATCH_DIMS, scale=DECORATOR_SCALE)
     assert torch.equal(style_decorator(z_c, z_s, mix=1.0), swapped)
     assert torch.allclose(style_decorator(z_c, z_s, mix=0.8), 0.8 * swapped + 0.2 * z_c)
     assert torch.equal(style_decorator(z_c, z_s, mix=0.0), z_c)
     assert torch.allclose(transfer(TransferSpec("patch"), z_c, [z_s]), style_decorator(z_c, z_s))
+    # a style latent smaller than one enlarged patch is matched patch for patch
+    small = z_s[..., : 3 * DECORATOR_SCALE - 1, : 3 * DECORATOR_SCALE - 1]
+    assert torch.equal(style_decorator(z_c, small, mix=1.0), patch_swap(z_c, small, match_dims=DECORATOR_MATCH_DIMS))
