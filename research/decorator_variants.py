@@ -5,7 +5,9 @@ itself: a coarse-to-fine pass (`c2f`: painted at half size with the half-size st
 then re-matched at full size), a second match with the first result as the query (`iter`), the
 query given the style's distribution channel by channel before the search (`hm`), the swap
 without the photo's share (`mix1`), and a random subset of N style patches (`keysN`). One pass,
-64 px reflect padding, no grid filter; the default is `base`.
+64 px reflect padding, no grid filter; the default is `base` (the operator as it is now: its
+committed report, reports/decorator-variants/, was measured with 12 px blocks, before
+DECORATOR_SCALE).
 
     python -m research.decorator_variants --content data/choice-paint/content \
         --styles data/choice-paint/style --variants peer base c2f iter --out reports/decorator-variants
@@ -25,7 +27,7 @@ from flowstyle.eval.peer import peer_stylize
 from flowstyle.image.io import save_image, tensor_to_image
 from flowstyle.image.transforms import center_crop_to_multiple, pad_to_multiple
 from flowstyle.models import load_model
-from flowstyle.operators.patch import DECORATOR_MATCH_DIMS, DECORATOR_MIX, patch_swap
+from flowstyle.operators.patch import DECORATOR_MATCH_DIMS, DECORATOR_MIX, DECORATOR_SCALE, patch_swap
 from research.pair_scores import PairScores
 from research.probes import load_pairs, pair_parser, save_table
 
@@ -49,7 +51,8 @@ class Variants:
         self.flow, self.m = flow, multiple
 
     def swap(self, query, z_s, z_c=None, mix=DECORATOR_MIX, keys=None):
-        swapped = patch_swap(query, z_s, match_dims=DECORATOR_MATCH_DIMS, max_patches=keys)
+        scale = DECORATOR_SCALE if min(z_s.shape[-2:]) >= 3 * DECORATOR_SCALE else 1  # as the operator
+        swapped = patch_swap(query, z_s, match_dims=DECORATOR_MATCH_DIMS, max_patches=keys, scale=scale)
         return swapped if mix >= 1 else mix * swapped + (1 - mix) * (query if z_c is None else z_c)
 
     def encode(self, x):

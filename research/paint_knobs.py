@@ -6,9 +6,10 @@ size) and changes one constant of it per variant, so what a user would get is wh
 
     mix=X      the patch operator's share of swapped style patches (the rest is the photo's latent)
     patch=K    the patch operator's patch side in latent positions (odd)
-    scale=S    match on latents pooled S times, copy the style's full-resolution blocks
+    scale=S    match on latents pooled S times, copy the style's full-resolution blocks (the
+               operator's DECORATOR_SCALE unless given; the reports' `base` was measured at 1)
     centre=1   fold each chosen patch's middle only (sharp) instead of the mean of the overlaps
-    spread=L   usage-balanced search: after each of SPREAD_ROUNDS searches, style patches chosen more
+    spread=L   usage-balanced search (unpooled 3 x 3 patches): after each of SPREAD_ROUNDS searches, style patches chosen more
                often than their fair share (content positions / style patches) are handicapped by
                L * log(usage / share) and the search runs again, so the photo is rebuilt from more
                of the style's patches (its flat areas stop taking one flat patch each)
@@ -99,7 +100,7 @@ def knobs_set(knobs: dict[str, float]) -> Iterator[None]:
     original_decorator, original_upsample = registry.style_decorator, stylizer_module.guided_upsample
     mix = knobs.get("mix", patch_module.DECORATOR_MIX)
     patch = int(knobs.get("patch", patch_module.DECORATOR_PATCH))
-    scale = int(knobs.get("scale", 1))
+    scale = int(knobs.get("scale", patch_module.DECORATOR_SCALE))
     fold = "centre" if knobs.get("centre") else "mean"
     radius = int(knobs.get("radius", guided.RADIUS))
 
@@ -108,8 +109,9 @@ def knobs_set(knobs: dict[str, float]) -> Iterator[None]:
         if knobs.get("spread"):
             swapped = spread_swap(query, z_s, patch, knobs["spread"])
             return swapped if mix >= 1 else mix * swapped + (1 - mix) * z_c
+        fits = min(z_s.shape[-2:]) >= patch * scale  # as the operator: too small a style, patch for patch
         swapped = patch_module.patch_swap(query, z_s, patch=patch, max_patches=max_patches, seed=seed,
-                                          match_dims=patch_module.DECORATOR_MATCH_DIMS, scale=scale, fold=fold)
+                                          match_dims=patch_module.DECORATOR_MATCH_DIMS, scale=scale if fits else 1, fold=fold)
         return swapped if mix >= 1 else mix * swapped + (1 - mix) * z_c
 
     def upsample(small_out, small_photo, photo):
