@@ -70,10 +70,10 @@ MODEL_WORDS: dict[str, tuple[str, str]] = {
     "artflow-adain": ("Quick all-rounder",
                       "Carries the painting's colours and textures onto any photo. The fastest; a good first try."),
     "artflow-adaattn": ("Detailed",
-                        "Places the painting's details where they fit the photo (sky to sky, skin to "
-                        "skin). About as fast as the all-rounder."),
-    "artflow-adaattn-1x16": ("Gentle and faithful",
-                             "Keeps more of the photo's shapes and gives a softer style. Slower."),
+                        "A second flow that paints with the painting's own patches; its 'Matching "
+                        "details' way places them where they fit the photo. About as fast as the all-rounder."),
+    "artflow-adaattn-1x16": ("Fine strokes",
+                             "A finer flow: the most of the painting's strokes and patterns, and the photo's shapes. Slower."),
 }
 
 # painted strokes: the step count measured on validation pairs (reports/refine-choice), ~10-20x Quick's time
