@@ -9,10 +9,11 @@ size) and changes one constant of it per variant, so what a user would get is wh
     scale=S    match on latents pooled S times, copy the style's full-resolution blocks (the
                operator's DECORATOR_SCALE unless given; the reports' `base` was measured at 1)
     centre=1   fold each chosen patch's middle only (sharp) instead of the mean of the overlaps
-    spread=L   usage-balanced search (unpooled 3 x 3 patches): after each of SPREAD_ROUNDS searches, style patches chosen more
-               often than their fair share (content positions / style patches) are handicapped by
-               L * log(usage / share) and the search runs again, so the photo is rebuilt from more
-               of the style's patches (its flat areas stop taking one flat patch each)
+    spread=L   usage-balanced search (unpooled 3 x 3 patches): after each of SPREAD_ROUNDS
+               searches, style patches chosen more often than their fair share (content
+               positions / style patches) are handicapped by L * log(usage / share) and the
+               search runs again, so the photo is rebuilt from more of the style's patches (its
+               flat areas stop taking one flat patch each)
     hm=1       search with the photo's latent given the style's distribution channel by channel
                (research/decorator_variants.quantile_match); the photo's share stays its own latent
     radius=R   the guided carry's window radius at the working size
