@@ -16,19 +16,15 @@ DECORATOR_SCALE).
 from __future__ import annotations
 
 import dataclasses
-import time
+import functools
 
-import numpy as np
 import torch
 from torch.nn import functional as F
 
-from flowstyle.eval import metrics as M
-from flowstyle.eval.peer import peer_stylize
-from flowstyle.image.io import save_image, tensor_to_image
 from flowstyle.image.transforms import center_crop_to_multiple, pad_to_multiple
 from flowstyle.models import load_model
-from flowstyle.operators.patch import DECORATOR_MATCH_DIMS, DECORATOR_MIX, DECORATOR_SCALE, patch_swap
-from research.pair_scores import PairScores
+from flowstyle.operators.patch import DECORATOR_MATCH_DIMS, DECORATOR_MIX, decorator_scale, patch_swap
+from research.pair_scores import peer_variant, score_variants, variant_table
 from research.probes import load_pairs, pair_parser, save_table
 
 PAD = 64
@@ -51,8 +47,7 @@ class Variants:
         self.flow, self.m = flow, multiple
 
     def swap(self, query, z_s, z_c=None, mix=DECORATOR_MIX, keys=None):
-        scale = DECORATOR_SCALE if min(z_s.shape[-2:]) >= 3 * DECORATOR_SCALE else 1  # as the operator
-        swapped = patch_swap(query, z_s, match_dims=DECORATOR_MATCH_DIMS, max_patches=keys, scale=scale)
+        swapped = patch_swap(query, z_s, match_dims=DECORATOR_MATCH_DIMS, max_patches=keys, scale=decorator_scale(z_s))
         return swapped if mix >= 1 else mix * swapped + (1 - mix) * (query if z_c is None else z_c)
 
     def encode(self, x):
@@ -95,30 +90,10 @@ def main() -> None:
     contents, styles, out_dir = load_pairs(args)
     model = load_model(args.model).eval()
     variants = Variants(model.flow, model.config.multiple)
-    scores = {n: PairScores() for n in args.variants}
+    stylizers = {name: peer_variant if name == "peer" else functools.partial(variants.run, name) for name in args.variants}
     with torch.inference_mode():
-        for c in contents:
-            for s in styles:
-                tex = M.texture_features(s.tensor)
-                for name in args.variants:
-                    t0 = time.perf_counter()
-                    if name == "peer":
-                        out = M.as_tensor(peer_stylize(tensor_to_image(c.tensor), [tensor_to_image(s.tensor)]))
-                    else:
-                        out = variants.run(name, c.tensor, s.tensor)
-                    scores[name].add(out, c.tensor, s.tensor, time.perf_counter() - t0, texture=tex)
-                    if args.save_images:
-                        save_image(tensor_to_image(out), out_dir / f"{c.name}__{s.name}__{name}.jpg")
-            print(c.name, "done", flush=True)
-    lines = ["| variant | style median (p10) | <0 | texture median (p10) | <0 | SSIM | clipped % | s |",
-             "|---|---|---|---|---|---|---|---|"]
-    for name, r in scores.items():
-        def mw(values):
-            return f"{np.median(values):.3f} ({np.percentile(values, 10):.3f})"
-        lines.append(f"| {name} | {mw(r.style_match)} | {sum(v < 0 for v in r.style_match)} | {mw(r.texture_match)} | "
-                     f"{sum(v < 0 for v in r.texture_match)} | {np.median(r.ssim):.3f} | "
-                     f"{np.median(r.clipped):.2f} | {r.mean_seconds:.2f} |")
-    save_table(out_dir, lines, {name: dataclasses.asdict(r) for name, r in scores.items()})
+        scores = score_variants(contents, styles, stylizers, out_dir if args.save_images else None)
+    save_table(out_dir, variant_table(scores), {name: dataclasses.asdict(r) for name, r in scores.items()})
 
 
 if __name__ == "__main__":

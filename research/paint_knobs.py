@@ -32,23 +32,18 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import time
 from collections.abc import Iterator
 
-import numpy as np
 import torch
 
-from flowstyle.eval import metrics as M
-from flowstyle.eval.peer import peer_stylize
 from flowstyle.image import guided
-from flowstyle.image.io import save_image, tensor_to_image
 from flowstyle.operators import patch as patch_module
 from flowstyle.operators import registry
 from flowstyle.pipeline import stylizer as stylizer_module
 from flowstyle.pipeline.stylizer import Stylizer
 from flowstyle.models import load_model
 from research.decorator_variants import quantile_match
-from research.pair_scores import PairScores
+from research.pair_scores import Stylize, peer_variant, score_variants, variant_table
 from research.probes import load_pairs, pair_parser, save_table
 
 OPERATOR_KNOBS = ("mix", "patch", "scale", "centre", "hm", "spread")
@@ -109,10 +104,10 @@ def knobs_set(knobs: dict[str, float]) -> Iterator[None]:
         query = quantile_match(z_c, z_s) if knobs.get("hm") else z_c
         if knobs.get("spread"):
             swapped = spread_swap(query, z_s, patch, knobs["spread"])
-            return swapped if mix >= 1 else mix * swapped + (1 - mix) * z_c
-        fits = min(z_s.shape[-2:]) >= patch * scale  # as the operator: too small a style, patch for patch
-        swapped = patch_module.patch_swap(query, z_s, patch=patch, max_patches=max_patches, seed=seed,
-                                          match_dims=patch_module.DECORATOR_MATCH_DIMS, scale=scale if fits else 1, fold=fold)
+        else:
+            fits = min(z_s.shape[-2:]) >= patch * scale  # as the operator: too small a style, patch for patch
+            swapped = patch_module.patch_swap(query, z_s, patch=patch, max_patches=max_patches, seed=seed,
+                                              match_dims=patch_module.DECORATOR_MATCH_DIMS, scale=scale if fits else 1, fold=fold)
         return swapped if mix >= 1 else mix * swapped + (1 - mix) * z_c
 
     def upsample(small_out, small_photo, photo):
@@ -132,36 +127,21 @@ def main() -> None:
     args = ap.parse_args()
     contents, styles, out_dir = load_pairs(args)
     stylizer = Stylizer(load_model(args.model))
-    variants = {name: parse_variant(name) for name in args.variants}
-    scores = {n: PairScores() for n in args.variants}
-    style_features = [M.Features.of(s.tensor) for s in styles]
-    for c in contents:
-        content_features = M.Features.of(c.tensor)
-        for s, features in zip(styles, style_features):
-            for name, knobs in variants.items():
-                t0 = time.perf_counter()
-                if name == "peer":
-                    out = M.as_tensor(peer_stylize(tensor_to_image(c.tensor), [tensor_to_image(s.tensor)]))
-                else:
-                    options = {OPTION_KNOBS[k]: (int(v) if k == "work" else v) for k, v in knobs.items() if k in OPTION_KNOBS}
-                    recipe = {k: v for k, v in knobs.items() if k in RECIPE_KNOBS}
-                    if recipe:
-                        options["recipe"] = recipe
-                    with knobs_set(knobs):
-                        out = stylizer.stylize_tensor(c.tensor, [s.tensor], **options)
-                scores[name].add_with(out, content_features, features, c.tensor, time.perf_counter() - t0)
-                if args.save_images:
-                    save_image(tensor_to_image(out), out_dir / f"{c.name}__{s.name}__{name}.jpg")
-        print(c.name, "done", flush=True)
-    lines = ["| variant | style median (p10) | <0 | texture median (p10) | mean | <0 | SSIM | clipped % | s |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    for name, r in scores.items():
-        def mw(values):
-            return f"{np.median(values):.3f} ({np.percentile(values, 10):.3f})"
-        lines.append(f"| {name} | {mw(r.style_match)} | {sum(v < 0 for v in r.style_match)} | {mw(r.texture_match)} | "
-                     f"{np.mean(r.texture_match):.3f} | {sum(v < 0 for v in r.texture_match)} | {np.median(r.ssim):.3f} | "
-                     f"{np.median(r.clipped):.2f} | {r.mean_seconds:.2f} |")
-    save_table(out_dir, lines, {name: dataclasses.asdict(r) for name, r in scores.items()})
+
+    def variant(knobs: dict[str, float]) -> Stylize:
+        options = {OPTION_KNOBS[k]: (int(v) if k == "work" else v) for k, v in knobs.items() if k in OPTION_KNOBS}
+        recipe = {k: v for k, v in knobs.items() if k in RECIPE_KNOBS}
+        if recipe:
+            options["recipe"] = recipe
+
+        def stylize(content, style):
+            with knobs_set(knobs):
+                return stylizer.stylize_tensor(content, [style], **options)
+        return stylize
+
+    stylizers = {name: peer_variant if name == "peer" else variant(parse_variant(name)) for name in args.variants}
+    scores = score_variants(contents, styles, stylizers, out_dir if args.save_images else None)
+    save_table(out_dir, variant_table(scores, texture_mean=True), {name: dataclasses.asdict(r) for name, r in scores.items()})
 
 
 if __name__ == "__main__":

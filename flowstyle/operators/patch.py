@@ -129,6 +129,12 @@ DECORATOR_MIX = 0.8  # share of the swapped style patches; the rest is the photo
 DECORATOR_MATCH_DIMS = 64
 
 
+def decorator_scale(z_s: Tensor, patch: int = DECORATOR_PATCH) -> int:
+    """DECORATOR_SCALE where the style latent holds one enlarged patch; 1 (patch for patch) where
+    it is smaller than that."""
+    return DECORATOR_SCALE if min(z_s.shape[-2:]) >= patch * DECORATOR_SCALE else 1
+
+
 def style_decorator(
     z_c: Tensor,
     z_s: Tensor,
@@ -146,10 +152,9 @@ def style_decorator(
     when every value came from the style; the swapped patches already carry its palette.
     Mixing with the photo's latent instead of a global transfer (WCT) keeps the result in range,
     since both ends decode inside it (docs/generalisation.md)."""
-    # a style too small for one enlarged patch is matched patch for patch
-    scale = DECORATOR_SCALE if min(z_s.shape[-2:]) >= patch * DECORATOR_SCALE else 1
     swapped = patch_swap(
-        z_c, z_s, patch=patch, max_patches=max_patches, seed=seed, match_dims=DECORATOR_MATCH_DIMS, scale=scale
+        z_c, z_s, patch=patch, max_patches=max_patches, seed=seed, match_dims=DECORATOR_MATCH_DIMS,
+        scale=decorator_scale(z_s, patch),
     )
     if mix >= 1.0:
         return swapped
