@@ -14,6 +14,10 @@ size) and changes one constant of it per variant, so what a user would get is wh
                positions / style patches) are handicapped by L * log(usage / share) and the
                search runs again, so the photo is rebuilt from more of the style's patches (its
                flat areas stop taking one flat patch each)
+    balance=B  the strength with which the style's patches are shared out (patch.balanced_choice;
+               the operator's DECORATOR_BALANCE unless given, 0: plain best matches)
+    candidates=N  the style patches each position's shared-out choice is made among
+               (patch.BALANCE_CANDIDATES unless given)
     hm=1       search with the photo's latent given the style's distribution channel by channel
                (research/decorator_variants.quantile_match); the photo's share stays its own latent
     radius=R   the guided carry's window radius at the working size
@@ -46,7 +50,7 @@ from research.decorator_variants import quantile_match
 from research.pair_scores import Stylize, peer_variant, score_variants, variant_table
 from research.probes import load_pairs, pair_parser, save_table
 
-OPERATOR_KNOBS = ("mix", "patch", "scale", "centre", "hm", "spread")
+OPERATOR_KNOBS = ("mix", "patch", "scale", "centre", "hm", "spread", "balance", "candidates")
 SPREAD_ROUNDS = 3
 RECIPE_KNOBS = ("gain", "anchor")
 OPTION_KNOBS = {"work": "work_size", "alpha": "alpha"}
@@ -107,17 +111,21 @@ def knobs_set(knobs: dict[str, float]) -> Iterator[None]:
         else:
             fits = min(z_s.shape[-2:]) >= patch * scale  # as the operator: too small a style, patch for patch
             swapped = patch_module.patch_swap(query, z_s, patch=patch, max_patches=max_patches, seed=seed,
-                                              match_dims=patch_module.DECORATOR_MATCH_DIMS, scale=scale if fits else 1, fold=fold)
+                                              match_dims=patch_module.DECORATOR_MATCH_DIMS, scale=scale if fits else 1, fold=fold,
+                                              balance=knobs.get("balance", patch_module.DECORATOR_BALANCE))
         return swapped if mix >= 1 else mix * swapped + (1 - mix) * z_c
 
     def upsample(small_out, small_photo, photo):
         return original_upsample(small_out, small_photo, photo, radius=radius)
 
+    original_candidates = patch_module.BALANCE_CANDIDATES
+    patch_module.BALANCE_CANDIDATES = int(knobs.get("candidates", original_candidates))
     registry.style_decorator, stylizer_module.guided_upsample = decorator, upsample
     try:
         yield
     finally:
         registry.style_decorator, stylizer_module.guided_upsample = original_decorator, original_upsample
+        patch_module.BALANCE_CANDIDATES = original_candidates
 
 
 def main() -> None:

@@ -349,7 +349,7 @@ def test_near_fade_leaves_a_content_with_the_styles_statistics_alone(stats):
 # ----------------------------------------------------------------- patch decorator
 
 from flowstyle.operators import patch_swap, style_decorator  # noqa: E402
-from flowstyle.operators.patch import DECORATOR_MATCH_DIMS, DECORATOR_SCALE  # noqa: E402
+from flowstyle.operators.patch import DECORATOR_BALANCE, DECORATOR_MATCH_DIMS, DECORATOR_SCALE, balanced_choice  # noqa: E402
 
 
 def test_patch_swap_of_a_latent_with_itself_gives_it_back():
@@ -406,11 +406,47 @@ def test_patch_swap_is_the_same_in_any_chunks_and_checks_its_arguments(monkeypat
 
 def test_style_decorator_is_the_swap_with_a_share_of_the_content_and_a_registered_operator():
     z_c, z_s = _latents(6)
-    swapped = patch_swap(z_c, z_s, match_dims=DECORATOR_MATCH_DIMS, scale=DECORATOR_SCALE)
+    swapped = patch_swap(z_c, z_s, match_dims=DECORATOR_MATCH_DIMS, scale=DECORATOR_SCALE, balance=DECORATOR_BALANCE)
     assert torch.equal(style_decorator(z_c, z_s, mix=1.0), swapped)
     assert torch.allclose(style_decorator(z_c, z_s, mix=0.8), 0.8 * swapped + 0.2 * z_c)
     assert torch.equal(style_decorator(z_c, z_s, mix=0.0), z_c)
     assert torch.allclose(transfer(TransferSpec("patch"), z_c, [z_s]), style_decorator(z_c, z_s))
     # a style latent smaller than one enlarged patch is matched patch for patch
     small = z_s[..., : 3 * DECORATOR_SCALE - 1, : 3 * DECORATOR_SCALE - 1]
-    assert torch.equal(style_decorator(z_c, small, mix=1.0), patch_swap(z_c, small, match_dims=DECORATOR_MATCH_DIMS))
+    assert torch.equal(style_decorator(z_c, small, mix=1.0),
+                       patch_swap(z_c, small, match_dims=DECORATOR_MATCH_DIMS, balance=DECORATOR_BALANCE))
+
+
+def _plain_choice(query, unit):
+    return (query.T @ unit).argmax(dim=1)
+
+
+def test_balanced_choice_without_strength_is_the_plain_best_match():
+    g = torch.Generator().manual_seed(11)
+    query, unit = torch.randn(24, 300, generator=g), torch.randn(24, 90, generator=g)
+    unit = unit / unit.norm(dim=0, keepdim=True)
+    assert torch.equal(balanced_choice(query, unit, 0.0, step=300), _plain_choice(query, unit))
+
+
+def test_balanced_choice_shares_out_a_patch_everyone_prefers():
+    """300 positions all closest to one style patch: plain matching takes it 300 times; shared
+    out, each patch is taken about its fair share, the same in any blocks of positions."""
+    g = torch.Generator().manual_seed(12)
+    unit = torch.randn(24, 100, generator=g)
+    unit = unit / unit.norm(dim=0, keepdim=True)
+    query = unit[:, :1] + 0.3 * torch.randn(24, 300, generator=g) / 24**0.5
+    plain = torch.bincount(_plain_choice(query, unit), minlength=100)
+    assert plain.max() > 250
+    shared = balanced_choice(query, unit, 1.0, step=300)
+    usage = torch.bincount(shared, minlength=100)
+    assert usage.max() <= 12 and (usage > 0).sum() >= 60  # fair share: 3 each
+    assert torch.equal(balanced_choice(query, unit, 1.0, step=7), shared)
+    halfway = torch.bincount(balanced_choice(query, unit, 0.5, step=300), minlength=100)
+    assert usage.max() < halfway.max() <= plain.max()  # a strong preference outweighs half the strength
+
+
+def test_balanced_patch_swap_of_a_latent_with_itself_still_gives_it_back():
+    """Each patch used once is the fair share: every whole patch still finds itself."""
+    z, _ = _latents(3)
+    out = patch_swap(z, z, patch=3, balance=1.0)
+    assert torch.allclose(out[..., 2:-2, 2:-2], z[..., 2:-2, 2:-2], atol=1e-6)

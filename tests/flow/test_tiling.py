@@ -8,6 +8,7 @@ from flowstyle.errors import FlowstyleError
 from flowstyle.flow import ArtFlow, FlowConfig
 from flowstyle.flow.layers import ActNorm
 from flowstyle.pipeline import Stylizer
+from flowstyle.pipeline.stylizer import encodes_exactly
 from flowstyle.flow.tiling import _banded, auto_tile_rows, coupling_halo, coupling_macs, tiled_decode, tiled_encode
 from flowstyle.models import init_model
 
@@ -139,3 +140,18 @@ def _count_coupling_macs(flow: ArtFlow, x: torch.Tensor) -> int:
     for handle in handles:
         handle.remove()
     return total
+
+
+def test_bf16_encodes_the_patch_operator_latents_in_float32(tiny_model, photos):
+    """The patch operator's choices are discrete: under bf16 its latents are still encoded in
+    float32 (only the decoding is rounded), other methods encode in bf16."""
+    full, half = Stylizer(tiny_model), Stylizer(tiny_model, precision="bf16")
+    exact = full.encode_style(photos["coffee"], 64, exact=True)
+    assert torch.equal(half.encode_style(photos["coffee"], 64, exact=encodes_exactly("patch")), exact)
+    assert not torch.equal(half.encode_style(photos["coffee"], 64, exact=encodes_exactly("adain")), exact)
+    encoded = []
+    original = half._encode
+    half._encode = lambda x, tile, *blocks, **kw: encoded.append(kw.get("exact")) or original(x, tile, *blocks, **kw)
+    half.stylize_tensor(photos["astronaut"], photos["chelsea"], method="patch", pad=8, size=64)
+    half.stylize_tensor(photos["astronaut"], photos["chelsea"], method="adain", pad=8, size=64)
+    assert encoded == [True, True, False, False]  # style, photo; style, photo

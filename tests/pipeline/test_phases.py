@@ -68,7 +68,7 @@ def test_all_phases_cost_less_than_one_pass_each(tiny_model, photos, monkeypatch
     stylizer = Stylizer(tiny_model)
     calls = []
     original = stylizer._encode
-    monkeypatch.setattr(stylizer, "_encode", lambda x, tile, *blocks: calls.append(blocks) or original(x, tile, *blocks))
+    monkeypatch.setattr(stylizer, "_encode", lambda x, tile, *blocks, **kw: calls.append(blocks) or original(x, tile, *blocks, **kw))
     stylizer.stylize(photos["astronaut"], photos["coffee"], pad=8, recipe=dict(phases=16))
     assert calls.count((0, 1)) == 4 and calls.count((1, 2)) == 16
 
@@ -79,7 +79,7 @@ def test_deep_phases_run_block_1_once_and_visit_the_deep_lattice(tiny_model, pho
     stylizer = Stylizer(tiny_model)
     calls = []
     original = stylizer._encode
-    monkeypatch.setattr(stylizer, "_encode", lambda x, tile, *blocks: calls.append(blocks) or original(x, tile, *blocks))
+    monkeypatch.setattr(stylizer, "_encode", lambda x, tile, *blocks, **kw: calls.append(blocks) or original(x, tile, *blocks, **kw))
     seen = []
     img = torch.rand(1, 3, 64, 96, generator=torch.Generator().manual_seed(2))
     encode, decode = _flow_calls(stylizer.model)

@@ -110,7 +110,7 @@ def test_styles_are_encoded_once(tiny_model, photos, monkeypatch):
     stylizer = Stylizer(tiny_model)
     calls = []
     original = stylizer._encode
-    monkeypatch.setattr(stylizer, "_encode", lambda x, tile, *blocks: calls.append(x.shape) or original(x, tile, *blocks))
+    monkeypatch.setattr(stylizer, "_encode", lambda x, tile, *blocks, **kw: calls.append(x.shape) or original(x, tile, *blocks, **kw))
     for _ in range(3):
         stylizer.stylize(photos["astronaut"], photos["coffee"], pad=8)
     assert len(calls) == 3 + 1  # three contents, one style

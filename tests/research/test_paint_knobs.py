@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from flowstyle.image.io import load_tensor
+from flowstyle.operators import patch as patch_module
 from flowstyle.operators import registry
 from flowstyle.pipeline import stylizer as stylizer_module
 from flowstyle.pipeline.stylizer import Stylizer
@@ -33,6 +34,12 @@ def test_no_knob_is_the_default_path_and_knobs_are_undone(tiny_model, photos):
     assert (registry.style_decorator, stylizer_module.guided_upsample) == before
     assert changed.shape == default.shape and not torch.equal(changed, default)
     assert torch.equal(stylizer.stylize_tensor(x, [style], **options), default)
+    candidates = patch_module.BALANCE_CANDIDATES
+    with knobs_set({"balance": 1.0, "candidates": 3}):
+        assert patch_module.BALANCE_CANDIDATES == 3
+        shared_out = stylizer.stylize_tensor(x, [style], **options)
+    assert patch_module.BALANCE_CANDIDATES == candidates
+    assert not torch.equal(shared_out, default)
 
 
 def test_spread_without_a_handicap_is_the_patch_search():
