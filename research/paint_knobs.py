@@ -104,7 +104,7 @@ def knobs_set(knobs: dict[str, float]) -> Iterator[None]:
     fold = "centre" if knobs.get("centre") else "mean"
     radius = int(knobs.get("radius", guided.RADIUS))
 
-    def decorator(z_c, z_s, max_patches=None, seed=0):
+    def decorator(z_c, z_s, max_patches=None, seed=0, balance=patch_module.DECORATOR_BALANCE):
         query = quantile_match(z_c, z_s) if knobs.get("hm") else z_c
         if knobs.get("spread"):
             swapped = spread_swap(query, z_s, patch, knobs["spread"])
@@ -112,7 +112,7 @@ def knobs_set(knobs: dict[str, float]) -> Iterator[None]:
             fits = min(z_s.shape[-2:]) >= patch * scale  # as the operator: too small a style, patch for patch
             swapped = patch_module.patch_swap(query, z_s, patch=patch, max_patches=max_patches, seed=seed,
                                               match_dims=patch_module.DECORATOR_MATCH_DIMS, scale=scale if fits else 1, fold=fold,
-                                              balance=knobs.get("balance", patch_module.DECORATOR_BALANCE))
+                                              balance=knobs.get("balance", balance))
         return swapped if mix >= 1 else mix * swapped + (1 - mix) * z_c
 
     def upsample(small_out, small_photo, photo):

@@ -7,6 +7,8 @@ of the per-frame results and of the same frames through TemporalBlend at a few s
 draws docs/img/video_frames.png: input, per-frame and blended rows for a few frames of the pan.
 
     OMP_NUM_THREADS=1 python research/video_flicker.py --frames 16 --phases 4 --out reports/video_flicker.md
+
+`--recipe KEY=VALUE` (repeatable) sets recipe fields for every frame, e.g. `--recipe balance=0`.
 """
 
 from __future__ import annotations
@@ -78,8 +80,12 @@ def main() -> None:
     parser.add_argument("--strengths", type=float, nargs="+", default=[0.4, 0.6, 0.8])
     parser.add_argument("--clips", default="out/clips", help="folder for the generated MP4 clips")
     parser.add_argument("--figure", default="docs/img/video_frames.png")
+    parser.add_argument("--recipe", action="append", default=[], metavar="KEY=VALUE",
+                        help="recipe fields for every frame, e.g. balance=0 (numbers)")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
+    recipe = {k: v for k, v in dict(phases=args.phases).items() if v is not None}
+    recipe.update({key: float(value) for key, _, value in (item.partition("=") for item in args.recipe)})
     style = str(resources.files("flowstyle") / "assets" / "send1.png")
     stylizer = Stylizer(args.model)
     Path(args.clips).mkdir(parents=True, exist_ok=True)
@@ -90,7 +96,7 @@ def main() -> None:
         write_clip(make_clip(kind, args.frames, args.width, args.height), path)
         contents = list(read_frames(path))  # as decoded, like `flowstyle video` sees them
         print(f"{kind:5s} input: motion-compensated change {warp_error(contents, contents):.4f}", flush=True)
-        stylized = [stylizer.stylize_tensor(c, style, recipe={k: v for k, v in dict(phases=args.phases).items() if v is not None}) for c in contents]
+        stylized = [stylizer.stylize_tensor(c, style, recipe=recipe) for c in contents]
         results = {0.0: stylized}
         for strength in args.strengths:
             blend = TemporalBlend(strength)
@@ -111,7 +117,7 @@ def main() -> None:
             Image.fromarray((grid.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()).save(args.figure)
     lines = [
         f"{args.frames}-frame clips {args.width}x{args.height} from scikit-image `coffee` (pan: 2 px a frame; zoom: 1.5x over the clip), "
-        f"style send1.png, model {args.model}, phases {args.phases or 'the model default'}; "
+        f"style send1.png, model {args.model}, recipe {recipe or 'the model default'}; "
         f"{platform.processor() or platform.machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads, {time.time() - start:.0f} s.",
         "",
         "| clip | temporal blend | flicker ratio (1 = changes as much as the input) | motion-compensated change per frame (input: see text) | mean abs difference to the per-frame result |",

@@ -450,3 +450,10 @@ def test_balanced_patch_swap_of_a_latent_with_itself_still_gives_it_back():
     z, _ = _latents(3)
     out = patch_swap(z, z, patch=3, balance=1.0)
     assert torch.allclose(out[..., 2:-2, 2:-2], z[..., 2:-2, 2:-2], atol=1e-6)
+
+
+def test_the_recipe_balance_reaches_the_patch_operator():
+    z_c, z_s = _latents(7)
+    plain = transfer(TransferSpec("patch", balance=0.0), z_c, [z_s])
+    assert torch.equal(plain, style_decorator(z_c, z_s, balance=0.0))
+    assert torch.equal(transfer(TransferSpec("patch"), z_c, [z_s]), style_decorator(z_c, z_s, balance=DECORATOR_BALANCE))

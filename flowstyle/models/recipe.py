@@ -18,7 +18,9 @@ from ..errors import FlowstyleError
 from ..fields import option
 from ..flow.phases import phase_plan
 from ..image.lattice import MAX_GRID_FILTER, checked_grid_filter
-from ..operators import ANCHOR_STATS, MAX_ANCHOR_NEAR, Anchor, checked_anchor, checked_anchor_near, checked_anchor_stats
+from ..operators import (
+    ANCHOR_STATS, DECORATOR_BALANCE, MAX_ANCHOR_NEAR, Anchor, checked_anchor, checked_anchor_near, checked_anchor_stats,
+)
 
 MAX_GAIN = 3.0  # beyond this the extrapolated latent leaves the range the decoder was trained on
 QUALITIES = ("fast", "default", "finest")
@@ -38,6 +40,7 @@ class Recipe:
     anchor_near: float = option(0.0, f"AdaAttN: below this latent distance of content to style fade the attention out, 0 (off) .. {MAX_ANCHOR_NEAR:g}", type=float)
     max_keys: int | None = option(None, "AdaAttN / patch: sample at most this many style positions (none: all)", type=int)
     seed: int = option(0, "seed of that sampling", type=int)
+    balance: float = option(DECORATOR_BALANCE, "patch: how evenly the style's patches are shared out over the photo, 0 (each spot's best match; steadier video) .. 1 (every patch about equally)", type=float)
 
     def __post_init__(self) -> None:
         _whole("phases", self.phases)
@@ -57,6 +60,10 @@ class Recipe:
             _whole("max_keys", self.max_keys)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise FlowstyleError(f"seed must be a whole number, got {self.seed!r}")
+        balance = _number("balance", self.balance)
+        if not 0.0 <= balance <= 1.0:
+            raise FlowstyleError(f"balance must be between 0 and 1, got {self.balance!r}")
+        object.__setattr__(self, "balance", balance)
 
     @property
     def anchoring(self) -> Anchor:
@@ -81,6 +88,8 @@ class Recipe:
             parts.append(str(self.anchoring))
         if self.max_keys is not None:
             parts.append(f"at most {self.max_keys} keys (seed {self.seed})")
+        if self.balance != DECORATOR_BALANCE:
+            parts.append(f"patches shared out {self.balance:g}")
         return ", ".join(parts)
 
     def check_for(self, n_block: int) -> Recipe:

@@ -189,6 +189,7 @@ def style_decorator(
     mix: float = DECORATOR_MIX,
     max_patches: int | None = None,
     seed: int = 0,
+    balance: float = DECORATOR_BALANCE,
 ) -> Tensor:
     """The patch operator: the content rebuilt from the style's own latent patches
     (`patch_swap`, matched at 1/DECORATOR_SCALE resolution, the style's patches shared out),
@@ -202,7 +203,7 @@ def style_decorator(
     since both ends decode inside it (docs/generalisation.md)."""
     swapped = patch_swap(
         z_c, z_s, patch=patch, max_patches=max_patches, seed=seed, match_dims=DECORATOR_MATCH_DIMS,
-        scale=decorator_scale(z_s, patch), balance=DECORATOR_BALANCE,
+        scale=decorator_scale(z_s, patch), balance=balance,
     )
     if mix >= 1.0:
         return swapped

@@ -12,7 +12,7 @@ from torch import Tensor
 
 from .adaattn import NO_ANCHOR, AdaAttN, Anchor, anchor_moments
 from .adain import adain
-from .patch import style_decorator
+from .patch import DECORATOR_BALANCE, style_decorator
 from .wct import wct
 
 OPERATORS = ("adain", "wct", "adaattn", "patch")
@@ -28,6 +28,7 @@ def apply_operator(
     seed: int = 0,
     weight: Tensor | None = None,
     anchor: Anchor = NO_ANCHOR,
+    balance: float = DECORATOR_BALANCE,
 ) -> Tensor:
     """T(z_c, z_s) for the operator named `method`.
 
@@ -35,6 +36,7 @@ def apply_operator(
     region; AdaAttN's attention needs nothing (its queries are per position, and which
     positions attend to this style is decided by the compositing in `transfer`).
     anchor (AdaAttN only): `anchor_moments` of the attention's output.
+    balance (patch only): how strongly the style's patches are shared out (`balanced_choice`).
     """
     if method == "adain":
         return adain(z_c, z_s, weight=weight)
@@ -45,7 +47,7 @@ def apply_operator(
             raise ValueError("method 'adaattn' needs a model with a trained AdaAttN module")
         return anchor_moments(adaattn(z_c, z_s, max_keys=max_keys, seed=seed), z_c, z_s, anchor, weight)
     if method == "patch":
-        return style_decorator(z_c, z_s, max_patches=max_keys, seed=seed)
+        return style_decorator(z_c, z_s, max_patches=max_keys, seed=seed, balance=balance)
     raise ValueError(f"unknown method {method!r}; choose from {', '.join(OPERATORS)}")
 
 
@@ -76,6 +78,7 @@ class TransferSpec:
     regions: instead of global weights, a soft mask (B or 1, n_styles, H, W) at the latent's
     resolution, summing to 1 over styles at each position (`regional_transfer`).
     anchor: AdaAttN's pull towards the style's global latent moments (`anchor_moments`).
+    balance: the patch operator's sharing out of the style's patches (`balanced_choice`).
     """
 
     method: str
@@ -87,6 +90,7 @@ class TransferSpec:
     seed: int = 0
     regions: Tensor | None = field(default=None, compare=False)
     anchor: Anchor = NO_ANCHOR
+    balance: float = DECORATOR_BALANCE
 
     def __post_init__(self) -> None:
         if self.alpha < 0.0:
@@ -96,7 +100,7 @@ class TransferSpec:
 
     def op(self, z_c: Tensor, z_s: Tensor, weight: Tensor | None = None) -> Tensor:
         """T(z_c, z_s) for this spec's operator (`apply_operator`)."""
-        return apply_operator(self.method, z_c, z_s, self.adaattn, self.max_keys, self.seed, weight, self.anchor)
+        return apply_operator(self.method, z_c, z_s, self.adaattn, self.max_keys, self.seed, weight, self.anchor, self.balance)
 
 
 def transfer(spec: TransferSpec, z_c: Tensor, z_styles: Sequence[Tensor]) -> Tensor:

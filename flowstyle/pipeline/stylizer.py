@@ -262,7 +262,7 @@ class Stylizer:
 
         spec = TransferSpec(
             o.method, o.alpha * recipe.gain, o.style_weights, o.blend, self.model.adaattn, recipe.max_keys, recipe.seed,
-            anchor=recipe.anchoring,
+            anchor=recipe.anchoring, balance=recipe.balance,
         )
 
         def at_latent(z_c: Tensor, shift: tuple[int, int]) -> Tensor:

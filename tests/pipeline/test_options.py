@@ -139,6 +139,9 @@ def test_the_recipe_is_checked_wherever_it_is_set():
         Recipe(phases=8).check_for(2)
     with pytest.raises(FlowstyleError, match="unknown inference defaults"):
         InferenceDefaults.from_json('{"phases": 1, "colour": 2}')
+    with pytest.raises(FlowstyleError, match="balance must be between 0 and 1"):
+        StylizeOptions(recipe=dict(balance=1.5))
+    assert "patches shared out 0" in str(Recipe(balance=0)) and "shared out" not in str(Recipe())
 
 
 def test_old_defaults_json_reads_into_the_recipe():
