@@ -14,8 +14,6 @@ size) and changes one constant of it per variant, so what a user would get is wh
                positions / style patches) are handicapped by L * log(usage / share) and the
                search runs again, so the photo is rebuilt from more of the style's patches (its
                flat areas stop taking one flat patch each)
-    balance=B  the strength with which the style's patches are shared out (patch.balanced_choice;
-               the operator's DECORATOR_BALANCE unless given, 0: plain best matches)
     candidates=N  the style patches each position's shared-out choice is made among
                (patch.BALANCE_CANDIDATES unless given)
     hm=1       search with the photo's latent given the style's distribution channel by channel
@@ -25,6 +23,8 @@ size) and changes one constant of it per variant, so what a user would get is wh
     alpha=A    the style strength
     gain=G     the recipe's gain: the style change scaled by G (above 1: extrapolated)
     anchor=A   the recipe's anchor (AdaAttN models: the pull towards a global transfer)
+    balance=B  the recipe's balance: how strongly the style's patches are shared out
+               (patch.balanced_choice; 0: plain best matches)
 
 A variant is a comma-separated list of these, e.g. `mix=1,work=320`; `base` changes nothing.
 
@@ -50,9 +50,9 @@ from research.decorator_variants import quantile_match
 from research.pair_scores import Stylize, peer_variant, score_variants, variant_table
 from research.probes import load_pairs, pair_parser, save_table
 
-OPERATOR_KNOBS = ("mix", "patch", "scale", "centre", "hm", "spread", "balance", "candidates")
+OPERATOR_KNOBS = ("mix", "patch", "scale", "centre", "hm", "spread", "candidates")
 SPREAD_ROUNDS = 3
-RECIPE_KNOBS = ("gain", "anchor")
+RECIPE_KNOBS = ("gain", "anchor", "balance")
 OPTION_KNOBS = {"work": "work_size", "alpha": "alpha"}
 
 
@@ -109,10 +109,9 @@ def knobs_set(knobs: dict[str, float]) -> Iterator[None]:
         if knobs.get("spread"):
             swapped = spread_swap(query, z_s, patch, knobs["spread"])
         else:
-            fits = min(z_s.shape[-2:]) >= patch * scale  # as the operator: too small a style, patch for patch
             swapped = patch_module.patch_swap(query, z_s, patch=patch, max_patches=max_patches, seed=seed,
-                                              match_dims=patch_module.DECORATOR_MATCH_DIMS, scale=scale if fits else 1, fold=fold,
-                                              balance=knobs.get("balance", balance))
+                                              match_dims=patch_module.DECORATOR_MATCH_DIMS,
+                                              scale=patch_module.decorator_scale(z_s, patch, scale), fold=fold, balance=balance)
         return swapped if mix >= 1 else mix * swapped + (1 - mix) * z_c
 
     def upsample(small_out, small_photo, photo):

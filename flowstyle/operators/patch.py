@@ -176,10 +176,10 @@ DECORATOR_MIX = 0.8  # share of the swapped style patches; the rest is the photo
 DECORATOR_MATCH_DIMS = 64
 
 
-def decorator_scale(z_s: Tensor, patch: int = DECORATOR_PATCH) -> int:
-    """DECORATOR_SCALE where the style latent holds one enlarged patch; 1 (patch for patch) where
-    it is smaller than that."""
-    return DECORATOR_SCALE if min(z_s.shape[-2:]) >= patch * DECORATOR_SCALE else 1
+def decorator_scale(z_s: Tensor, patch: int = DECORATOR_PATCH, scale: int = DECORATOR_SCALE) -> int:
+    """`scale` where the style latent holds one patch enlarged that much; 1 (patch for patch)
+    where it is smaller than that."""
+    return scale if min(z_s.shape[-2:]) >= patch * scale else 1
 
 
 def style_decorator(
