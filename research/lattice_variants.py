@@ -83,10 +83,10 @@ def main() -> None:
     contents = load_images(image_paths(args.content, args.max_images), args.size)
     styles = load_images(image_paths(args.styles, args.max_styles), args.size)
     st = Stylizer(args.model)
-    opts = StylizeOptions(recipe=dict(phases=args.phases, deep_phases=1, gain=1.0, grid_filter=0.0, grid_filter_diagonal=None))
+    opts = StylizeOptions(work_size=0, recipe=dict(phases=args.phases, deep_phases=1, gain=1.0, grid_filter=0.0, grid_filter_diagonal=None))
     variants = dict(_variant(v) for v in args.variants)
     labels = [f"{args.phases} + components {v}" for v in variants]
-    reference = StylizeOptions(recipe=dict(phases=args.reference, deep_phases=1, gain=1.0, grid_filter=0.0, grid_filter_diagonal=None)) if args.reference else None
+    reference = StylizeOptions(work_size=0, recipe=dict(phases=args.reference, deep_phases=1, gain=1.0, grid_filter=0.0, grid_filter_diagonal=None)) if args.reference else None
     if reference:
         labels.append(f"{args.reference} (reference)")
     scores = {label: PairScores() for label in labels}

@@ -7,6 +7,7 @@ import argparse
 from ..flow.model import FlowConfig
 from ..flow.precision import PRECISIONS
 from ..operators import OPERATORS
+from ..pipeline.options import WORK_SIZE
 from .args import add_fields, add_recipe, values
 
 
@@ -14,11 +15,12 @@ def add_models(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="models_command", metavar="ACTION")
     q = sub.add_parser("list", help="the shipped models with their architecture and recipe (the default action)")
     q.set_defaults(func=run_list)
-    q = sub.add_parser("set-defaults", help="change a weights file's recipe, default method or precision (atomically; tensors untouched)")
+    q = sub.add_parser("set-defaults", help="change a weights file's recipe, default method, precision or working size (atomically; tensors untouched)")
     q.add_argument("model", metavar="NAME|PATH", help="registered model name or weights file")
     add_recipe(q)
     q.add_argument("--method", choices=OPERATORS, help="default operator")
     q.add_argument("--precision", choices=PRECISIONS, help="default flow precision")
+    q.add_argument("--work-size", type=int, metavar="N", help="default working size: photos painted at N px on the longest side (0: their own size)")
     q.add_argument("-o", "--output", help="write a new file instead of changing MODEL in place")
     q.set_defaults(func=run_set_defaults)
     p.set_defaults(func=run_list)
@@ -34,6 +36,7 @@ def run_list(args: argparse.Namespace) -> int:
         c, d = e.config, e.defaults
         arch = f"{c.n_block}x{c.n_flow} trans {c.n_trans} width {c.width} {c.coupling} {c.squeeze}"
         fix = f"{d.recipe}" + (f", {d.precision}" if d.precision else "")
+        fix += f", paints at {WORK_SIZE if d.work_size is None else d.work_size} px"
         print(f"{e.name:28s} {d.method or e.method:8s} {arch}  {fix}  {e.info.get('summary', '')}".rstrip())
     return 0
 
@@ -44,14 +47,15 @@ def run_set_defaults(args: argparse.Namespace) -> int:
 
     from ..errors import FlowstyleError
 
-    changes = {k: getattr(args, k) for k in ("method", "precision") if getattr(args, k) is not None}
+    changes = {k: getattr(args, k) for k in ("method", "precision", "work_size") if getattr(args, k) is not None}
     recipe = getattr(args, "recipe", None)
     if not changes and not recipe:
-        raise FlowstyleError("nothing to set: give --recipe KEY=VALUE (repeatable), --method or --precision")
+        raise FlowstyleError("nothing to set: give --recipe KEY=VALUE (repeatable), --method, --precision or --work-size")
     path = set_defaults(args.model, args.output, recipe, **changes)
     model = load_model(path)  # the file reads back
     d = model.defaults
-    print(f"{path}: {d.recipe}; method {d.method or model.method}, precision {d.precision or 'float32'}")
+    print(f"{path}: {d.recipe}; method {d.method or model.method}, precision {d.precision or 'float32'}, "
+          f"work size {WORK_SIZE if d.work_size is None else d.work_size} px")
     return 0
 
 

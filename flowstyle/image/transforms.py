@@ -23,10 +23,14 @@ def resize_longest(x: Tensor, size: int | None) -> Tensor:
         raise FlowstyleError(f"size must be positive, got {size}")
     h, w = x.shape[-2:]
     scale = size / max(h, w)
-    new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
-    if (new_h, new_w) == (h, w):
+    return resize_to(x, (max(1, round(h * scale)), max(1, round(w * scale))))
+
+
+def resize_to(x: Tensor, size: tuple[int, int]) -> Tensor:
+    """Resize (1, 3, H, W) to `size` = (height, width): bicubic, antialiased when shrinking."""
+    if tuple(size) == tuple(x.shape[-2:]):
         return x
-    out = F.interpolate(x, size=(new_h, new_w), mode="bicubic", antialias=True, align_corners=False)
+    out = F.interpolate(x, size=tuple(size), mode="bicubic", antialias=True, align_corners=False)
     return out.clamp(0, 1)
 
 

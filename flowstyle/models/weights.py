@@ -160,7 +160,7 @@ def set_defaults(
     **changes,
 ) -> Path:
     """Change a weights file's inference defaults: `recipe` (a dict of Recipe fields, merged over
-    the stored recipe, or a whole Recipe), and `method` or `precision` as keywords.
+    the stored recipe, or a whole Recipe), and `method`, `precision` or `work_size` as keywords.
 
     Writes `output` (default: the file itself) atomically; the tensors are copied unchanged
     (same dtype, bit for bit), other metadata too. Returns the path written.

@@ -24,9 +24,10 @@ from ..models.recipe import QUALITIES, Recipe, RecipeLike, for_quality, recipe_c
 from ..operators import BLENDS, OPERATORS, normalize_weights
 from .regions import MaskLike
 
-# px: the peer's working size; on validation photo x art pairs painting at 384 instead of 512 px
-# kept the texture and style match and more of the photo (SSIM), at half the cost: the flow's cost
-# grows with the pixel count, the patch search's with its square (docs/performance.md)
+# px, for models that do not name their own: the peer's working size; on validation photo x art
+# pairs painting at 384 instead of 512 px kept the texture and style match and more of the photo
+# (SSIM), at half the cost: the flow's cost grows with the pixel count, the patch search's with its
+# square (docs/performance.md). The AdaAttN-trained models paint at 512 (MODELS.md)
 WORK_SIZE = 384
 # px of reflected border around the photo inside the flow: at 512 px, 32 px left the border's grid
 # and every quality measure where 64 px had them, and costs 20 % less (docs/performance.md)
@@ -46,7 +47,7 @@ class StylizeOptions:
     blend: str = option("outputs", "how several styles mix: their results, or their latents (same-size styles)", choices=BLENDS, type=str)
     size: int | None = option(None, "resize so the longest side is N px", type=int, metavar="N")
     style_size: int | None = option(None, "longest side of the styles (default: the content's)", type=int, metavar="N")
-    work_size: int = option(WORK_SIZE, "bigger photos are painted at N px on the longest side and carried to full size with the photo as the guide; 0: paint every pixel (slow for big photos)", type=int, metavar="N")
+    work_size: int | None = option(None, f"bigger photos are painted at N px on the longest side and carried to full size with the photo as the guide; 0: paint every pixel (slow for big photos) (default: the model's, {WORK_SIZE} unless it says)", type=int, metavar="N")
     quality: str = option("default", "speed/quality: fast (one flow pass), default (the model's recipe), finest (every squeeze phase averaged: no grid, several times slower)", choices=QUALITIES, type=str)
     preserve_color: bool = option(False, "keep the content's colours; take the style's texture")
     refine: int = option(0, "then N steps of refinement towards the style's strokes and textures (slow: each step costs about 3 flow passes)", type=int, metavar="N")
@@ -73,7 +74,8 @@ class StylizeOptions:
         _choice("quality", self.quality, QUALITIES)
         _choice("pad mode", self.pad_mode, PAD_MODES)
         _whole("pad", self.pad, minimum=0)
-        _whole("work_size", self.work_size, minimum=0)
+        if self.work_size is not None:
+            _whole("work_size", self.work_size, minimum=0)
         for name in ("size", "style_size"):
             if getattr(self, name) is not None:
                 _whole(name, getattr(self, name), minimum=1)
@@ -107,10 +109,11 @@ class StylizeOptions:
 
     def for_model(self, model: StyleModel, n_styles: int) -> StylizeOptions:
         """These options with the model's choices filled in, checked against the model: the
-        method (the model's unless given) and the whole recipe: the model's, set to `quality`
-        (`for_quality`), then the user's `recipe` over it."""
+        method and the working size (the model's unless given) and the whole recipe: the
+        model's, set to `quality` (`for_quality`), then the user's `recipe` over it."""
         defaults = model.defaults
         method = self.method or defaults.method or model.method
+        work_size = next(size for size in (self.work_size, defaults.work_size, WORK_SIZE) if size is not None)
         if method == "adaattn" and model.adaattn is None:
             raise FlowstyleError("this model has no AdaAttN module; use method adain or wct")
         if n_styles < 1:
@@ -120,7 +123,7 @@ class StylizeOptions:
         except ValueError as exc:
             raise FlowstyleError(str(exc)) from None
         recipe = for_quality(defaults.recipe, self.quality, model.config.all_phases).merged(self.recipe)
-        return dataclasses.replace(self, method=method, recipe=recipe.check_for(model.config.n_block))
+        return dataclasses.replace(self, method=method, work_size=work_size, recipe=recipe.check_for(model.config.n_block))
 
 
 def option_fields() -> tuple[dataclasses.Field, ...]:

@@ -155,8 +155,8 @@ def build_page(studio: Studio) -> gr.Blocks:
                                       info="1: all painting; lower keeps more of the photo.", elem_id="alpha")
                     size = gr.Slider(
                         64, limits.max_side, value=min(DEFAULT_SIZE, limits.max_side), step=32,
-                        label="Picture size (longest side, px)", info=f"Up to {WORK_SIZE} px bigger pictures take longer (4x the time for 2x the side); beyond it "
-                             f"they are painted at {WORK_SIZE} px and sharpened with the photo, which costs little more.",
+                        label="Picture size (longest side, px)", info=f"Up to the model's working size ({WORK_SIZE} or 512 px) bigger pictures take longer (4x the time for 2x the side); "
+                             "beyond it they are painted at that size and sharpened with the photo, which costs little more.",
                         elem_id="size",
                     )
                     quality = gr.Radio([(c.words, q) for q, c in QUALITY.items()], value=DEFAULT_QUALITY,

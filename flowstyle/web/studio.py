@@ -25,7 +25,7 @@ from PIL import Image
 from ..errors import FlowstyleError
 from ..models import DEFAULT_MODEL, REGISTRY
 from ..operators import OPERATORS
-from ..pipeline.options import StylizeOptions
+from ..pipeline.options import WORK_SIZE, StylizeOptions
 from .limits import LimitError, Limits
 from .store import ResultStore
 
@@ -323,7 +323,8 @@ class Studio:
         finally:
             self._running -= 1
         seconds = time.perf_counter() - start
-        self._learn(seconds, _painted_pixels(image.width, image.height, options.work_size), cost + 0.3 * len(styles))
+        work_size = _work_size(stylizer, len(styles), options)
+        self._learn(seconds, _painted_pixels(image.width, image.height, work_size), cost + 0.3 * len(styles))
         report(0.97, "Saving the picture")
         path = self.store.save(image)
         names = [style_name(b) for b in bundled_styles or []] + [Path(u).stem for u in style_uploads or []]
@@ -362,7 +363,7 @@ class Studio:
             options = self.options(1, None, 1.0, "", side, None)
         except Exception:  # a model that cannot load: its error comes with the first try
             return {}
-        megapixels = _painted_pixels(side, side, options.work_size) / 1e6
+        megapixels = _painted_pixels(side, side, _work_size(stylizer, 1, options)) / 1e6
         out = {}
         for label, choice in QUALITY.items():
             o = options.replace(quality=choice.quality, refine=choice.refine)
@@ -408,6 +409,13 @@ def _passes(stylizer, n_styles: int, options: StylizeOptions) -> tuple[int, floa
         calls *= len(level.shifts)
         cost += calls * sum(0.25**b for b in range(level.start, level.stop))
     return calls, cost / whole + refining
+
+
+def _work_size(stylizer, n_styles: int, options: StylizeOptions) -> int:
+    """The working size the call paints at: the options', else the model's (test stand-ins have no model)."""
+    if getattr(stylizer, "model", None) is None:
+        return WORK_SIZE if options.work_size is None else options.work_size
+    return stylizer.options_for(n_styles, options).work_size
 
 
 def _painted_pixels(width: int, height: int, work_size: int) -> float:

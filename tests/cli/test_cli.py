@@ -159,11 +159,14 @@ def test_models_set_defaults_rewrites_only_the_metadata(tiny_model_file, tmp_pat
     assert (load_model(out).defaults.recipe.deep_phases, load_model(out).defaults.recipe.phases) == (4, 1)
     assert "1 squeeze phase x 4 deep" in capsys.readouterr().out
     assert run("models", "set-defaults", out, "--recipe", "deep_phases=1") == 0
-    capsys.readouterr()
+    assert "work size 384 px" in capsys.readouterr().out  # none named: the pipeline's
+    assert run("models", "set-defaults", out, "--work-size", "512") == 0
+    assert (load_model(out).defaults.work_size, load_model(out).defaults.recipe.gain) == (512, 1.1)
+    assert "work size 512 px" in capsys.readouterr().out
     for bad, message in ((["--recipe", "phases=3"], "phases must be"), (["--recipe", "deep_phases=3"], "deep_phases must be"),
                          (["--recipe", "gain=0"], "gain"), (["--recipe", "anchor=2"], "anchor"),
                          (["--recipe", "grid_filter=-1"], "grid filter"), (["--recipe", "anchor_near=-1"], "anchor near"),
-                         ([], "nothing to set")):
+                         (["--work-size", "-2"], "work size"), ([], "nothing to set")):
         assert run("models", "set-defaults", out, *bad) == 2
         assert message in capsys.readouterr().err
     assert load_model(out).defaults.recipe.gain == 1.1
