@@ -27,7 +27,8 @@ from .regions import MaskLike
 # px, for models that do not name their own: the peer's working size; on validation photo x art
 # pairs painting at 384 instead of 512 px kept the texture and style match and more of the photo
 # (SSIM), at half the cost: the flow's cost grows with the pixel count, the patch search's with its
-# square (docs/performance.md). The AdaAttN-trained models paint at 512 (MODELS.md)
+# square (docs/performance.md). A model may name its own (models/defaults.py); none of the
+# shipped ones does (docs/generalisation.md: 512 px for the AdaAttN-trained flows, not shipped)
 WORK_SIZE = 384
 # px of reflected border around the photo inside the flow: at 512 px, 32 px left the border's grid
 # and every quality measure where 64 px had them, and costs 20 % less (docs/performance.md)

@@ -155,7 +155,7 @@ def build_page(studio: Studio) -> gr.Blocks:
                                       info="1: all painting; lower keeps more of the photo.", elem_id="alpha")
                     size = gr.Slider(
                         64, limits.max_side, value=min(DEFAULT_SIZE, limits.max_side), step=32,
-                        label="Picture size (longest side, px)", info=f"Up to the model's working size ({WORK_SIZE} or 512 px) bigger pictures take longer (4x the time for 2x the side); "
+                        label="Picture size (longest side, px)", info=f"Up to the model's working size ({WORK_SIZE} px for the shipped ones) bigger pictures take longer (4x the time for 2x the side); "
                              "beyond it they are painted at that size and sharpened with the photo, which costs little more.",
                         elem_id="size",
                     )
