@@ -7,7 +7,7 @@ import argparse
 from ..flow.model import FlowConfig
 from ..flow.precision import PRECISIONS
 from ..operators import OPERATORS
-from ..pipeline.options import WORK_SIZE
+from ..pipeline.options import resolved_work_size
 from .args import add_fields, add_recipe, values
 
 
@@ -36,7 +36,7 @@ def run_list(args: argparse.Namespace) -> int:
         c, d = e.config, e.defaults
         arch = f"{c.n_block}x{c.n_flow} trans {c.n_trans} width {c.width} {c.coupling} {c.squeeze}"
         fix = f"{d.recipe}" + (f", {d.precision}" if d.precision else "")
-        fix += f", paints at {WORK_SIZE if d.work_size is None else d.work_size} px"
+        fix += f", paints at {resolved_work_size(None, d.work_size)} px"
         print(f"{e.name:28s} {d.method or e.method:8s} {arch}  {fix}  {e.info.get('summary', '')}".rstrip())
     return 0
 
@@ -55,7 +55,7 @@ def run_set_defaults(args: argparse.Namespace) -> int:
     model = load_model(path)  # the file reads back
     d = model.defaults
     print(f"{path}: {d.recipe}; method {d.method or model.method}, precision {d.precision or 'float32'}, "
-          f"work size {WORK_SIZE if d.work_size is None else d.work_size} px")
+          f"work size {resolved_work_size(None, d.work_size)} px")
     return 0
 
 

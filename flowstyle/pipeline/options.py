@@ -114,7 +114,7 @@ class StylizeOptions:
         model's, set to `quality` (`for_quality`), then the user's `recipe` over it."""
         defaults = model.defaults
         method = self.method or defaults.method or model.method
-        work_size = next(size for size in (self.work_size, defaults.work_size, WORK_SIZE) if size is not None)
+        work_size = resolved_work_size(self.work_size, defaults.work_size)
         if method == "adaattn" and model.adaattn is None:
             raise FlowstyleError("this model has no AdaAttN module; use method adain or wct")
         if n_styles < 1:
@@ -125,6 +125,11 @@ class StylizeOptions:
             raise FlowstyleError(str(exc)) from None
         recipe = for_quality(defaults.recipe, self.quality, model.config.all_phases).merged(self.recipe)
         return dataclasses.replace(self, method=method, work_size=work_size, recipe=recipe.check_for(model.config.n_block))
+
+
+def resolved_work_size(given: int | None, model_default: int | None) -> int:
+    """The working size a call paints at: the caller's, else the model's, else WORK_SIZE."""
+    return next(size for size in (given, model_default, WORK_SIZE) if size is not None)
 
 
 def option_fields() -> tuple[dataclasses.Field, ...]:

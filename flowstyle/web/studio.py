@@ -25,7 +25,7 @@ from PIL import Image
 from ..errors import FlowstyleError
 from ..models import DEFAULT_MODEL, REGISTRY
 from ..operators import OPERATORS
-from ..pipeline.options import WORK_SIZE, StylizeOptions
+from ..pipeline.options import StylizeOptions, resolved_work_size
 from .limits import LimitError, Limits
 from .store import ResultStore
 
@@ -414,7 +414,7 @@ def _passes(stylizer, n_styles: int, options: StylizeOptions) -> tuple[int, floa
 def _work_size(stylizer, n_styles: int, options: StylizeOptions) -> int:
     """The working size the call paints at: the options', else the model's (test stand-ins have no model)."""
     if getattr(stylizer, "model", None) is None:
-        return WORK_SIZE if options.work_size is None else options.work_size
+        return resolved_work_size(options.work_size, None)
     return stylizer.options_for(n_styles, options).work_size
 
 
