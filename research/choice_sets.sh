@@ -1,6 +1,6 @@
 #!/bin/sh
 # The small validation choice sets the reports name (data/choice-art, data/choice-refine, data/choice-paint,
-# data/choice-painted), as links into the validation splits built by `make corpus`: photos from pval, art
+# data/choice-painted, data/choice-wide), as links into the validation splits built by `make corpus`: photos from pval, art
 # from pval and xval.
 set -e
 mk() { mkdir -p "data/$1/content" "data/$1/style"; }
@@ -36,4 +36,13 @@ for f in wesnoth-httt__httt_story1.jpg wesnoth-httt__httt_story4.jpg wesnoth-htt
          wesnoth-did__book.jpg wesnoth-did__travel.jpg wesnoth-l__frontier.jpg wesnoth-l__island.jpg; do
   link choice-painted "pval/style/$f" style
 done
-echo "data/choice-art, data/choice-refine, data/choice-paint, data/choice-painted"
+mk choice-wide  # 8 x 8 held apart from the sets above: other pval photos x other story scenes and species portraits
+for f in gradio__media_assets-images-cheetah1.png lxqt__Butterfly-Kenneth-Wimer.jpg lxqt__appleflower.jpg lxqt__beam.jpg \
+         lxqt__butterfly.jpg lxqt__cloud.jpg lxqt__drop.jpg lxqt__flowers.jpg; do
+  link choice-wide "pval/content/$f" content
+done
+for f in wesnoth-httt__httt_story2.jpg wesnoth-httt__httt_story5.jpg wesnoth-did__end.jpg wesnoth-l__Halstead.jpg \
+         freeorion__species-chato.png freeorion__species-gysache.png freeorion__species-phinnert.png freeorion__species-trith.png; do
+  link choice-wide "pval/style/$f" style
+done
+echo "data/choice-art, data/choice-refine, data/choice-paint, data/choice-painted, data/choice-wide"

@@ -9,6 +9,11 @@ size) and changes one constant of it per variant, so what a user would get is wh
     scale=S    match on latents pooled S times, copy the style's full-resolution blocks (the
                operator's DECORATOR_SCALE unless given; the reports' `base` was measured at 1)
     centre=1   fold each chosen patch's middle only (sharp) instead of the mean of the overlaps
+    energy=E   each latent channel's deviation scaled up E of the way to the style's (never down):
+               what averaging the overlapping patches and the photo's share take away
+    sharp=E    the same for each channel's detail (its deviation from the 3 x 3 local mean) only
+    fine=W     a second, finer swap beside the operator's: W of the swapped latent is made of
+               the style's unpooled patches (scale 1: blocks half as large), 1 - W of the usual ones
     spread=L   usage-balanced search (unpooled 3 x 3 patches): after each of SPREAD_ROUNDS
                searches, style patches chosen more often than their fair share (content
                positions / style patches) are handicapped by L * log(usage / share) and the
@@ -50,7 +55,7 @@ from research.decorator_variants import quantile_match
 from research.pair_scores import Stylize, peer_variant, score_variants, variant_table
 from research.probes import load_pairs, pair_parser, save_table
 
-OPERATOR_KNOBS = ("mix", "patch", "scale", "centre", "hm", "spread", "candidates")
+OPERATOR_KNOBS = ("mix", "patch", "scale", "centre", "fine", "energy", "sharp", "hm", "spread", "candidates")
 SPREAD_ROUNDS = 3
 RECIPE_KNOBS = ("gain", "anchor", "balance")
 OPTION_KNOBS = {"work": "work_size", "alpha": "alpha"}
@@ -94,6 +99,26 @@ def spread_swap(z_c, z_s, patch: int, strength: float, rounds: int = SPREAD_ROUN
     return (total / count)[:, :, r : r + h, r : r + w].to(z_c.dtype)
 
 
+def restore_energy(z, z_s, strength: float):
+    """Each latent channel's deviation from its mean scaled back up towards the style's (never
+    down): the fold's averaging of overlapping patches and the photo's share lower it."""
+    mean = z.mean(dim=(-2, -1), keepdim=True)
+    ratio = (z_s.std(dim=(-2, -1), keepdim=True) / z.std(dim=(-2, -1), keepdim=True).clamp_min(1e-8)).clamp_min(1.0)
+    return mean + (1 + strength * (ratio - 1)) * (z - mean)
+
+
+def _local_mean(z):
+    return torch.nn.functional.avg_pool2d(torch.nn.functional.pad(z, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
+
+
+def restore_detail(z, z_s, strength: float):
+    """`restore_energy` for the detail only: each channel's deviation from its 3 x 3 local mean,
+    so the tones and colours (the local means) stay as they are."""
+    local, local_s = _local_mean(z), _local_mean(z_s)
+    ratio = ((z_s - local_s).std(dim=(-2, -1), keepdim=True) / (z - local).std(dim=(-2, -1), keepdim=True).clamp_min(1e-8)).clamp_min(1.0)
+    return local + (1 + strength * (ratio - 1)) * (z - local)
+
+
 @contextlib.contextmanager
 def knobs_set(knobs: dict[str, float]) -> Iterator[None]:
     """The operator and the guided carry with `knobs` in place of their constants, restored after."""
@@ -109,10 +134,19 @@ def knobs_set(knobs: dict[str, float]) -> Iterator[None]:
         if knobs.get("spread"):
             swapped = spread_swap(query, z_s, patch, knobs["spread"])
         else:
-            swapped = patch_module.patch_swap(query, z_s, patch=patch, max_patches=max_patches, seed=seed,
-                                              match_dims=patch_module.DECORATOR_MATCH_DIMS,
-                                              scale=patch_module.decorator_scale(z_s, patch, scale), fold=fold, balance=balance)
-        return swapped if mix >= 1 else mix * swapped + (1 - mix) * z_c
+            def swap(at_scale):
+                return patch_module.patch_swap(query, z_s, patch=patch, max_patches=max_patches, seed=seed,
+                                               match_dims=patch_module.DECORATOR_MATCH_DIMS,
+                                               scale=patch_module.decorator_scale(z_s, patch, at_scale), fold=fold, balance=balance)
+            swapped = swap(scale)
+            if knobs.get("fine"):
+                swapped = (1 - knobs["fine"]) * swapped + knobs["fine"] * swap(1)
+        out = swapped if mix >= 1 else mix * swapped + (1 - mix) * z_c
+        if knobs.get("sharp"):
+            out = restore_detail(out, z_s, knobs["sharp"])
+        if knobs.get("energy"):
+            out = restore_energy(out, z_s, knobs["energy"])
+        return out
 
     def upsample(small_out, small_photo, photo):
         return original_upsample(small_out, small_photo, photo, radius=radius)

@@ -10,7 +10,7 @@ from flowstyle.operators import registry
 from flowstyle.pipeline import stylizer as stylizer_module
 from flowstyle.pipeline.stylizer import Stylizer
 from flowstyle.operators.patch import DECORATOR_MATCH_DIMS, patch_swap
-from research.paint_knobs import knobs_set, parse_variant, spread_swap
+from research.paint_knobs import knobs_set, parse_variant, restore_detail, restore_energy, spread_swap
 
 
 def test_variants_parse_into_knobs_and_unknown_ones_are_refused():
@@ -47,3 +47,19 @@ def test_spread_without_a_handicap_is_the_patch_search():
     plain = patch_swap(z_c, z_s, match_dims=DECORATOR_MATCH_DIMS)
     assert torch.equal(spread_swap(z_c, z_s, 3, 0.0, rounds=1), plain)
     assert not torch.equal(spread_swap(z_c, z_s, 3, 0.5), plain)
+
+
+def test_energy_lifts_each_channel_towards_the_styles_deviation_and_never_lowers_it():
+    z = torch.randn(1, 4, 16, 16) * torch.tensor([0.5, 1.0, 2.0, 0.25]).view(1, 4, 1, 1) + 3.0
+    z_s = torch.randn(1, 4, 12, 12)
+    std = lambda t: t.std(dim=(-2, -1)).flatten()
+    lifted = restore_energy(z, z_s, 1.0)
+    target = torch.maximum(std(z), std(z_s))
+    assert torch.allclose(std(lifted), target, rtol=1e-4)
+    assert torch.allclose(lifted.mean(dim=(-2, -1)), z.mean(dim=(-2, -1)), atol=1e-4)  # the tones stay
+    half = std(restore_energy(z, z_s, 0.5))
+    assert bool(((half >= std(z) - 1e-5) & (half <= target + 1e-5)).all())
+    assert torch.allclose(restore_energy(z, z_s, 0.0), z, atol=1e-6)
+    local = restore_detail(z, z_s, 1.0) - z  # the detail only: a flat latent is left as it is
+    flat = torch.full((1, 4, 16, 16), 2.0)
+    assert torch.allclose(restore_detail(flat, z_s, 1.0), flat) and local.abs().sum() > 0
