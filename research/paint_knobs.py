@@ -11,6 +11,7 @@ size) and changes one constant of it per variant, so what a user would get is wh
     centre=1   fold each chosen patch's middle only (sharp) instead of the mean of the overlaps
     energy=E   each latent channel's deviation scaled up E of the way to the style's (never down):
                what averaging the overlapping patches and the photo's share take away
+    lift=E     the same for the swapped style patches alone, before the photo's share is mixed in
     sharp=E    the same for each channel's detail (its deviation from the 3 x 3 local mean) only
     fine=W     a second, finer swap beside the operator's: W of the swapped latent is made of
                the style's unpooled patches (scale 1: blocks half as large), 1 - W of the usual ones
@@ -25,6 +26,7 @@ size) and changes one constant of it per variant, so what a user would get is wh
                (research/decorator_variants.quantile_match); the photo's share stays its own latent
     radius=R   the guided carry's window radius at the working size
     work=N     the working size (StylizeOptions.work_size)
+    refine=N   N refinement steps (StylizeOptions.refine)
     alpha=A    the style strength
     gain=G     the recipe's gain: the style change scaled by G (above 1: extrapolated)
     anchor=A   the recipe's anchor (AdaAttN models: the pull towards a global transfer)
@@ -55,10 +57,10 @@ from research.decorator_variants import quantile_match
 from research.pair_scores import Stylize, peer_variant, score_variants, variant_table
 from research.probes import load_pairs, pair_parser, save_table
 
-OPERATOR_KNOBS = ("mix", "patch", "scale", "centre", "fine", "energy", "sharp", "hm", "spread", "candidates")
+OPERATOR_KNOBS = ("mix", "patch", "scale", "centre", "fine", "energy", "lift", "sharp", "hm", "spread", "candidates")
 SPREAD_ROUNDS = 3
 RECIPE_KNOBS = ("gain", "anchor", "balance")
-OPTION_KNOBS = {"work": "work_size", "alpha": "alpha"}
+OPTION_KNOBS = {"work": "work_size", "alpha": "alpha", "refine": "refine"}
 
 
 def parse_variant(name: str) -> dict[str, float]:
@@ -141,6 +143,8 @@ def knobs_set(knobs: dict[str, float]) -> Iterator[None]:
             swapped = swap(scale)
             if knobs.get("fine"):
                 swapped = (1 - knobs["fine"]) * swapped + knobs["fine"] * swap(1)
+        if knobs.get("lift"):
+            swapped = restore_energy(swapped, z_s, knobs["lift"])
         out = swapped if mix >= 1 else mix * swapped + (1 - mix) * z_c
         if knobs.get("sharp"):
             out = restore_detail(out, z_s, knobs["sharp"])
@@ -170,7 +174,7 @@ def main() -> None:
     stylizer = Stylizer(load_model(args.model))
 
     def variant(knobs: dict[str, float]) -> Stylize:
-        options = {OPTION_KNOBS[k]: (int(v) if k == "work" else v) for k, v in knobs.items() if k in OPTION_KNOBS}
+        options = {OPTION_KNOBS[k]: (int(v) if k in ("work", "refine") else v) for k, v in knobs.items() if k in OPTION_KNOBS}
         recipe = {k: v for k, v in knobs.items() if k in RECIPE_KNOBS}
         if recipe:
             options["recipe"] = recipe
