@@ -4,45 +4,35 @@
 # from pval and xval.
 set -e
 mk() { mkdir -p "data/$1/content" "data/$1/style"; }
-link() { ln -sf "../../splits/$2" "data/$1/$3/$(basename "$2")"; }
+# links SET KIND FROM FILE...: each FILE of the splits (under FROM; "" for paths that name their split) into SET's KIND
+links() {
+  set_=$1 kind=$2 from=$3
+  shift 3
+  for f in "$@"; do ln -sf "../../splits/$from${from:+/}$f" "data/$set_/$kind/$(basename "$f")"; done
+}
 mk choice-art
-for f in gradio__media_assets-images-cheetah.png gradio__media_assets-images-tower.jpg lxqt__fog.jpg ultralytics__zidane.jpg; do
-  link choice-art "pval/content/$f" content
-done
-for f in opencv__data-starry_night.jpg opencv__data-graf1.jpg palapeli__backgrounds-Rear-Admiral-Diplomat-1.png \
-         lomiri1604__analogpattern_by_Peter_Nerlich.jpg; do
-  link choice-art "xval/style/$f" style
-done
+links choice-art content pval/content gradio__media_assets-images-cheetah.png gradio__media_assets-images-tower.jpg lxqt__fog.jpg \
+  ultralytics__zidane.jpg
+links choice-art style xval/style opencv__data-starry_night.jpg opencv__data-graf1.jpg palapeli__backgrounds-Rear-Admiral-Diplomat-1.png \
+  lomiri1604__analogpattern_by_Peter_Nerlich.jpg
 mk choice-refine
-for f in gradio__media_assets-images-tower.jpg lxqt__fog.jpg; do link choice-refine "pval/content/$f" content; done
-link choice-refine xval/style/opencv__data-starry_night.jpg style
-link choice-refine pval/style/freeorion__species-banforo.jpg style
+links choice-refine content pval/content gradio__media_assets-images-tower.jpg lxqt__fog.jpg
+links choice-refine style "" xval/style/opencv__data-starry_night.jpg pval/style/freeorion__species-banforo.jpg
 mk choice-paint  # 6 x 6: photos from pval, paintings and illustrations from pval and xval
-for f in gradio__media_assets-images-cheetah.png gradio__media_assets-images-tower.jpg lxqt__Valendas.jpg lxqt__fog.jpg \
-         ultralytics__bus.jpg ultralytics__zidane.jpg; do
-  link choice-paint "pval/content/$f" content
-done
-for f in xval/style/opencv__data-starry_night.jpg pval/style/freeorion__species-banforo.jpg pval/style/freeorion__species-scylior.jpg \
-         xval/style/mypaint__mrmamurk-mamurk_a_1.jpg xval/style/lomiri1604__umang_by_Abhishek_Mudgal.jpg \
-         pval/style/freeorion__species-laenfa.png; do
-  link choice-paint "$f" style
-done
+links choice-paint content pval/content gradio__media_assets-images-cheetah.png gradio__media_assets-images-tower.jpg lxqt__Valendas.jpg \
+  lxqt__fog.jpg ultralytics__bus.jpg ultralytics__zidane.jpg
+links choice-paint style "" xval/style/opencv__data-starry_night.jpg pval/style/freeorion__species-banforo.jpg \
+  pval/style/freeorion__species-scylior.jpg xval/style/mypaint__mrmamurk-mamurk_a_1.jpg xval/style/lomiri1604__umang_by_Abhishek_Mudgal.jpg \
+  pval/style/freeorion__species-laenfa.png
 mk choice-painted  # 8 x 8: photos from pval, painted story scenes (Wesnoth campaigns) from pval
-for f in gradio__media_assets-images-cheetah.png gradio__media_assets-images-lion.png gradio__media_assets-images-tower.jpg \
-         lxqt__Valendas.jpg lxqt__after-the-rain.jpg lxqt__fog.jpg ultralytics__bus.jpg ultralytics__zidane.jpg; do
-  link choice-painted "pval/content/$f" content
-done
-for f in wesnoth-httt__httt_story1.jpg wesnoth-httt__httt_story4.jpg wesnoth-httt__httt_story6.jpg wesnoth-httt__httt_story8.jpg \
-         wesnoth-did__book.jpg wesnoth-did__travel.jpg wesnoth-l__frontier.jpg wesnoth-l__island.jpg; do
-  link choice-painted "pval/style/$f" style
-done
+links choice-painted content pval/content gradio__media_assets-images-cheetah.png gradio__media_assets-images-lion.png \
+  gradio__media_assets-images-tower.jpg lxqt__Valendas.jpg lxqt__after-the-rain.jpg lxqt__fog.jpg ultralytics__bus.jpg ultralytics__zidane.jpg
+links choice-painted style pval/style wesnoth-httt__httt_story1.jpg wesnoth-httt__httt_story4.jpg wesnoth-httt__httt_story6.jpg \
+  wesnoth-httt__httt_story8.jpg wesnoth-did__book.jpg wesnoth-did__travel.jpg wesnoth-l__frontier.jpg wesnoth-l__island.jpg
 mk choice-wide  # 8 x 8 held apart from the sets above: other pval photos x other story scenes and species portraits
-for f in gradio__media_assets-images-cheetah1.png lxqt__Butterfly-Kenneth-Wimer.jpg lxqt__appleflower.jpg lxqt__beam.jpg \
-         lxqt__butterfly.jpg lxqt__cloud.jpg lxqt__drop.jpg lxqt__flowers.jpg; do
-  link choice-wide "pval/content/$f" content
-done
-for f in wesnoth-httt__httt_story2.jpg wesnoth-httt__httt_story5.jpg wesnoth-did__end.jpg wesnoth-l__Halstead.jpg \
-         freeorion__species-chato.png freeorion__species-gysache.png freeorion__species-phinnert.png freeorion__species-trith.png; do
-  link choice-wide "pval/style/$f" style
-done
+links choice-wide content pval/content gradio__media_assets-images-cheetah1.png lxqt__Butterfly-Kenneth-Wimer.jpg lxqt__appleflower.jpg \
+  lxqt__beam.jpg lxqt__butterfly.jpg lxqt__cloud.jpg lxqt__drop.jpg lxqt__flowers.jpg
+links choice-wide style pval/style wesnoth-httt__httt_story2.jpg wesnoth-httt__httt_story5.jpg wesnoth-did__end.jpg \
+  wesnoth-l__Halstead.jpg freeorion__species-chato.png freeorion__species-gysache.png freeorion__species-phinnert.png \
+  freeorion__species-trith.png
 echo "data/choice-art, data/choice-refine, data/choice-paint, data/choice-painted, data/choice-wide"
