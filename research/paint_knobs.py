@@ -101,12 +101,17 @@ def spread_swap(z_c, z_s, patch: int, strength: float, rounds: int = SPREAD_ROUN
     return (total / count)[:, :, r : r + h, r : r + w].to(z_c.dtype)
 
 
+def _lifted(z, centre, z_s, centre_s, strength: float):
+    """z's deviation from `centre` scaled, per channel, `strength` of the way up to z_s's deviation
+    from `centre_s` (never down)."""
+    ratio = ((z_s - centre_s).std(dim=(-2, -1), keepdim=True) / (z - centre).std(dim=(-2, -1), keepdim=True).clamp_min(1e-8)).clamp_min(1.0)
+    return centre + (1 + strength * (ratio - 1)) * (z - centre)
+
+
 def restore_energy(z, z_s, strength: float):
     """Each latent channel's deviation from its mean scaled back up towards the style's (never
     down): the fold's averaging of overlapping patches and the photo's share lower it."""
-    mean = z.mean(dim=(-2, -1), keepdim=True)
-    ratio = (z_s.std(dim=(-2, -1), keepdim=True) / z.std(dim=(-2, -1), keepdim=True).clamp_min(1e-8)).clamp_min(1.0)
-    return mean + (1 + strength * (ratio - 1)) * (z - mean)
+    return _lifted(z, z.mean(dim=(-2, -1), keepdim=True), z_s, z_s.mean(dim=(-2, -1), keepdim=True), strength)
 
 
 def _local_mean(z):
@@ -116,9 +121,7 @@ def _local_mean(z):
 def restore_detail(z, z_s, strength: float):
     """`restore_energy` for the detail only: each channel's deviation from its 3 x 3 local mean,
     so the tones and colours (the local means) stay as they are."""
-    local, local_s = _local_mean(z), _local_mean(z_s)
-    ratio = ((z_s - local_s).std(dim=(-2, -1), keepdim=True) / (z - local).std(dim=(-2, -1), keepdim=True).clamp_min(1e-8)).clamp_min(1.0)
-    return local + (1 + strength * (ratio - 1)) * (z - local)
+    return _lifted(z, _local_mean(z), z_s, _local_mean(z_s), strength)
 
 
 @contextlib.contextmanager
