@@ -27,6 +27,8 @@ size) and changes one constant of it per variant, so what a user would get is wh
     radius=R   the guided carry's window radius at the working size
     work=N     the working size (StylizeOptions.work_size)
     refine=N   N refinement steps (StylizeOptions.refine)
+    lr=R       the refinement's Adam step (refine.LEARNING_RATE): its first step moves every latent
+               value by about R
     alpha=A    the style strength
     gain=G     the recipe's gain: the style change scaled by G (above 1: extrapolated)
     anchor=A   the recipe's anchor (AdaAttN models: the pull towards a global transfer)
@@ -50,6 +52,7 @@ import torch
 from flowstyle.image import guided
 from flowstyle.operators import patch as patch_module
 from flowstyle.operators import registry
+from flowstyle.pipeline import refine as refine_module
 from flowstyle.pipeline import stylizer as stylizer_module
 from flowstyle.pipeline.stylizer import Stylizer
 from flowstyle.models import load_model
@@ -60,6 +63,7 @@ from research.probes import load_pairs, pair_parser, save_table
 OPERATOR_KNOBS = ("mix", "patch", "scale", "centre", "fine", "energy", "lift", "sharp", "hm", "spread", "candidates")
 SPREAD_ROUNDS = 3
 RECIPE_KNOBS = ("gain", "anchor", "balance")
+REFINE_KNOBS = ("lr",)
 OPTION_KNOBS = {"work": "work_size", "alpha": "alpha", "refine": "refine"}
 
 
@@ -69,7 +73,7 @@ def parse_variant(name: str) -> dict[str, float]:
     knobs = {}
     for part in name.split(","):
         key, _, value = part.partition("=")
-        if key not in OPERATOR_KNOBS + ("radius",) + RECIPE_KNOBS + tuple(OPTION_KNOBS):
+        if key not in OPERATOR_KNOBS + ("radius",) + RECIPE_KNOBS + REFINE_KNOBS + tuple(OPTION_KNOBS):
             raise SystemExit(f"unknown knob {key!r} in {name!r}")
         knobs[key] = float(value)
     return knobs
@@ -158,14 +162,16 @@ def knobs_set(knobs: dict[str, float]) -> Iterator[None]:
     def upsample(small_out, small_photo, photo):
         return original_upsample(small_out, small_photo, photo, radius=radius)
 
-    original_candidates = patch_module.BALANCE_CANDIDATES
+    original_candidates, original_lr = patch_module.BALANCE_CANDIDATES, refine_module.LEARNING_RATE
     patch_module.BALANCE_CANDIDATES = int(knobs.get("candidates", original_candidates))
+    refine_module.LEARNING_RATE = knobs.get("lr", original_lr)
     registry.style_decorator, stylizer_module.guided_upsample = decorator, upsample
     try:
         yield
     finally:
         registry.style_decorator, stylizer_module.guided_upsample = original_decorator, original_upsample
         patch_module.BALANCE_CANDIDATES = original_candidates
+        refine_module.LEARNING_RATE = original_lr
 
 
 def main() -> None:

@@ -265,12 +265,21 @@ class Stylizer:
             anchor=recipe.anchoring, balance=recipe.balance,
         )
 
+        # one phase: the result is the decoded transfer, whose latent refinement starts from
+        # (no second encoding)
+        keep_latent = bool(o.refine) and all(level.shifts == ((0, 0),) for level in plan)
+        transferred: list[Tensor] = []
+
         def at_latent(z_c: Tensor, shift: tuple[int, int]) -> Tensor:
             step.transfer()
             if padded_regions is None:
-                return transfer(spec, z_c, z_styles)
-            regions = latent_regions(padded_regions, *shift, m).to(z_c.device)
-            return transfer(dataclasses.replace(spec, regions=regions), z_c, z_styles)
+                z = transfer(spec, z_c, z_styles)
+            else:
+                regions = latent_regions(padded_regions, *shift, m).to(z_c.device)
+                z = transfer(dataclasses.replace(spec, regions=regions), z_c, z_styles)
+            if keep_latent:
+                transferred.append(z)
+            return z
 
         def encode(t: Tensor, start: int, stop: int) -> Tensor:
             step.flow("encode", start, stop)
@@ -283,7 +292,7 @@ class Stylizer:
         with torch.inference_mode():
             total = average_over_phases(base, plan, encode, decode, at_latent, o.pad_mode)
         if o.refine:
-            total = self._refine(total, base, styles, o, (h, w), step)
+            total = self._refine(total, base, styles, o, (h, w), step, transferred[0] if transferred else None)
         with torch.inference_mode():
             step.finish()
             total = remove_lattice(total, base, m, recipe.grid_filter, diagonal_sigma=recipe.grid_filter_diagonal)
@@ -295,9 +304,11 @@ class Stylizer:
         return out
 
     def _refine(
-        self, image: Tensor, base: Tensor, styles: list[ImageLike], o: StylizeOptions, size: tuple[int, int], step: _Steps
+        self, image: Tensor, base: Tensor, styles: list[ImageLike], o: StylizeOptions, size: tuple[int, int],
+        step: _Steps, latent: Tensor | None = None,
     ) -> Tensor:
-        """The phase-averaged result, refined in its latent towards the styles (pipeline/refine.py)."""
+        """The phase-averaged result, refined in its latent towards the styles (pipeline/refine.py);
+        latent: the result's own latent where there is one (a single phase), else it is encoded."""
         (h, w), pad = size, o.pad
 
         def crop(t: Tensor) -> Tensor:
@@ -309,9 +320,12 @@ class Stylizer:
 
         image, base = image.clone(), base.clone()  # normal tensors: autograd refuses inference ones
         style_tensors = [load_tensor(s).to(self.device) for s in styles]  # Targets shrinks them to LOSS_SIZE
-        targets = Targets(crop(base), style_tensors, o.style_weights)
-        with torch.no_grad():
-            z = self._encode(image, o.tile)
+        targets = Targets(crop(base), style_tensors, o.style_weights, bf16=self.precision == "bf16")
+        if latent is not None:
+            z = latent.clone()  # a normal tensor: autograd refuses inference ones
+        else:
+            with torch.no_grad():
+                z = self._encode(image, o.tile)
         z = refine(z, decode, crop, targets, o.refine, on_step=step.refine)
         with torch.no_grad():
             return self._decode(z, o.tile)

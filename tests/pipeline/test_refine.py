@@ -66,3 +66,41 @@ def test_refine_refuses_a_mask_and_huge_photos(tiny_model, photos, monkeypatch):
     monkeypatch.setattr("flowstyle.pipeline.stylizer.MAX_REFINE_PIXELS", 1000)
     with pytest.raises(FlowstyleError, match="refine works up to"):
         Stylizer(tiny_model).stylize(photos["astronaut"], photos["coffee"], size=48, refine=1)
+
+
+def _encodings(model, monkeypatch) -> list[int]:
+    """Counts the flow's encoding passes (the photo's, the styles', refinement's)."""
+    calls: list[int] = []
+    original = model.flow.encode_blocks
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(model.flow, "encode_blocks", counted)
+    return calls
+
+
+@pytest.mark.parametrize("phases, extra", [(1, 0), (2, 1)])
+def test_one_phase_refines_the_transfers_own_latent(tiny_model, photos, monkeypatch, phases, extra):
+    # a single phase's result is the decoded transfer: refinement starts from that latent, not
+    # from an encoding of the result; an average over phases has no latent and is encoded once
+    stylizer = Stylizer(tiny_model, precision="float32", cache_size=0)
+    photo, style = photos["astronaut"], photos["coffee"]
+    calls = _encodings(tiny_model, monkeypatch)
+    stylizer.stylize_tensor(photo, style, size=48, pad=8, recipe={"phases": phases})
+    plain = len(calls)
+    calls.clear()
+    stylizer.stylize_tensor(photo, style, size=48, pad=8, recipe={"phases": phases}, refine=2)
+    assert len(calls) == plain + extra
+
+
+def test_bf16_losses_follow_the_float32_ones(photos):
+    photo, style = load_tensor(photos["astronaut"]), load_tensor(photos["coffee"])
+    picture = torch.nn.functional.interpolate(load_tensor(photos["chelsea"]), size=photo.shape[-2:], mode="bilinear")
+    exact = R.Targets(photo, [style])
+    fast = R.Targets(photo, [style], bf16=True)
+    with torch.no_grad():
+        a, b = exact.losses(picture), fast.losses(picture)
+    assert b.dtype == torch.float32
+    assert torch.allclose(a, b, rtol=0.05)
