@@ -35,4 +35,8 @@ links choice-wide content pval/content gradio__media_assets-images-cheetah1.png 
 links choice-wide style pval/style wesnoth-httt__httt_story2.jpg wesnoth-httt__httt_story5.jpg wesnoth-did__end.jpg \
   wesnoth-l__Halstead.jpg freeorion__species-chato.png freeorion__species-gysache.png freeorion__species-phinnert.png \
   freeorion__species-trith.png
-echo "data/choice-art, data/choice-refine, data/choice-paint, data/choice-painted, data/choice-wide"
+mk choice-hard  # the wide set's photos x its line-drawn scene, where every model ends below 0 on style
+links choice-hard content pval/content gradio__media_assets-images-cheetah1.png lxqt__Butterfly-Kenneth-Wimer.jpg lxqt__appleflower.jpg \
+  lxqt__beam.jpg lxqt__butterfly.jpg lxqt__cloud.jpg lxqt__drop.jpg lxqt__flowers.jpg
+links choice-hard style pval/style wesnoth-httt__httt_story2.jpg
+echo "data/choice-art, data/choice-refine, data/choice-paint, data/choice-painted, data/choice-wide, data/choice-hard"

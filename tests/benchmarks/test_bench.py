@@ -154,3 +154,14 @@ def test_bf16_error_compares_with_float32_even_for_a_bf16_model(tmp_path):
     set_defaults(tmp_path / "trained.safetensors", tmp_path / "bf16.safetensors", precision="bf16")
     mean, p99 = bench.worker_bf16(str(tmp_path / "bf16.safetensors"), 32, threads=1)
     assert 0 < mean <= p99
+
+
+def test_refine_cost_reports_each_case_in_passes(tiny_model_file, capsys):
+    """benchmarks.refine_cost end to end on a tiny model at 32 px (the lines, not the speed)."""
+    from benchmarks import refine_cost
+
+    refine_cost.main(["--model", tiny_model_file, "--size", "32", "--steps", "1", "2", "--repeats", "1", "--threads", "1"])
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines[1:]] == [
+        "one float32 pass", "default path", "default + 1 refinement step", "default + 2 refinement steps"]
+    assert lines[1].endswith("= 1.00 passes")
