@@ -1,7 +1,8 @@
 """Refinement: the result's latent optimised against the VGG losses, for more of the style's
 strokes and patterns than one feed-forward transfer gives.
 
-The result x is encoded once (z = encode(x) decodes back to x exactly), then z takes `steps`
+The result x has a latent z that decodes to it exactly (a single-phase path's own transferred
+latent; an average over phases is encoded once), then z takes `steps`
 Adam steps on the weighted sum of the losses of decode(z), each divided by its value at the
 start (their raw sizes differ by orders of magnitude from style to style): the content loss
 against the photo (VGG relu4_1), the style loss (feature means and deviations, relu1_1..relu4_1)
