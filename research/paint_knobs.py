@@ -25,6 +25,9 @@ size) and changes one constant of it per variant, so what a user would get is wh
     hm=1       search with the photo's latent given the style's distribution channel by channel
                (research/decorator_variants.quantile_match); the photo's share stays its own latent
     radius=R   the guided carry's window radius at the working size
+    keep=K     the guided carry's share of the painted result's own detail (guided.DETAIL): its
+               residual from the fit at the working size, which the fit averages away where the
+               photo is flat; 0 is the plain fit
     work=N     the working size (StylizeOptions.work_size)
     refine=N   N refinement steps (StylizeOptions.refine)
     lr=R       the refinement's Adam step (refine.LEARNING_RATE): its first step moves every latent
@@ -60,6 +63,7 @@ from research.decorator_variants import quantile_match
 from research.pair_scores import Stylize, peer_variant, score_variants, variant_table
 from research.probes import load_pairs, pair_parser, save_table
 
+CARRY_KNOBS = ("radius", "keep")
 OPERATOR_KNOBS = ("mix", "patch", "scale", "centre", "fine", "energy", "lift", "sharp", "hm", "spread", "candidates")
 SPREAD_ROUNDS = 3
 RECIPE_KNOBS = ("gain", "anchor", "balance")
@@ -73,7 +77,7 @@ def parse_variant(name: str) -> dict[str, float]:
     knobs = {}
     for part in name.split(","):
         key, _, value = part.partition("=")
-        if key not in OPERATOR_KNOBS + ("radius",) + RECIPE_KNOBS + REFINE_KNOBS + tuple(OPTION_KNOBS):
+        if key not in OPERATOR_KNOBS + CARRY_KNOBS + RECIPE_KNOBS + REFINE_KNOBS + tuple(OPTION_KNOBS):
             raise SystemExit(f"unknown knob {key!r} in {name!r}")
         knobs[key] = float(value)
     return knobs
@@ -160,7 +164,7 @@ def knobs_set(knobs: dict[str, float]) -> Iterator[None]:
         return out
 
     def upsample(small_out, small_photo, photo):
-        return original_upsample(small_out, small_photo, photo, radius=radius)
+        return original_upsample(small_out, small_photo, photo, radius=radius, detail=knobs.get("keep", guided.DETAIL))
 
     original_candidates, original_lr = patch_module.BALANCE_CANDIDATES, refine_module.LEARNING_RATE
     patch_module.BALANCE_CANDIDATES = int(knobs.get("candidates", original_candidates))
