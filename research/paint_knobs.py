@@ -25,9 +25,9 @@ size) and changes one constant of it per variant, so what a user would get is wh
     hm=1       search with the photo's latent given the style's distribution channel by channel
                (research/decorator_variants.quantile_match); the photo's share stays its own latent
     radius=R   the guided carry's window radius at the working size
-    keep=K     the guided carry's share of the painted result's own detail (guided.DETAIL): its
-               residual from the fit at the working size, which the fit averages away where the
-               photo is flat; 0 is the plain fit
+    keep=K     the guided carry plus K of the painted result's own detail: its residual from the
+               fit at the working size (which averages the marks away where the photo is flat),
+               upsampled
     work=N     the working size (StylizeOptions.work_size)
     refine=N   N refinement steps (StylizeOptions.refine)
     lr=R       the refinement's Adam step (refine.LEARNING_RATE): its first step moves every latent
@@ -164,7 +164,13 @@ def knobs_set(knobs: dict[str, float]) -> Iterator[None]:
         return out
 
     def upsample(small_out, small_photo, photo):
-        return original_upsample(small_out, small_photo, photo, radius=radius, detail=knobs.get("keep", guided.DETAIL))
+        full = original_upsample(small_out, small_photo, photo, radius=radius)
+        if knobs.get("keep"):  # the small result's detail its fit to the photo's luminance leaves out
+            at_small = original_upsample(small_out, small_photo, small_photo, radius=radius)
+            residual = torch.nn.functional.interpolate(small_out - at_small, size=photo.shape[-2:], mode="bilinear",
+                                                       align_corners=False)
+            full = (full + knobs["keep"] * residual).clamp(0, 1)
+        return full
 
     original_candidates, original_lr = patch_module.BALANCE_CANDIDATES, refine_module.LEARNING_RATE
     patch_module.BALANCE_CANDIDATES = int(knobs.get("candidates", original_candidates))

@@ -6,11 +6,6 @@ luminance, out = a * luma + b, per colour channel; a and b vary slowly, so they 
 smoothly and applied to the full-size luminance. The result keeps the photo's full-resolution
 edges and the style's colours and strokes at the working scale, at the cost of a few box
 filters instead of a flow pass over every pixel.
-
-Where the photo is flat (a soft background, a sky) the fit has nothing to follow and averages the
-painted marks over its windows away; so the small result's residual from its own fit (the detail
-the photo's luminance does not explain: the style's lines and marks) is carried up as well,
-upsampled smoothly.
 """
 
 from __future__ import annotations
@@ -22,7 +17,6 @@ from .color import luminance
 
 RADIUS = 1  # px at the working size: the window over which a and b are fitted (small: the strokes stay sharp)
 EPS = 1e-4  # regularises a in flat windows (luminance in [0, 1]): smaller follows edges harder
-DETAIL = 1.0  # share of the small result's residual from its fit that is added back
 
 
 def _box(x: Tensor, radius: int) -> Tensor:
@@ -31,12 +25,9 @@ def _box(x: Tensor, radius: int) -> Tensor:
 
 
 def guided_upsample(
-    small_out: Tensor, small_photo: Tensor, photo: Tensor, radius: int = RADIUS, eps: float = EPS,
-    detail: float = DETAIL,
+    small_out: Tensor, small_photo: Tensor, photo: Tensor, radius: int = RADIUS, eps: float = EPS
 ) -> Tensor:
-    """(1, 3, h, w) result on (1, 3, h, w) photo -> (1, 3, H, W) result on the (1, 3, H, W) photo.
-
-    detail: the share of the small result's residual from its fit added back (0: the plain fit)."""
+    """(1, 3, h, w) result on (1, 3, h, w) photo -> (1, 3, H, W) result on the (1, 3, H, W) photo."""
     guide = luminance(small_photo)[:, None]  # (1, 1, h, w)
     mean_g = _box(guide, radius)
     var_g = _box(guide * guide, radius) - mean_g * mean_g
@@ -46,11 +37,6 @@ def guided_upsample(
     b = mean_o - a * mean_g
     a, b = _box(a, radius), _box(b, radius)  # each pixel's mean over the windows that contain it
     size = photo.shape[-2:]
-    out = (_up(a, size) * luminance(photo)[:, None] + _up(b, size)).clamp(0, 1)
-    if detail:
-        out = (out + detail * _up(small_out - (a * guide + b).clamp(0, 1), size)).clamp(0, 1)
-    return out
-
-
-def _up(x: Tensor, size) -> Tensor:
-    return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+    a = F.interpolate(a, size=size, mode="bilinear", align_corners=False)
+    b = F.interpolate(b, size=size, mode="bilinear", align_corners=False)
+    return (a * luminance(photo)[:, None] + b).clamp(0, 1)

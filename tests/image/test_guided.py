@@ -39,18 +39,3 @@ def test_output_stays_in_range_and_follows_the_small_result():
     back = resize_longest(out, 48)
     blurred = torch.nn.functional.avg_pool2d(painted, 5, 1, 2, count_include_pad=False)
     assert float((back - blurred).abs().mean()) < float((back - painted.mean()).abs().mean())
-
-
-def test_painted_marks_on_a_flat_photo_are_carried_up_not_averaged_away():
-    # a flat photo gives the fit nothing to follow: without the residual the marks blur to the
-    # windows' means; with it the carried result, shrunk back, is the small result again
-    photo = torch.full((1, 3, 96, 128), 0.5)
-    small = resize_longest(photo, 48)
-    g = torch.Generator().manual_seed(3)
-    painted = (0.5 + 0.3 * torch.randn(1, 3, *small.shape[-2:], generator=g)).clamp(0, 1)
-    plain = guided_upsample(painted, small, photo, detail=0.0)
-    kept = guided_upsample(painted, small, photo)
-    assert 0.0 <= float(kept.min()) and float(kept.max()) <= 1.0
-    bilinear = torch.nn.functional.interpolate(painted, size=photo.shape[-2:], mode="bilinear", align_corners=False)
-    assert torch.allclose(kept, bilinear, atol=1e-5)
-    assert float(plain.std()) < 0.5 * float(kept.std())

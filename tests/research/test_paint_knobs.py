@@ -63,3 +63,21 @@ def test_energy_lifts_each_channel_towards_the_styles_deviation_and_never_lowers
     local = restore_detail(z, z_s, 1.0) - z  # the detail only: a flat latent is left as it is
     flat = torch.full((1, 4, 16, 16), 2.0)
     assert torch.allclose(restore_detail(flat, z_s, 1.0), flat) and local.abs().sum() > 0
+
+
+def test_keep_carries_the_painted_marks_up_where_the_photo_is_flat():
+    # a flat photo gives the guided fit nothing to follow: it averages the marks away, and `keep=1`
+    # puts them back, so the carried result is the small result upsampled
+    from flowstyle.image.transforms import resize_longest
+
+    photo = torch.full((1, 3, 96, 128), 0.5)
+    small = resize_longest(photo, 48)
+    g = torch.Generator().manual_seed(3)
+    painted = (0.5 + 0.3 * torch.randn(1, 3, *small.shape[-2:], generator=g)).clamp(0, 1)
+    with knobs_set({}):
+        plain = stylizer_module.guided_upsample(painted, small, photo)
+    with knobs_set({"keep": 1.0}):
+        kept = stylizer_module.guided_upsample(painted, small, photo)
+    bilinear = torch.nn.functional.interpolate(painted, size=photo.shape[-2:], mode="bilinear", align_corners=False)
+    assert torch.allclose(kept, bilinear, atol=1e-5)
+    assert float(plain.std()) < 0.5 * float(kept.std())
