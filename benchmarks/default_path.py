@@ -47,6 +47,9 @@ from benchmarks.common import floor_macs, machine, matmul_throughput, run_child,
 
 LARGE_MP = 3.0  # from here on a size uses --repeats-large
 WARMUP_SIZE = 128  # px, longest side of the warm-up image
+# the unit, with precision float32: the flow once each way over every pixel, with the operator
+# that costs nothing
+ONE_PASS = {"quality": "fast", "method": "adain", "work_size": 0, "recipe": {"grid_filter": 0.0, "grid_filter_diagonal": None}}
 PEER = "peer"
 NO_BF16 = "skipped: no bf16 units"
 
@@ -238,7 +241,9 @@ def format_report(run: Run) -> str:
 # ----------------------------------------------------------------------------- child side
 
 
-def _timed(fn, repeats: int) -> tuple[list[float], float | None]:
+def timed(fn, repeats: int) -> tuple[list[float], float | None]:
+    """Seconds of each of `repeats` calls of fn, and the largest peak MiB above the start (None
+    where it cannot be measured)."""
     from flowstyle.eval.metrics import measure
 
     times, peaks = [], []
@@ -271,15 +276,13 @@ def worker_model(spec: str, size: int, repeats: int, all_phases: bool, threads: 
     m = model.config.multiple
     cases = {"default": (default, {})}
     if not _is_single_pass(opts.phases, opts.grid_filter, default.precision):  # else the same call: not run twice
-        # the unit: the flow once each way over every pixel, with the operator that costs nothing
-        cases["single"] = (single, {"quality": "fast", "method": "adain", "work_size": 0,
-                                    "recipe": {"grid_filter": 0.0, "grid_filter_diagonal": None}})
+        cases["single"] = (single, ONE_PASS)
     if all_phases and model.config.all_phases != opts.phases:
         cases["all_phases"] = (default, {"quality": "finest"})
     out: dict = {}
     for name, (stylizer, keywords) in cases.items():
         stylizer.stylize_tensor(warm_c, warm_s, **keywords)
-        times, peak = _timed(lambda: stylizer.stylize_tensor(content, style, **keywords), repeats)
+        times, peak = timed(lambda: stylizer.stylize_tensor(content, style, **keywords), repeats)
         out[name] = {"times": times, "peak_mib": peak}
     out.setdefault("single", out["default"])
     h, w = content.shape[-2:]
@@ -306,7 +309,7 @@ def worker_peer(sizes: list[int], repeats: int, large: int, threads: int | None)
     for size in sizes:
         content, style = (tensor_to_image(t) for t in sample_pair(size))
         mp = content.width * content.height / 1e6
-        times, peak = _timed(lambda: peer_stylize(content, style), large if mp >= LARGE_MP else repeats)
+        times, peak = timed(lambda: peer_stylize(content, style), large if mp >= LARGE_MP else repeats)
         out[str(size)] = {"times": times, "peak_mib": peak, "mp": mp}
     return out
 

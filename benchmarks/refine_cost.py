@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 
 from benchmarks.common import machine, sample_pair, set_threads
+from benchmarks.default_path import ONE_PASS, WARMUP_SIZE, timed
 from flowstyle.models import load_model
 from flowstyle.pipeline import Stylizer
-
-WARMUP_SIZE = 128  # px
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -33,18 +31,13 @@ def main(argv: list[str] | None = None) -> None:
     default, single = Stylizer(model, cache_size=0), Stylizer(model, cache_size=0, precision="float32")
     content, style = sample_pair(args.size)
     warm_c, warm_s = sample_pair(WARMUP_SIZE)
-    one_pass = dict(quality="fast", method="adain", work_size=0, recipe={"grid_filter": 0.0, "grid_filter_diagonal": None})
-    cases = {"one float32 pass": (single, one_pass), "default path": (default, {})}
+    cases = {"one float32 pass": (single, ONE_PASS), "default path": (default, {})}
     cases.update({f"default + {n} refinement step{'s' if n != 1 else ''}": (default, {"refine": n}) for n in args.steps})
     print(f"{args.model}, {args.size} px, {machine()}")
     unit = None
     for name, (stylizer, keywords) in cases.items():
         stylizer.stylize_tensor(warm_c, warm_s, **keywords)
-        times = []
-        for _ in range(args.repeats):
-            start = time.perf_counter()
-            stylizer.stylize_tensor(content, style, **keywords)
-            times.append(time.perf_counter() - start)
+        times, _ = timed(lambda: stylizer.stylize_tensor(content, style, **keywords), args.repeats)
         seconds = statistics.median(times)
         unit = unit or seconds
         print(f"{name}: {seconds:.2f} s = {seconds / unit:.2f} passes", flush=True)
