@@ -63,6 +63,11 @@ def phase_plan(phases: int, n_block: int, deep_phases: int = 1) -> tuple[PhaseLe
     return (PhaseLevel(0, n_block, shifts),)
 
 
+def single_phase(plan: tuple[PhaseLevel, ...]) -> bool:
+    """Whether the plan is one unshifted pass: its one transfer's latent decodes to the result."""
+    return all(level.shifts == ((0, 0),) for level in plan)
+
+
 def deepest_block_plan(phases: int, n_block: int) -> tuple[PhaseLevel, ...]:
     """The flow's shallower blocks once, the deepest block for `phases` (1, 2 or 4) of its own
     squeeze phases (what training averages through, `TrainConfig.phases`)."""

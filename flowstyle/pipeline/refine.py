@@ -35,6 +35,15 @@ MAX_REFINE_PIXELS = 4_000_000  # the backward pass keeps every coupling activati
 PASSES_PER_STEP = 3.0  # a step's cost in flow passes (a decode, its backward, VGG): progress, estimates
 
 
+def refine_passes(steps: int, encodes: bool) -> float:
+    """What `steps` of refinement cost in whole flow passes, for progress and time estimates: the
+    steps, the final decoding, and the result's encoding unless the transfer's own latent is
+    refined (a single squeeze phase keeps it, see Stylizer)."""
+    if not steps:
+        return 0.0
+    return steps * PASSES_PER_STEP + 1.0 + (1.0 if encodes else 0.0)
+
+
 def _at_loss_size(x: Tensor) -> Tensor:
     h, w = x.shape[-2:]
     scale = LOSS_SIZE / max(h, w)

@@ -36,8 +36,8 @@ from ..models import DEFAULT_MODEL, StyleModel, load_model
 from ..flow.precision import PRECISIONS, resolve_precision
 from ..operators import TransferSpec, transfer
 from .options import StylizeOptions
-from .refine import MAX_REFINE_PIXELS, PASSES_PER_STEP, Targets, refine
-from ..flow.phases import average_over_phases, phase_plan
+from .refine import MAX_REFINE_PIXELS, PASSES_PER_STEP, Targets, refine, refine_passes
+from ..flow.phases import average_over_phases, phase_plan, single_phase
 from .regions import latent_regions, pad_regions, region_weights
 
 # The flow runs in bands, so memory is set by the whole-image tensors (image, padded image,
@@ -243,7 +243,10 @@ class Stylizer:
             )
         recipe = o.recipe  # the whole recipe: `options_for` filled it in
         plan = phase_plan(recipe.phases, self.model.config.n_block, recipe.deep_phases)
-        step = _Steps(progress, len(styles), plan, self.model.config.n_block, o.refine)
+        # one phase: the result is the decoded transfer, whose latent refinement starts from
+        # (no second encoding)
+        keep_latent = bool(o.refine) and single_phase(plan)
+        step = _Steps(progress, len(styles), plan, self.model.config.n_block, o.refine, keep_latent)
         m, pad = self.multiple, o.pad
         padded_regions = None
         if o.mask is not None:  # before the styles are encoded: a bad mask fails early
@@ -265,9 +268,6 @@ class Stylizer:
             anchor=recipe.anchoring, balance=recipe.balance,
         )
 
-        # one phase: the result is the decoded transfer, whose latent refinement starts from
-        # (no second encoding)
-        keep_latent = bool(o.refine) and all(level.shifts == ((0, 0),) for level in plan)
         transferred: list[Tensor] = []
 
         def at_latent(z_c: Tensor, shift: tuple[int, int]) -> Tensor:
@@ -358,18 +358,24 @@ class _Steps:
 
     TRANSFER = 0.25  # a transfer's cost, in units of the first block's pass
 
-    def __init__(self, progress: Progress | None, n_styles: int, plan, n_block: int, refine_steps: int = 0) -> None:
+    def __init__(
+        self, progress: Progress | None, n_styles: int, plan, n_block: int, refine_steps: int = 0,
+        refines_transfer: bool = False,
+    ) -> None:
         self.progress = progress
         if progress is None:
             return
         self.refine_steps = refine_steps
+        # refinement's cost besides its steps: the final decoding, and the result's encoding
+        # unless the transfer's own latent is refined
+        self.refine_extra = refine_passes(1, not refines_transfer) - PASSES_PER_STEP
         self.n_styles, self.whole = n_styles, self._blocks(0, n_block)
         calls, flow = 1, 0.0
         for level in plan:  # each level runs once per shift, for each call of the level above
             calls *= len(level.shifts)
             flow += 2 * calls * self._blocks(level.start, level.stop)
         self.passes, self.pass_index, self.done_units = calls, 0, 0.0
-        refining = (refine_steps * PASSES_PER_STEP + 2) * self.whole if refine_steps else 0.0  # + encode and decode
+        refining = refine_passes(refine_steps, not refines_transfer) * self.whole
         self.total = n_styles * self.whole + flow + calls * self.TRANSFER + refining + 0.1 * self.whole
 
     @staticmethod
@@ -402,7 +408,7 @@ class _Steps:
 
     def refine(self, index: int) -> None:
         if self.progress is not None:
-            extra = 2 * self.whole if index == 0 else 0.0  # the result's encoding, and the final decoding
+            extra = self.refine_extra * self.whole if index == 0 else 0.0
             self._tell(f"Refining the strokes (step {index + 1} of {self.refine_steps})", PASSES_PER_STEP * self.whole + extra)
 
     def finish(self) -> None:

@@ -54,6 +54,12 @@ def test_refinement_reports_each_step(tiny_model, photos):
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
 
 
+def test_refinement_cost_counts_the_encoding_only_where_one_runs():
+    assert R.refine_passes(0, encodes=True) == 0.0
+    assert R.refine_passes(2, encodes=False) == 2 * R.PASSES_PER_STEP + 1.0  # the steps and the final decoding
+    assert R.refine_passes(2, encodes=True) == 2 * R.PASSES_PER_STEP + 2.0  # and the result's encoding
+
+
 @pytest.mark.parametrize("bad", [-1, 1.5, True])
 def test_refine_must_be_a_whole_number_of_steps(bad):
     with pytest.raises(FlowstyleError, match="refine"):

@@ -116,15 +116,21 @@ def test_bad_data_folders(folders, tmp_path):
 
 
 def test_torchrun_two_processes_keep_weights_identical(folders, tmp_path):
-    out = tmp_path / "ddp"
-    cmd = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-        "-m", "flowstyle", "train", "--content-dir", folders[0], "--style-dir", folders[1], "--out", str(out),
-        "--iters", "3", "--batch", "1", "--crop", "32", "--resize", "40", "--n-flow", "1", "--width", "8",
-        "--workers", "0", "--device", "cpu", "--no-progress", "--save-every", "3", "--sample-every", "0",
-    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    for attempt in range(2):
+        out = tmp_path / f"ddp{attempt}"
+        cmd = [
+            sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+            "-m", "flowstyle", "train", "--content-dir", folders[0], "--style-dir", folders[1], "--out", str(out),
+            "--iters", "3", "--batch", "1", "--crop", "32", "--resize", "40", "--n-flow", "1", "--width", "8",
+            "--workers", "0", "--device", "cpu", "--no-progress", "--save-every", "3", "--sample-every", "0",
+        ]
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+        # on a loaded machine gloo's threads now and then abort a finished process at exit
+        # ("terminate called without an active exception"): a race in torch's teardown, not ours
+        torn_down = "terminate called without an active exception" in proc.stderr and (out / "distributed.json").exists()
+        if not torn_down:
+            break
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert sorted(p.name for p in out.iterdir() if p.suffix in (".pt", ".safetensors", ".json")) == [
         "checkpoint.pt", "distributed.json", "model.safetensors",
