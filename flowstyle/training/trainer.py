@@ -98,6 +98,8 @@ class Trainer:
             raise FlowstyleError("training needs at least one content and one style image")
         self.model = _build_model(cfg).to(self.device)
         self.model.train()
+        if cfg.freeze_flow:
+            self.model.flow.requires_grad_(False)
         if self.device.type == "cpu":
             self.model.to(memory_format=torch.channels_last)
         # the texture term also looks at relu5_1 (larger motifs); the other losses stop at relu4_1

@@ -101,6 +101,19 @@ def test_adaattn_from_an_adain_flow_with_local_loss(folders, tmp_path):
     assert not torch.allclose(model.adaattn.f.weight.flatten(), torch.eye(48).flatten())
 
 
+def test_freeze_flow_trains_only_the_attention(folders, tmp_path):
+    adain_path = train(_cfg(folders, tmp_path / "adain", iters=2), progress=False)
+    path = train(_cfg(folders, tmp_path / "attn", iters=2, method="adaattn", init=str(adain_path), freeze_flow=True), progress=False)
+    before, after = load_model(adain_path), load_model(path)
+    for (name, old), new in zip(before.flow.state_dict().items(), after.flow.state_dict().values()):
+        assert torch.equal(old, new), name
+    assert not torch.allclose(after.adaattn.f.weight.flatten(), torch.eye(48).flatten())
+    with pytest.raises(FlowstyleError, match="freeze_flow"):
+        _cfg(folders, tmp_path / "r", freeze_flow=True)  # AdaIN has no module of its own
+    with pytest.raises(FlowstyleError, match="freeze_flow"):
+        _cfg(folders, tmp_path / "r", method="adaattn", freeze_flow=True)  # no flow to keep
+
+
 def test_bad_data_folders(folders, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
