@@ -18,6 +18,8 @@
 #                         styles' fine line work and contrast are lost); its AdaAttN module is not trained
 #   adaattn-patch-content the same with 3x the content weight and half the learning rate: adaattn-patch
 #                         lifted the haze but lost the photo (SSIM 0.70 -> 0.60 on validation) and swung
+#   adaattn-patch-structure adaattn-patch with the Laplacian term (weight 100: about the content term's size), which
+#                         holds the photo's edges and shapes at a quarter resolution where relu4_1 let them go
 #   adaattn-module        AdaAttN's module alone (--freeze-flow) trained again for a flow trained through the patch
 #                         operator: INIT=the flow combined with artflow-adaattn's module (research.combine_init)
 #   adaattn, adaattn-grid AdaAttN from the AdaIN flow (the shipped artflow-adaattn: adaattn-grid, then
@@ -36,6 +38,7 @@ case "$1" in
   patch-texture)  $FS train $DATA $COMMON --method patch --init ${INIT:-artflow-adain} --lr 1e-4 --range-weight 20 --texture-weight 5 --shift-weight 200 --grid-weight 1 --crop 256 --resize 512 --batch 2 --out runs/patch-texture ;;
   adaattn-patch)  $FS train $DATA $COMMON --method patch --init ${INIT:-artflow-adaattn} --lr 1e-4 --range-weight 20 --texture-weight 5 --shift-weight 200 --grid-weight 1 --crop 256 --resize 512 --batch 2 --out runs/adaattn-patch ;;
   adaattn-patch-content) $FS train $DATA $COMMON --method patch --init ${INIT:-artflow-adaattn} --lr 5e-5 --content-weight 0.3 --range-weight 20 --texture-weight 5 --shift-weight 200 --grid-weight 1 --crop 256 --resize 512 --batch 2 --out runs/adaattn-patch-content ;;
+  adaattn-patch-structure) $FS train $DATA $COMMON --method patch --init ${INIT:-artflow-adaattn} --lr 1e-4 --range-weight 20 --texture-weight 5 --laplacian-weight 100 --shift-weight 200 --grid-weight 1 --crop 256 --resize 512 --batch 2 --out runs/adaattn-patch-structure ;;
   adaattn-module) $FS train $DATA $COMMON --method adaattn --init ${INIT:?INIT=a flow combined with a module: python -m research.combine_init FLOW artflow-adaattn OUT} --freeze-flow --lr 2e-4 --range-weight 20 --shift-weight 200 --grid-weight 1 --anchor 0.75 --out runs/adaattn-module ;;
   adain-noshift)  $FS train $DATA $COMMON --method adain --range-weight 20 --shift-weight 0 --out runs/adain-2x8-noshift ;;
   adain-grid)     $FS train $DATA $COMMON --method adain --init ${INIT:-runs/adain-2x8/model.safetensors} --lr 3e-4 --range-weight 20 --shift-weight 200 --grid-weight 1 --out runs/adain-grid ;;

@@ -43,6 +43,7 @@ class TrainConfig:
     shift_weight: float = option(0.0, "shift-consistency loss weight (the flow learns to ignore the squeeze phase)", type=float)
     hinge_weight: float = option(0.0, "weight of the style hinge: the penalty on outputs further from their style than their content was (style match below 0)", type=float)
     texture_weight: float = option(0.0, "weight of the texture term: relative distance of the output's VGG feature covariances (centred Gram, relu2_1..relu5_1) from the style's; asks for the style's strokes and patterns, which the mean/std loss lets a recolouring satisfy", type=float)
+    laplacian_weight: float = option(0.0, "weight of the Laplacian term: the output's Laplacian at a quarter resolution against the photo's (keeps the photo's edges and shapes, leaves fine marks free)", type=float)
     distill_weight: float = option(0.0, "weight of the pull of the output towards the initial model's (--init, frozen) all-phase average on the same pair: its grid-free default path, learnt by the one-pass path", type=float)
     phases: int = option(1, "train through the path that averages the deepest block over this many of its squeeze phases (1, 2 or 4; flow/phases.py deepest_block_plan): the grid losses then see what that path leaves", type=int)
     freeze_flow: bool = option(False, "train only the operator's own module (AdaAttN's attention) on the --init model's flow, which stays as it is: a module for a flow trained through another operator")
@@ -77,7 +78,7 @@ class TrainConfig:
         for name in ("lr", "clip"):
             if not getattr(self, name) > 0:
                 raise FlowstyleError(f"{name} must be above 0, got {getattr(self, name)}")
-        for name in ("lr_decay", "content_weight", "style_weight", "local_weight", "grid_weight", "range_weight", "shift_weight", "hinge_weight", "texture_weight", "distill_weight"):
+        for name in ("lr_decay", "content_weight", "style_weight", "local_weight", "grid_weight", "range_weight", "shift_weight", "hinge_weight", "texture_weight", "laplacian_weight", "distill_weight"):
             if getattr(self, name) < 0:
                 raise FlowstyleError(f"{name} must be >= 0, got {getattr(self, name)}")
         for name in ("near_pairs", "art_pairs"):

@@ -211,6 +211,21 @@ def distillation_loss(out: Tensor, teacher_out: Tensor) -> Tensor:
     return F.mse_loss(out, teacher_out.detach())
 
 
+LAPLACIAN_POOL = 4  # px: the structure the Laplacian term keeps is the photo's at a quarter resolution
+
+
+def laplacian_loss(out: Tensor, content: Tensor, pool: int = LAPLACIAN_POOL) -> Tensor:
+    """MSE between the Laplacians of the output and the photo, both average-pooled `pool` times
+    (Li et al., Laplacian-steered style transfer): it keeps the photo's edges and shapes where the
+    VGG content loss (relu4_1) lets them dissolve, and leaves marks finer than `pool` px free."""
+    kernel = out.new_tensor([[0.0, -1.0, 0.0], [-1.0, 4.0, -1.0], [0.0, -1.0, 0.0]]).expand(out.shape[1], 1, 3, 3)
+
+    def laplacian(x: Tensor) -> Tensor:
+        return F.conv2d(F.avg_pool2d(x, pool), kernel, groups=x.shape[1])
+
+    return F.mse_loss(laplacian(out), laplacian(content.to(out.dtype)))
+
+
 @dataclass
 class LossWeights:
     content: float = 0.1
@@ -221,6 +236,7 @@ class LossWeights:
     shift: float = 0.0
     hinge: float = 0.0
     texture: float = 0.0
+    laplacian: float = 0.0
 
 
 @dataclass
@@ -233,6 +249,7 @@ class LossTerms:
     range: Tensor
     hinge: Tensor
     texture: Tensor
+    laplacian: Tensor
 
 
 def compute_losses(
@@ -257,9 +274,10 @@ def compute_losses(
     if weights.texture > 0:
         layers = tuple(name for name in TEXTURE_TRAIN_LAYERS if name in out_feats)
         texture = texture_distance_per_image(out_feats, texture_targets(style_feats, layers)).mean()
+    lap = laplacian_loss(out.float(), content.float()) if weights.laplacian > 0 else c.new_zeros(())
     total = (weights.content * c + weights.style * s + weights.local * loc + weights.grid * grid
-             + weights.hinge * hinge + weights.texture * texture)
+             + weights.hinge * hinge + weights.texture * texture + weights.laplacian * lap)
     if weights.range > 0:
         total = total + weights.range * rng
     return LossTerms(total, c.detach(), s.detach(), loc.detach(), grid.detach(), rng.detach(), hinge.detach(),
-                     texture.detach())
+                     texture.detach(), lap.detach())

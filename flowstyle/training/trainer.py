@@ -111,7 +111,7 @@ class Trainer:
         self.optimizer = torch.optim.Adam(self.trainable_parameters(), lr=cfg.lr)
         self.weights = LossWeights(
             cfg.content_weight, cfg.style_weight, cfg.local_weight, cfg.grid_weight, cfg.range_weight, cfg.shift_weight,
-            cfg.hinge_weight, cfg.texture_weight,
+            cfg.hinge_weight, cfg.texture_weight, cfg.laplacian_weight,
         )
         self.step = 0
         self.elapsed = 0.0
@@ -322,7 +322,7 @@ class Trainer:
         return {
             "loss": total.item(), "content": terms.content.item(), "style": terms.style.item(),
             "local": terms.local.item(), "grid": terms.grid.item(), "range": terms.range.item(),
-            "shift": shift.item(), "hinge": terms.hinge.item(), "texture": terms.texture.item(), "distill": distill.item(), "grad_norm": float(grad_norm), "lr": lr,
+            "shift": shift.item(), "hinge": terms.hinge.item(), "texture": terms.texture.item(), "laplacian": terms.laplacian.item(), "distill": distill.item(), "grad_norm": float(grad_norm), "lr": lr,
         }
 
     # ---------------------------------------------------------------- loop
@@ -439,7 +439,7 @@ class Trainer:
 class _CsvLog:
     """Appends one row per logged step; keeps an existing file's columns when resuming."""
 
-    FIELDS = ("step", "seconds", "loss", "content", "style", "local", "grid", "range", "shift", "hinge", "texture", "distill", "grad_norm", "lr", "images_per_s")
+    FIELDS = ("step", "seconds", "loss", "content", "style", "local", "grid", "range", "shift", "hinge", "texture", "laplacian", "distill", "grad_norm", "lr", "images_per_s")
 
     def __init__(self, path: Path, after: int = 0) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,7 @@
 import torch
 
 from flowstyle.training.losses import (
+    laplacian_loss,
     LossWeights, attention_target, compute_losses, grid_energy, grid_loss, style_loss, style_stats,
 )
 from flowstyle.training.vgg import load_vgg
@@ -107,3 +108,15 @@ def test_compute_losses_adds_the_hinge_only_when_weighted():
     hinged = compute_losses(vgg, away, content, style, LossWeights(hinge=2.0))
     assert plain.hinge.item() == 0.0 and hinged.hinge.item() > 0
     assert torch.allclose(hinged.total, plain.total + 2.0 * hinged.hinge)
+
+
+def test_laplacian_term_keeps_shapes_not_colours_or_fine_marks():
+    torch.manual_seed(0)
+    photo = torch.rand(1, 3, 32, 32).clamp(0.2, 0.8)
+    assert laplacian_loss(photo, photo) == 0
+    # a uniform change of colour has no Laplacian: free
+    assert laplacian_loss(photo + 0.1, photo) < 1e-10
+    # marks finer than the pooling average out; the photo's shapes dissolved cost far more
+    fine = photo + 0.1 * torch.tensor([[1.0, -1.0], [-1.0, 1.0]]).repeat(16, 16)
+    flat = photo.mean(dim=(2, 3), keepdim=True).expand_as(photo)
+    assert laplacian_loss(fine, photo) < 1e-10 < laplacian_loss(flat, photo)

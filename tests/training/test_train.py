@@ -153,11 +153,12 @@ def test_torchrun_two_processes_keep_weights_identical(folders, tmp_path):
     assert proc.stdout.count("model.safetensors") == 1
 
 
-def test_range_and_shift_losses_are_trained_and_logged(folders, tmp_path):
-    trainer = Trainer(_cfg(folders, tmp_path / "run", iters=3, range_weight=10.0, shift_weight=10.0), progress=False)
+def test_range_shift_and_laplacian_losses_are_trained_and_logged(folders, tmp_path):
+    cfg = _cfg(folders, tmp_path / "run", iters=3, range_weight=10.0, shift_weight=10.0, laplacian_weight=1.0)
+    trainer = Trainer(cfg, progress=False)
     trainer.run()
     rows = list(csv.DictReader((tmp_path / "run" / "log.csv").open()))
-    assert float(rows[-1]["shift"]) > 0 and float(rows[-1]["range"]) >= 0
+    assert float(rows[-1]["shift"]) > 0 and float(rows[-1]["range"]) >= 0 and float(rows[-1]["laplacian"]) > 0
     # the shifted copies are cropped by 4 px: still a multiple of the squeeze
     content = torch.rand(2, 3, 32, 32)
     c, s, dy, dx = trainer._shift_pairs(content, torch.rand(2, 3, 32, 32))
