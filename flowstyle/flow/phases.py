@@ -63,6 +63,22 @@ def phase_plan(phases: int, n_block: int, deep_phases: int = 1) -> tuple[PhaseLe
     return (PhaseLevel(0, n_block, shifts),)
 
 
+def blocks_cost(start: int, stop: int) -> float:
+    """One pass of blocks start..stop-1 in units of the first block's pass: each block costs 1/4
+    of the one above it (the same width on a quarter of the positions)."""
+    return sum(0.25**b for b in range(start, stop))
+
+
+def plan_cost(plan: tuple[PhaseLevel, ...]) -> tuple[int, float]:
+    """(passes blended, the plan's flow cost one way in `blocks_cost` units): each level runs once
+    per shift, for each call of the level above."""
+    calls, cost = 1, 0.0
+    for level in plan:
+        calls *= len(level.shifts)
+        cost += calls * blocks_cost(level.start, level.stop)
+    return calls, cost
+
+
 def single_phase(plan: tuple[PhaseLevel, ...]) -> bool:
     """Whether the plan is one unshifted pass: its one transfer's latent decodes to the result."""
     return all(level.shifts == ((0, 0),) for level in plan)

@@ -37,7 +37,7 @@ from ..flow.precision import PRECISIONS, resolve_precision
 from ..operators import TransferSpec, transfer
 from .options import StylizeOptions
 from .refine import MAX_REFINE_PIXELS, PASSES_PER_STEP, Targets, refine, refine_passes
-from ..flow.phases import average_over_phases, phase_plan, single_phase
+from ..flow.phases import average_over_phases, blocks_cost, phase_plan, plan_cost, single_phase
 from .regions import latent_regions, pad_regions, region_weights
 
 # The flow runs in bands, so memory is set by the whole-image tensors (image, padded image,
@@ -369,18 +369,12 @@ class _Steps:
         # refinement's cost besides its steps: the final decoding, and the result's encoding
         # unless the transfer's own latent is refined
         self.refine_extra = refine_passes(1, not refines_transfer) - PASSES_PER_STEP
-        self.n_styles, self.whole = n_styles, self._blocks(0, n_block)
-        calls, flow = 1, 0.0
-        for level in plan:  # each level runs once per shift, for each call of the level above
-            calls *= len(level.shifts)
-            flow += 2 * calls * self._blocks(level.start, level.stop)
+        self.n_styles, self.whole = n_styles, blocks_cost(0, n_block)
+        calls, one_way = plan_cost(plan)
+        flow = 2 * one_way  # encoded and decoded
         self.passes, self.pass_index, self.done_units = calls, 0, 0.0
         refining = refine_passes(refine_steps, not refines_transfer) * self.whole
         self.total = n_styles * self.whole + flow + calls * self.TRANSFER + refining + 0.1 * self.whole
-
-    @staticmethod
-    def _blocks(start: int, stop: int) -> float:
-        return sum(0.25**b for b in range(start, stop))
 
     def _tell(self, text: str, units: float) -> None:
         self.progress(min(self.done_units / self.total, 1.0), text)
@@ -397,9 +391,9 @@ class _Steps:
     def flow(self, direction: str, start: int, stop: int) -> None:
         if self.progress is not None:
             if direction == "encode":
-                self._tell(f"Reading the photo{self._of(self.pass_index + 1)}", self._blocks(start, stop))
+                self._tell(f"Reading the photo{self._of(self.pass_index + 1)}", blocks_cost(start, stop))
             else:
-                self._tell(f"Painting the picture{self._of(self.pass_index)}", self._blocks(start, stop))
+                self._tell(f"Painting the picture{self._of(self.pass_index)}", blocks_cost(start, stop))
 
     def transfer(self) -> None:
         if self.progress is not None:

@@ -393,7 +393,7 @@ def _passes(stylizer, n_styles: int, options: StylizeOptions) -> tuple[int, floa
     """(shifted passes blended, the call's cost in whole flow passes: a deeper block costs 1/4 of
     the one above it, the same width on a quarter of the positions; refinement adds about 3 a
     step, and the result's encoding and decoding, as the pipeline's progress counts them)."""
-    from ..flow.phases import phase_plan, single_phase
+    from ..flow.phases import blocks_cost, phase_plan, plan_cost, single_phase
     from ..pipeline.refine import refine_passes
 
     model = getattr(stylizer, "model", None)  # a real Stylizer; test stand-ins lack it
@@ -402,13 +402,9 @@ def _passes(stylizer, n_styles: int, options: StylizeOptions) -> tuple[int, floa
         return calls, calls + refine_passes(options.refine, calls > 1)
     recipe = stylizer.options_for(n_styles, options).recipe
     n_block = model.config.n_block
-    whole = sum(0.25**b for b in range(n_block))
     plan = phase_plan(recipe.phases, n_block, recipe.deep_phases)
-    calls, cost = 1, 0.0
-    for level in plan:
-        calls *= len(level.shifts)
-        cost += calls * sum(0.25**b for b in range(level.start, level.stop))
-    return calls, cost / whole + refine_passes(options.refine, not single_phase(plan))
+    calls, cost = plan_cost(plan)
+    return calls, cost / blocks_cost(0, n_block) + refine_passes(options.refine, not single_phase(plan))
 
 
 def _work_size(stylizer, n_styles: int, options: StylizeOptions) -> int:
