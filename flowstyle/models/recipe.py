@@ -1,4 +1,5 @@
-"""Recipe: how a model is best run, its tuning (phases, grid filter, gain, anchor, key sampling).
+"""Recipe: how a model is best run, its tuning (phases, grid filter, gain, anchor, key sampling,
+detail lift).
 
 Each weights file carries one (models/defaults.py), chosen when the model was made (docs/grid.md,
 docs/generalisation.md); experts may override fields of it per call (`StylizeOptions.recipe`,
@@ -17,6 +18,7 @@ from typing import Any, Union
 from ..errors import FlowstyleError
 from ..fields import option
 from ..flow.phases import phase_plan
+from ..image.detail import MAX_DETAIL
 from ..image.lattice import MAX_GRID_FILTER, checked_grid_filter
 from ..operators import (
     ANCHOR_STATS, DECORATOR_BALANCE, MAX_ANCHOR_NEAR, Anchor, checked_anchor, checked_anchor_near, checked_anchor_stats,
@@ -41,6 +43,7 @@ class Recipe:
     max_keys: int | None = option(None, "AdaAttN / patch: sample at most this many style positions (none: all)", type=int)
     seed: int = option(0, "seed of that sampling", type=int)
     balance: float = option(DECORATOR_BALANCE, "patch: how evenly the style's patches are shared out over the photo, 0 (each spot's best match; steadier video) .. 1 (every patch about equally)", type=float)
+    detail: float = option(0.0, f"lift of the output's fine detail towards the style's contrast, at most this many times its own, 0 (off) .. {MAX_DETAIL:g} (image/detail.py)", type=float)
 
     def __post_init__(self) -> None:
         _whole("phases", self.phases)
@@ -64,6 +67,10 @@ class Recipe:
         if not 0.0 <= balance <= 1.0:
             raise FlowstyleError(f"balance must be between 0 and 1, got {self.balance!r}")
         object.__setattr__(self, "balance", balance)
+        detail = _number("detail", self.detail)
+        if not 0.0 <= detail <= MAX_DETAIL:
+            raise FlowstyleError(f"detail must be between 0 and {MAX_DETAIL:g}, got {self.detail!r}")
+        object.__setattr__(self, "detail", detail)
 
     @property
     def anchoring(self) -> Anchor:
@@ -90,6 +97,8 @@ class Recipe:
             parts.append(f"at most {self.max_keys} keys (seed {self.seed})")
         if self.balance != DECORATOR_BALANCE:
             parts.append(f"patches shared out {self.balance:g}")
+        if self.detail:
+            parts.append(f"detail lift up to {self.detail:g}")
         return ", ".join(parts)
 
     def check_for(self, n_block: int) -> Recipe:

@@ -14,7 +14,6 @@ the operators see, padded and shifted exactly as the content is.
 
 from __future__ import annotations
 
-import math
 import os
 from typing import Union
 
@@ -25,6 +24,7 @@ from torch import Tensor
 from torch.nn import functional as F
 
 from ..errors import FlowstyleError
+from ..image.filters import gaussian_blur
 from ..image.io import open_image
 from ..image.transforms import pad as pad_image
 from ..image.transforms import pad_to_multiple
@@ -86,20 +86,9 @@ def region_weights(mask: MaskLike, n_styles: int, height: int, width: int, feath
     if weights.shape[-2:] != (height, width):
         weights = F.interpolate(weights, size=(height, width), mode="bilinear", antialias=True, align_corners=False)
     if feather > 0:
-        weights = _gaussian_blur(weights, feather)
+        weights = gaussian_blur(weights, feather)
     weights = torch.where(weights < MIN_WEIGHT, torch.zeros_like(weights), weights.clamp_min(0))
     return weights / weights.sum(1, keepdim=True)
-
-
-def _gaussian_blur(x: Tensor, sigma: float) -> Tensor:
-    radius = max(1, math.ceil(3 * sigma))
-    t = torch.arange(-radius, radius + 1, dtype=x.dtype)
-    kernel = torch.exp(-0.5 * (t / sigma) ** 2)
-    kernel = kernel / kernel.sum()
-    c = x.shape[1]
-    x = pad_image(x, radius, radius, radius, radius, "reflect")
-    x = F.conv2d(x, kernel.view(1, 1, 1, -1).repeat(c, 1, 1, 1), groups=c)
-    return F.conv2d(x, kernel.view(1, 1, -1, 1).repeat(c, 1, 1, 1), groups=c)
 
 
 def pad_regions(weights: Tensor, pad: int, multiple: int) -> Tensor:
