@@ -1,6 +1,6 @@
 #!/bin/sh
 # The small validation choice sets the reports name (data/choice-art, data/choice-refine, data/choice-paint,
-# data/choice-painted, data/choice-wide), as links into the validation splits built by `make corpus`: photos from pval, art
+# data/choice-painted, data/choice-wide, data/choice-hard, data/choice-tail), as links into the validation splits built by `make corpus`: photos from pval, art
 # from pval and xval.
 set -e
 mk() { mkdir -p "data/$1/content" "data/$1/style"; }
@@ -39,4 +39,9 @@ mk choice-hard  # the wide set's photos x its line-drawn scene, where every mode
 links choice-hard content pval/content gradio__media_assets-images-cheetah1.png lxqt__Butterfly-Kenneth-Wimer.jpg lxqt__appleflower.jpg \
   lxqt__beam.jpg lxqt__butterfly.jpg lxqt__cloud.jpg lxqt__drop.jpg lxqt__flowers.jpg
 links choice-hard style pval/style wesnoth-httt__httt_story2.jpg
-echo "data/choice-art, data/choice-refine, data/choice-paint, data/choice-painted, data/choice-wide, data/choice-hard"
+mk choice-tail  # the pairs of the whole validation split that end below 0 on style for some model (reports/pval-all/)
+links choice-tail content pval/content gradio__media_assets-images-cheetah1.png lxqt__Butterfly-Kenneth-Wimer.jpg \
+  lxqt__after-the-rain.jpg lxqt__beam.jpg lxqt__butterfly.jpg ultralytics__zidane.jpg
+links choice-tail style pval/style wesnoth-httt__httt_story1.jpg wesnoth-httt__httt_story2.jpg wesnoth-httt__httt_story6.jpg \
+  freeorion__species-trenchers.png freeorion__species-ugmors.png
+echo "data/choice-art, data/choice-refine, data/choice-paint, data/choice-painted, data/choice-wide, data/choice-hard, data/choice-tail"

@@ -37,6 +37,8 @@ size) and changes one constant of it per variant, so what a user would get is wh
     anchor=A   the recipe's anchor (AdaAttN models: the pull towards a global transfer)
     balance=B  the recipe's balance: how strongly the style's patches are shared out
                (patch.balanced_choice; 0: plain best matches)
+    detail=D   the recipe's detail lift: the output's fine detail scaled up towards the style's
+               contrast, by at most D extra (image/detail.py)
 
 A variant is a comma-separated list of these, e.g. `mix=1,work=320`; `base` changes nothing.
 
@@ -66,7 +68,7 @@ from research.probes import load_pairs, pair_parser, save_table
 CARRY_KNOBS = ("radius", "keep")
 OPERATOR_KNOBS = ("mix", "patch", "scale", "centre", "fine", "energy", "lift", "sharp", "hm", "spread", "candidates")
 SPREAD_ROUNDS = 3
-RECIPE_KNOBS = ("gain", "anchor", "balance")
+RECIPE_KNOBS = ("gain", "anchor", "balance", "detail")
 REFINE_KNOBS = ("lr",)
 OPTION_KNOBS = {"work": "work_size", "alpha": "alpha", "refine": "refine"}
 
