@@ -26,7 +26,8 @@ def combine(flow_model: str, attention_model: str, out: str, summary: str | None
         info = {"name": "combined-init", "flow_from": flow_model, "attention_from": attention_model}
         save_model(StyleModel(flow.flow, "adaattn", attention.adaattn), out, info=info)
         return
-    info = {"summary": summary, "training": flow.info.get("training"), "attention_from": attention.info.get("summary")}
+    record = {k: v for k, v in flow.info.items() if k not in ("name", "summary")}  # training, steps, machine
+    info = {**record, "summary": summary, "attention_from": attention.info.get("summary")}
     save_model(StyleModel(flow.flow, "adaattn", attention.adaattn), out, info=info, defaults=attention.defaults)
 
 

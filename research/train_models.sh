@@ -20,6 +20,8 @@
 #                         lifted the haze but lost the photo (SSIM 0.70 -> 0.60 on validation) and swung
 #   adaattn-patch-structure adaattn-patch with the Laplacian term (weight 100: about the content term's size), which
 #                         holds the photo's edges and shapes at a quarter resolution where relu4_1 let them go
+#   adaattn-1x16-patch-structure  the same for the shipped artflow-adaattn-1x16's flow (no anti-grid loss: its
+#                         grid is the 2 px one its lattice filter takes out)
 #   adaattn-module        AdaAttN's module alone (--freeze-flow) trained again for a flow trained through the patch
 #                         operator: INIT=the flow combined with artflow-adaattn's module (research.combine_init)
 #   adaattn, adaattn-grid AdaAttN from the AdaIN flow (the shipped artflow-adaattn: adaattn-grid, then
@@ -39,6 +41,7 @@ case "$1" in
   adaattn-patch)  $FS train $DATA $COMMON --method patch --init ${INIT:-artflow-adaattn} --lr 1e-4 --range-weight 20 --texture-weight 5 --shift-weight 200 --grid-weight 1 --crop 256 --resize 512 --batch 2 --out runs/adaattn-patch ;;
   adaattn-patch-content) $FS train $DATA $COMMON --method patch --init ${INIT:-artflow-adaattn} --lr 5e-5 --content-weight 0.3 --range-weight 20 --texture-weight 5 --shift-weight 200 --grid-weight 1 --crop 256 --resize 512 --batch 2 --out runs/adaattn-patch-content ;;
   adaattn-patch-structure) $FS train $DATA $COMMON --method patch --init ${INIT:-artflow-adaattn} --lr 1e-4 --range-weight 20 --texture-weight 5 --laplacian-weight 100 --shift-weight 200 --grid-weight 1 --crop 256 --resize 512 --batch 2 --out runs/adaattn-patch-structure ;;
+  adaattn-1x16-patch-structure) $FS train $DATA $COMMON --method patch --n-block 1 --n-flow 16 --init ${INIT:-artflow-adaattn-1x16} --lr 1e-4 --range-weight 20 --texture-weight 5 --laplacian-weight 100 --shift-weight 200 --crop 256 --resize 512 --batch 2 --out runs/adaattn-1x16-patch-structure ;;
   adaattn-module) $FS train $DATA $COMMON --method adaattn --init ${INIT:?INIT=a flow combined with a module: python -m research.combine_init FLOW artflow-adaattn OUT} --freeze-flow --lr 2e-4 --range-weight 20 --shift-weight 200 --grid-weight 1 --anchor 0.75 --out runs/adaattn-module ;;
   adain-noshift)  $FS train $DATA $COMMON --method adain --range-weight 20 --shift-weight 0 --out runs/adain-2x8-noshift ;;
   adain-grid)     $FS train $DATA $COMMON --method adain --init ${INIT:-runs/adain-2x8/model.safetensors} --lr 3e-4 --range-weight 20 --shift-weight 200 --grid-weight 1 --out runs/adain-grid ;;
