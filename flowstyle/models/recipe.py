@@ -43,7 +43,7 @@ class Recipe:
     max_keys: int | None = option(None, "AdaAttN / patch: sample at most this many style positions (none: all)", type=int)
     seed: int = option(0, "seed of that sampling", type=int)
     balance: float = option(DECORATOR_BALANCE, "patch: how evenly the style's patches are shared out over the photo, 0 (each spot's best match; steadier video) .. 1 (every patch about equally)", type=float)
-    detail: float = option(0.0, f"lift of the output's fine detail towards the style's contrast, at most this many times its own, 0 (off) .. {MAX_DETAIL:g} (image/detail.py)", type=float)
+    detail: float = option(0.0, f"crisper edges: the output's fine detail lifted towards the style's contrast by at most this many times its own, 0 (off) .. {MAX_DETAIL:g}", type=float)
 
     def __post_init__(self) -> None:
         _whole("phases", self.phases)
