@@ -4,8 +4,8 @@
 #   puts runs/RUN/model.safetensors's flow together with MODEL's AdaAttN module and inference
 #   defaults (python -m research.combine_init: what shipping it as MODEL would give) in
 #   runs/ck/RUN-STEP.safetensors, and scores its default path on each of SETS (default: paint
-#   painted wide tail, the data/choice-* sets of research/choice_sets.sh; paint, with real paintings,
-#   is the one that agreed with the test split) into runs/ck-eval/RUN-STEP-SET
+#   painted wide tail, the data/choice-* sets of research/choice_sets.sh; paint, with
+#   Starry Night among its styles, is the one that agreed with the test split) into runs/ck-eval/RUN-STEP-SET
 #   (python -m research.paint_knobs, 1 thread: about 4 minutes per 64 pairs).
 set -e
 [ $# -ge 3 ] || { sed -n 3p "$0" >&2; exit 2; }
