@@ -8,6 +8,10 @@ Gaussian blur at `DETAIL_SIGMA` px, about a stroke's edge at the output's scale)
 until its luminance contrast is the style's, by at most `strength` extra: out + g * detail, g =
 clamp(contrast(style) / contrast(out) - 1, 0, strength). Never down: a smooth style leaves a
 detailed photo as it is. With a mask each region takes its own style's lift.
+
+Off by default (`--recipe detail=D`): it clears most outputs that end hazier than the photo, but
+the band it lifts is mostly the photo's own detail, so painted styles lose some of their texture
+(reports/paint-knobs/detail/).
 """
 
 from __future__ import annotations
