@@ -32,9 +32,14 @@ def detail_band(image: Tensor) -> Tensor:
     return image - gaussian_blur(image, DETAIL_SIGMA)
 
 
+def band_contrast(band: Tensor) -> float:
+    """Standard deviation of a detail band's luminance: its contrast."""
+    return float(luminance(band).std())
+
+
 def detail_contrast(image: Tensor) -> float:
-    """Standard deviation of the luminance of the image's detail band."""
-    return float(luminance(detail_band(image)).std())
+    """The contrast of the image's detail band."""
+    return band_contrast(detail_band(image))
 
 
 def detail_gain(out_contrast: float, style_contrast: float, strength: float) -> float:
@@ -57,7 +62,7 @@ def match_detail(
     if strength <= 0.0:
         return image
     band = detail_band(image)
-    own = float(luminance(band).std())
+    own = band_contrast(band)
     gains = [detail_gain(own, detail_contrast(s), strength) for s in styles]
     if regions is None:
         gain = sum(w * g for w, g in zip(weights, gains))

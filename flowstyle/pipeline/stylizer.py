@@ -232,15 +232,28 @@ class Stylizer:
     def _stylize(
         self, content: ImageLike, styles: list[ImageLike], o: StylizeOptions, progress: Progress | None = None
     ) -> Tensor:
+        """The photo painted (`_paint`), then the recipe's detail lift, once, at the output's size."""
         x = resize_longest(load_tensor(content), o.size)
+        out = self._paint(x, styles, o, progress)
+        if not o.recipe.detail:
+            return out
+        side = max(x.shape[-2:])
+        painted_side = min(side, o.work_size) if o.work_size else side
+        # the styles were encoded at the painted size: in the output their marks are this much larger
+        style_side = round((o.style_size or painted_side) * side / painted_side)
+        scaled = [resize_longest(load_tensor(s), style_side).to(out) for s in styles]
+        regions = None if o.mask is None else region_weights(o.mask, len(styles), *out.shape[-2:], o.mask_feather)
+        weights = normalize_weights(o.style_weights, len(styles))
+        return match_detail(out, scaled, weights, o.recipe.detail, regions).clamp(0, 1)
+
+    def _paint(
+        self, x: Tensor, styles: list[ImageLike], o: StylizeOptions, progress: Progress | None = None
+    ) -> Tensor:
+        """The photo `x` (1, 3, H, W) painted: at the working size and carried to its own, or whole."""
         _check_size(x, self.multiple, "content image")
         if o.work_size and max(x.shape[-2:]) > o.work_size:
             small = resize_longest(x, o.work_size)
-            unlifted = o.replace(size=None, work_size=0, recipe=dataclasses.replace(o.recipe, detail=0.0))
-            painted = guided_upsample(self._stylize(small, styles, unlifted, progress), small, x)
-            # the styles' marks were painted at the small size: at the photo's they are this much larger
-            style_side = round((o.style_size or max(small.shape[-2:])) * max(x.shape[-2:]) / max(small.shape[-2:]))
-            return self._lift_detail(painted, styles, o, style_side).clamp(0, 1)
+            return guided_upsample(self._paint(small, styles, o.replace(size=None, work_size=0), progress), small, x)
         h, w = x.shape[-2:]
         if o.refine and h * w > MAX_REFINE_PIXELS:
             raise FlowstyleError(
@@ -253,10 +266,9 @@ class Stylizer:
         keep_latent = bool(o.refine) and single_phase(plan)
         step = _Steps(progress, len(styles), plan, self.model.config.n_block, o.refine, keep_latent)
         m, pad = self.multiple, o.pad
-        regions = padded_regions = None
+        padded_regions = None
         if o.mask is not None:  # before the styles are encoded: a bad mask fails early
-            regions = region_weights(o.mask, len(styles), h, w, o.mask_feather)
-            padded_regions = pad_regions(regions, pad, m)
+            padded_regions = pad_regions(region_weights(o.mask, len(styles), h, w, o.mask_feather), pad, m)
         content_rgb = None
         if o.preserve_color:  # luminance-only transfer, the content's chroma put back at the end
             content_rgb, x = x, grey(x)
@@ -304,23 +316,10 @@ class Stylizer:
             total = remove_lattice(total, base, m, recipe.grid_filter, diagonal_sigma=recipe.grid_filter_diagonal)
         del base
         out = total[..., pad : pad + h, pad : pad + w].clamp(0, 1).cpu()  # a normal tensor, not an inference one
-        out = self._lift_detail(out, styles, o, o.style_size or max(h, w), regions).clamp(0, 1)
         if content_rgb is not None:
             out = keep_luminance(out, content_rgb.cpu())
         step.done()
         return out
-
-    def _lift_detail(
-        self, out: Tensor, styles: list[ImageLike], o: StylizeOptions, style_side: int, regions: Tensor | None = None
-    ) -> Tensor:
-        """The recipe's detail lift (image/detail.py), the styles resized to `style_side` px: the
-        scale their marks have in `out`. Regions: the mask's weights at out's size, if any."""
-        if not o.recipe.detail:
-            return out
-        if o.mask is not None and regions is None:
-            regions = region_weights(o.mask, len(styles), *out.shape[-2:], o.mask_feather)
-        scaled = [resize_longest(load_tensor(s), style_side).to(out) for s in styles]
-        return match_detail(out, scaled, normalize_weights(o.style_weights, len(styles)), o.recipe.detail, regions)
 
     def _refine(
         self, image: Tensor, base: Tensor, styles: list[ImageLike], o: StylizeOptions, size: tuple[int, int],
