@@ -1,7 +1,7 @@
 #!/bin/sh
 # The small validation choice sets the reports name (data/choice-art, data/choice-refine, data/choice-paint,
-# data/choice-painted, data/choice-wide, data/choice-hard, data/choice-tail), as links into the validation splits built by `make corpus`: photos from pval, art
-# from pval and xval.
+# data/choice-painted, data/choice-wide, data/choice-hard, data/choice-tail, data/choice-masters), as links into the validation splits built by `make corpus`: photos from pval, art
+# from pval and xval; data/choice-masters's paintings are the web studio's gallery (flowstyle/assets, never trained on).
 set -e
 mk() { mkdir -p "data/$1/content" "data/$1/style"; }
 # links SET KIND FROM FILE...: each FILE of the splits (under FROM; "" for paths that name their split) into SET's KIND
@@ -44,4 +44,9 @@ links choice-tail content pval/content gradio__media_assets-images-cheetah1.png 
   lxqt__after-the-rain.jpg lxqt__beam.jpg lxqt__butterfly.jpg ultralytics__zidane.jpg
 links choice-tail style pval/style wesnoth-httt__httt_story1.jpg wesnoth-httt__httt_story2.jpg wesnoth-httt__httt_story6.jpg \
   freeorion__species-trenchers.png freeorion__species-ugmors.png
-echo "data/choice-art, data/choice-refine, data/choice-paint, data/choice-painted, data/choice-wide, data/choice-hard, data/choice-tail"
+mk choice-masters  # 8 x 9: the painted set's photos x old-master and modern paintings (WebMuseum copies, flowstyle/assets/LICENSES.md)
+links choice-masters content pval/content gradio__media_assets-images-cheetah.png gradio__media_assets-images-lion.png \
+  gradio__media_assets-images-tower.jpg lxqt__Valendas.jpg lxqt__after-the-rain.jpg lxqt__fog.jpg ultralytics__bus.jpg ultralytics__zidane.jpg
+for f in arcimboldo-spring bruegel-harvesters cassatt-summertime great-wave hiroshige-snow kandinsky-composition-8 mona-lisa \
+  renoir-moulin van-gogh-auvers; do ln -sf "../../../flowstyle/assets/$f.jpg" "data/choice-masters/style/$f.jpg"; done
+echo "data/choice-art, data/choice-refine, data/choice-paint, data/choice-painted, data/choice-wide, data/choice-hard, data/choice-tail, data/choice-masters"
