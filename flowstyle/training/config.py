@@ -47,6 +47,7 @@ class TrainConfig:
     distill_weight: float = option(0.0, "weight of the pull of the output towards the initial model's (--init, frozen) all-phase average on the same pair: its grid-free default path, learnt by the one-pass path", type=float)
     phases: int = option(1, "train through the path that averages the deepest block over this many of its squeeze phases (1, 2 or 4; flow/phases.py deepest_block_plan): the grid losses then see what that path leaves", type=int)
     freeze_flow: bool = option(False, "train only the operator's own module (AdaAttN's attention) on the --init model's flow, which stays as it is: a module for a flow trained through another operator")
+    attention_every: int = option(0, "every N-th step goes through AdaAttN (the --init model's module, trained too) instead of --method (0: never): a flow trained on through another operator keeps decoding the attention's latents", type=int)
     anchor: float = option(0.0, "AdaAttN: train with the output moved this far (0..1) towards AdaIN's global moments, as stylize --anchor", type=float)
     anchor_stats: str = option("mean-std", "what that anchor matches: channel mean/std, or mean and covariance (its maps held constant for the gradient)", choices=ANCHOR_STATS, type=str)
     near_pairs: float = option(0.0, "share (0..1) of each batch whose style is one of the training styles nearest to its content (by the style loss): pairs already close to their style, where the output should barely move", type=float)
@@ -88,6 +89,10 @@ class TrainConfig:
             raise FlowstyleError(f"phases must be 1, 2 or 4, got {self.phases}")
         if self.freeze_flow and (self.method != "adaattn" or not self.init):
             raise FlowstyleError("freeze_flow trains only AdaAttN's module: it needs --method adaattn and --init (the flow to keep)")
+        if self.attention_every < 0:
+            raise FlowstyleError(f"attention_every must be >= 0, got {self.attention_every}")
+        if self.attention_every and (self.method == "adaattn" or not self.init):
+            raise FlowstyleError("attention_every mixes AdaAttN steps into another --method's run: it needs --init (a model with an AdaAttN module)")
         if self.distill_weight > 0 and not self.init:
             raise FlowstyleError("distill_weight needs --init: the teacher is the initial model")
         checked_anchor(self.anchor)

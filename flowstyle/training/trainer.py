@@ -70,7 +70,10 @@ def _build_model(cfg: TrainConfig) -> StyleModel:
         base = load_model(cfg.init)
         cfg.flow = base.config  # the architecture is the initial model's
         cfg.check_crop()
-        return StyleModel(base.flow, cfg.method, base.adaattn if cfg.method == "adaattn" else None)
+        if cfg.attention_every and base.adaattn is None:
+            raise FlowstyleError(f"--attention-every: {cfg.init} has no AdaAttN module")
+        keep = cfg.method == "adaattn" or cfg.attention_every > 0
+        return StyleModel(base.flow, cfg.method, base.adaattn if keep else None)
     return StyleModel(ArtFlow(cfg.flow, seed=cfg.seed), cfg.method)
 
 
@@ -198,12 +201,19 @@ class Trainer:
         flow = model.flow
         z_s = flow.encode(style)
 
+        method = self.method_at_step()
+
         def at_latent(z_c: torch.Tensor, shift: tuple[int, int]) -> torch.Tensor:
-            return apply_operator(self.cfg.method, z_c, z_s, model.adaattn, anchor=self.cfg.anchoring)
+            return apply_operator(method, z_c, z_s, model.adaattn, anchor=self.cfg.anchoring)
 
         if plan is None:
             return flow.decode(at_latent(flow.encode(content), (0, 0)))
         return average_over_phases(content, plan, flow.encode_blocks, flow.decode_blocks, at_latent, LATENT_PAD_MODE)
+
+    def method_at_step(self) -> str:
+        """The operator this step trains through: --method, or AdaAttN every attention_every-th step."""
+        every = self.cfg.attention_every
+        return "adaattn" if every and self.step % every == every - 1 else self.cfg.method
 
     def _sync_gradients(self) -> None:
         if self.dist.world < 2:

@@ -43,3 +43,16 @@ def test_an_init_has_plain_defaults(tmp_path):
     combine(str(PINNED / "tiny-adain.safetensors"), _attention_model_with_defaults(tmp_path), str(out))
     init = load_model(out)
     assert init.method == "adaattn" and init.defaults.recipe.grid_filter == 0.0
+
+
+def test_a_retrained_module_ships_with_the_shipped_models_defaults(tmp_path):
+    """A module trained again for a new flow comes with the trainer's plain defaults; --defaults
+    puts the shipped model's recipe and method back."""
+    trained = str(PINNED / "tiny-adaattn.safetensors")
+    shipped_file = _attention_model_with_defaults(tmp_path)
+    out = tmp_path / "shipped.safetensors"
+    combine(trained, trained, str(out), summary="flow and module trained again", defaults_model=shipped_file)
+    result, source = load_model(out), load_model(trained)
+    assert _same_tensors(result.flow, source.flow) and _same_tensors(result.adaattn, source.adaattn)
+    assert result.defaults == load_model(shipped_file).defaults
+    assert result.defaults != source.defaults

@@ -114,6 +114,33 @@ def test_freeze_flow_trains_only_the_attention(folders, tmp_path):
         _cfg(folders, tmp_path / "r", method="adaattn", freeze_flow=True)  # no flow to keep
 
 
+def test_attention_steps_mixed_into_a_patch_run_train_the_module_and_keep_it(folders, tmp_path):
+    """--attention-every 2: steps 1, 3, ... go through AdaAttN (its module learns), the others
+    through the patch operator (the module gets no gradient); the exported patch model keeps
+    the module for --method adaattn."""
+    adain_path = train(_cfg(folders, tmp_path / "adain", iters=2), progress=False)
+    attn_path = train(_cfg(folders, tmp_path / "attn", iters=1, method="adaattn", init=str(adain_path)), progress=False)
+    trainer = Trainer(_cfg(folders, tmp_path / "mixed", iters=2, method="patch", init=str(attn_path), attention_every=2), progress=False)
+    start = {k: v.clone() for k, v in trainer.model.adaattn.state_dict().items()}
+    assert [trainer.method_at_step() for trainer.step in range(4)] == ["patch", "adaattn", "patch", "adaattn"]
+    trainer.step = 0
+    content = torch.stack([trainer.content.sample(i, 0) for i in range(2)])
+    style = torch.stack([trainer.style.sample(i, 0) for i in range(2)])
+    trainer.train_step(content, style)  # a patch step
+    assert all(p.grad is None for p in trainer.model.adaattn.parameters())
+    assert all(torch.equal(v, start[k]) for k, v in trainer.model.adaattn.state_dict().items())
+    trainer.step = 1
+    trainer.train_step(content, style)  # an attention step
+    assert any(not torch.equal(v, start[k]) for k, v in trainer.model.adaattn.state_dict().items())
+    trainer.save()
+    exported = load_model(tmp_path / "mixed" / "model.safetensors")
+    assert exported.method == "patch" and exported.adaattn is not None
+    with pytest.raises(FlowstyleError, match="attention_every"):
+        _cfg(folders, tmp_path / "r", method="patch", attention_every=2)  # no module to start from
+    with pytest.raises(FlowstyleError, match="no AdaAttN module"):
+        Trainer(_cfg(folders, tmp_path / "r", method="patch", init=str(adain_path), attention_every=2), progress=False)
+
+
 def test_bad_data_folders(folders, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
