@@ -25,8 +25,9 @@
 #   adaattn-module        AdaAttN's module alone (--freeze-flow) trained again for a flow trained through the patch
 #                         operator: INIT=the flow combined with artflow-adaattn's module (research.combine_init)
 #   adaattn-1x16-patch-attention  adaattn-1x16-patch-structure's flow (research/campaign/) with the shipped
-#                         module (INIT: a model that has its own, e.g. this run's committed weights), every other step through AdaAttN (--attention-every 2): its flow had learnt to
-#                         decode the patch operator's latents and no longer decoded the attention's
+#                         module (INIT: a model that has its own, e.g. this run's committed weights), every
+#                         other step through AdaAttN (--attention-every 2): that flow had learnt to decode the
+#                         patch operator's latents and no longer decoded the attention's
 #   adaattn-1x16-module   the same for artflow-adaattn-1x16's module (its own training's settings: anchor 0.75,
 #                         no anti-grid loss)
 #   adaattn, adaattn-grid AdaAttN from the AdaIN flow (the shipped artflow-adaattn: adaattn-grid, then
@@ -49,7 +50,7 @@ case "$1" in
   adaattn-1x16-patch-structure) $FS train $DATA $COMMON --method patch --n-block 1 --n-flow 16 --init ${INIT:-artflow-adaattn-1x16} --lr 1e-4 --range-weight 20 --texture-weight 5 --laplacian-weight 100 --shift-weight 200 --crop 256 --resize 512 --batch 2 --out runs/adaattn-1x16-patch-structure ;;
   adaattn-1x16-patch-attention) I=runs/adaattn-1x16-patch-attention-init.safetensors
                   [ -f $I ] || if [ -n "$INIT" ]; then cp "$INIT" $I; else .venv/bin/python -m research.combine_init research/campaign/adaattn-1x16-patch-structure/model.safetensors artflow-adaattn-1x16 $I; fi
-                  $FS train $DATA $COMMON --method patch --attention-every 2 --anchor 0.75 --n-block 1 --n-flow 16 --init runs/adaattn-1x16-patch-attention-init.safetensors --lr 1e-4 --range-weight 20 --texture-weight 5 --laplacian-weight 100 --shift-weight 200 --crop 256 --resize 512 --batch 2 --out runs/adaattn-1x16-patch-attention ;;
+                  $FS train $DATA $COMMON --method patch --attention-every 2 --anchor 0.75 --n-block 1 --n-flow 16 --init $I --lr 1e-4 --range-weight 20 --texture-weight 5 --laplacian-weight 100 --shift-weight 200 --crop 256 --resize 512 --batch 2 --out runs/adaattn-1x16-patch-attention ;;
   adaattn-1x16-module) $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --init ${INIT:?INIT=a flow combined with a module: python -m research.combine_init FLOW artflow-adaattn-1x16 OUT} --freeze-flow --lr 2e-4 --range-weight 20 --shift-weight 200 --anchor 0.75 --out runs/adaattn-1x16-module ;;
   adaattn-module) $FS train $DATA $COMMON --method adaattn --init ${INIT:?INIT=a flow combined with a module: python -m research.combine_init FLOW artflow-adaattn OUT} --freeze-flow --lr 2e-4 --range-weight 20 --shift-weight 200 --grid-weight 1 --anchor 0.75 --out runs/adaattn-module ;;
   adain-noshift)  $FS train $DATA $COMMON --method adain --range-weight 20 --shift-weight 0 --out runs/adain-2x8-noshift ;;
