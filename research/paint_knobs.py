@@ -15,6 +15,9 @@ size) and changes one constant of it per variant, so what a user would get is wh
     sharp=E    the same for each channel's detail (its deviation from the 3 x 3 local mean) only
     fine=W     a second, finer swap beside the operator's: W of the swapped latent is made of
                the style's unpooled patches (scale 1: blocks half as large), 1 - W of the usual ones
+    quilt=S    blocks placed every S pooled positions and blended with a tent window
+               (research/quilt_swap.py) instead of at every position and averaged; taper=T
+               raises the tent to the power T (sharper middles)
     spread=L   usage-balanced search (unpooled 3 x 3 patches): after each of SPREAD_ROUNDS
                searches, style patches chosen more often than their fair share (content
                positions / style patches) are handicapped by L * log(usage / share) and the
@@ -37,6 +40,8 @@ size) and changes one constant of it per variant, so what a user would get is wh
     anchor=A   the recipe's anchor (AdaAttN models: the pull towards a global transfer)
     balance=B  the recipe's balance: how strongly the style's patches are shared out
                (patch.balanced_choice; 0: plain best matches)
+    phases=P, deep_phases=D, grid_filter=W   the recipe's squeeze phases averaged, the deepest
+               block's phases, the lattice filter's width in px
     detail=D   the recipe's detail lift: the output's fine detail scaled up towards the style's
                contrast, by at most D extra (image/detail.py)
 
@@ -62,13 +67,15 @@ from flowstyle.pipeline import stylizer as stylizer_module
 from flowstyle.pipeline.stylizer import Stylizer
 from flowstyle.models import load_model
 from research.decorator_variants import quantile_match
+from research.quilt_swap import quilt_swap
 from research.pair_scores import Stylize, peer_variant, score_variants, variant_table
 from research.probes import load_pairs, pair_parser, save_table
 
 CARRY_KNOBS = ("radius", "keep")
-OPERATOR_KNOBS = ("mix", "patch", "scale", "centre", "fine", "energy", "lift", "sharp", "hm", "spread", "candidates")
+OPERATOR_KNOBS = ("mix", "patch", "scale", "centre", "fine", "energy", "lift", "sharp", "hm", "spread", "candidates", "quilt", "taper")
 SPREAD_ROUNDS = 3
-RECIPE_KNOBS = ("gain", "anchor", "balance", "detail")
+RECIPE_KNOBS = ("gain", "anchor", "balance", "detail", "phases", "deep_phases", "grid_filter")
+WHOLE_KNOBS = ("work", "refine", "phases", "deep_phases")
 REFINE_KNOBS = ("lr",)
 OPTION_KNOBS = {"work": "work_size", "alpha": "alpha", "refine": "refine"}
 
@@ -148,6 +155,9 @@ def knobs_set(knobs: dict[str, float]) -> Iterator[None]:
         query = quantile_match(z_c, z_s) if knobs.get("hm") else z_c
         if knobs.get("spread"):
             swapped = spread_swap(query, z_s, patch, knobs["spread"])
+        elif knobs.get("quilt"):
+            swapped = quilt_swap(query, z_s, patch, patch_module.decorator_scale(z_s, patch, scale), int(knobs["quilt"]),
+                                 balance, power=knobs.get("taper", 1.0))
         else:
             def swap(at_scale):
                 return patch_module.patch_swap(query, z_s, patch=patch, max_patches=max_patches, seed=seed,
@@ -195,8 +205,8 @@ def main() -> None:
     stylizer = Stylizer(load_model(args.model))
 
     def variant(knobs: dict[str, float]) -> Stylize:
-        options = {OPTION_KNOBS[k]: (int(v) if k in ("work", "refine") else v) for k, v in knobs.items() if k in OPTION_KNOBS}
-        recipe = {k: v for k, v in knobs.items() if k in RECIPE_KNOBS}
+        options = {OPTION_KNOBS[k]: (int(v) if k in WHOLE_KNOBS else v) for k, v in knobs.items() if k in OPTION_KNOBS}
+        recipe = {k: (int(v) if k in WHOLE_KNOBS else v) for k, v in knobs.items() if k in RECIPE_KNOBS}
         if recipe:
             options["recipe"] = recipe
 
