@@ -1,9 +1,10 @@
-"""Prototype: the patch operator with blocks laid like a quilt (fewer, tapered overlaps).
+"""The patch operator with blocks laid like a quilt (fewer, tapered overlaps): tried, not kept.
 
 patch_swap places a block at every pooled position and averages the 9 overlapping blocks, which
 blurs the style's marks. Here blocks are placed every `step` pooled positions (step 2 with 3 x 3
 patches: neighbours overlap by one pooled cell) and blended with a tent window, so the middle of
-each block is one style patch.
+each block is one style patch. More dabs of paint, a patchier subject, no more texture and less
+SSIM (reports/paint-knobs/masters/README.md).
 """
 
 from __future__ import annotations
