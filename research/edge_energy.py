@@ -13,6 +13,7 @@ outlines put it well above 1), and the same for the style image, from the images
 from __future__ import annotations
 
 import argparse
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,12 @@ def edge_energy(image: Image.Image, size: tuple[int, int] | None = None) -> floa
     return float(sobel(np.asarray(grey, dtype=np.float64) / 255.0).mean())
 
 
+@lru_cache(maxsize=None)
+def _file_energy(path: Path, size: tuple[int, int]) -> float:
+    """A photo's or style's edge energy at an output's size: each is met once per pair."""
+    return edge_energy(Image.open(path), size)
+
+
 def _by_stem(folder: Path) -> dict[str, Path]:
     return {p.stem: p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png")}
 
@@ -41,10 +48,10 @@ def ratios(outputs: Path, contents: Path, styles: Path) -> dict[str, dict[str, l
         if content not in photos or style not in paintings:
             continue
         out = Image.open(path)
-        base = edge_energy(Image.open(photos[content]), out.size)
+        base = _file_energy(photos[content], out.size)
         row = found.setdefault(variant, {"output": [], "style": []})
         row["output"].append(edge_energy(out) / base)
-        row["style"].append(edge_energy(Image.open(paintings[style]), out.size) / base)
+        row["style"].append(_file_energy(paintings[style], out.size) / base)
     return found
 
 

@@ -43,14 +43,7 @@ def quilt_swap(z_c: Tensor, z_s: Tensor, patch: int = 3, scale: int = 2, step: i
         mode = "reflect" if min(hc, wc) > r else "replicate"
         query = F.pad(query, (r, r, r, r), mode=mode)
         query = F.unfold(query, patch, stride=step)[0]  # (C*k*k, ny*nx)
-        if match_dims is not None and match_dims < unit.shape[0]:
-            basis = P._principal_axes(unit, match_dims)
-            unit, query = basis.T @ unit, basis.T @ query
-        chunk = max(1, P.SCORE_BLOCK // unit.shape[1])
-        if balance > 0:
-            best = P.balanced_choice(query, unit, balance, chunk)
-        else:
-            best = torch.cat([(query[:, j : j + chunk].T @ unit).argmax(dim=1) for j in range(0, query.shape[1], chunk)])
+        best = P.best_matches(query, unit, match_dims, balance)
         k = patch * scale
         win = tent(k, power).reshape(1, k * k, 1).repeat(c, 1, 1).reshape(c * k * k, 1)
         chosen = raw[:, best] * win

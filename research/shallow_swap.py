@@ -42,14 +42,7 @@ def painter(flow, depth: int, work: int = WORK, scale: int = patch_module.DECORA
             h, w = small.shape[-2:]
             base = pad_to_multiple(small, PAD, m, "reflect")
             z_c, z_s = flow.encode_blocks(base, 0, depth), flow.encode_blocks(style, 0, depth)
-            if scale == patch_module.DECORATOR_SCALE:
-                z = style_decorator(z_c, z_s)
-            else:  # the operator's own steps with another block size
-                p = patch_module.DECORATOR_PATCH
-                swapped = patch_module.patch_swap(
-                    z_c, z_s, patch=p, match_dims=patch_module.DECORATOR_MATCH_DIMS,
-                    scale=patch_module.decorator_scale(z_s, p, scale), balance=patch_module.DECORATOR_BALANCE)
-                z = patch_module.DECORATOR_MIX * swapped + (1 - patch_module.DECORATOR_MIX) * z_c
+            z = style_decorator(z_c, z_s, scale=scale)
             out = flow.decode_blocks(z, 0, depth)
             out = remove_lattice(out, base, m, sigma, diagonal_sigma=diagonal)[..., PAD : PAD + h, PAD : PAD + w]
             out = out.clamp(0, 1)

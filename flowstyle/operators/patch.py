@@ -98,17 +98,7 @@ def patch_swap(
             mode = "reflect" if min(hc, wc) > r else "replicate"
             query = F.pad(query, (r, r, r, r), mode=mode)
         query = F.unfold(query, patch)[0]  # (C*k*k, h*w)
-        if match_dims is not None and match_dims < unit.shape[0]:
-            basis = _principal_axes(unit, match_dims)  # (C*k*k, d)
-            unit, query = basis.T @ unit, basis.T @ query
-        step = chunk or max(1, SCORE_BLOCK // unit.shape[1])
-        if balance > 0:
-            best = balanced_choice(query, unit, balance, step)
-        else:
-            best = torch.cat([
-                (query[:, j : j + step].T @ unit).argmax(dim=1) for j in range(0, query.shape[1], step)
-            ])
-        chosen = raw[:, best]  # (C*(k*scale)**2, hc*wc)
+        chosen = raw[:, best_matches(query, unit, match_dims, balance, chunk)]  # (C*(k*scale)**2, hc*wc)
         if fold == "centre" or patch == 1:  # each (coarse) cell takes its match's middle block whole
             k = patch * scale
             blocks = chosen.view(c, k, k, -1)[:, r * scale : (r + 1) * scale, r * scale : (r + 1) * scale]
@@ -122,6 +112,22 @@ def patch_swap(
             out = (total / count)[0, :, pad : pad + h, pad : pad + w]
         outs.append(out)
     return torch.stack(outs).to(z_c.dtype)
+
+
+def best_matches(
+    query: Tensor, unit: Tensor, match_dims: int | None, balance: float, chunk: int | None = None
+) -> Tensor:
+    """Each query column's style patch (a column index of `unit`): compared in `match_dims`
+    principal components of the style's unit patches (None: all values), shared out with
+    `balance` (`balanced_choice`; 0: each column's best match), `chunk` columns scored at a time
+    (None: as many as keep SCORE_BLOCK scores)."""
+    if match_dims is not None and match_dims < unit.shape[0]:
+        basis = _principal_axes(unit, match_dims)  # (C*k*k, d)
+        unit, query = basis.T @ unit, basis.T @ query
+    step = chunk or max(1, SCORE_BLOCK // unit.shape[1])
+    if balance > 0:
+        return balanced_choice(query, unit, balance, step)
+    return torch.cat([(query[:, j : j + step].T @ unit).argmax(dim=1) for j in range(0, query.shape[1], step)])
 
 
 BALANCE_TEMPERATURE = 0.02  # of the correlations: how close two matches count as equally good
@@ -190,9 +196,10 @@ def style_decorator(
     max_patches: int | None = None,
     seed: int = 0,
     balance: float = DECORATOR_BALANCE,
+    scale: int = DECORATOR_SCALE,
 ) -> Tensor:
     """The patch operator: the content rebuilt from the style's own latent patches
-    (`patch_swap`, matched at 1/DECORATOR_SCALE resolution, the style's patches shared out),
+    (`patch_swap`, matched at 1/`scale` resolution, the style's patches shared out),
     with a share of the photo's own latent, which carries the fine shading and edges that no
     patch of another image has.
 
@@ -203,7 +210,7 @@ def style_decorator(
     since both ends decode inside it (docs/generalisation.md)."""
     swapped = patch_swap(
         z_c, z_s, patch=patch, max_patches=max_patches, seed=seed, match_dims=DECORATOR_MATCH_DIMS,
-        scale=decorator_scale(z_s, patch), balance=balance,
+        scale=decorator_scale(z_s, patch, scale), balance=balance,
     )
     if mix >= 1.0:
         return swapped
