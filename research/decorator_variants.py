@@ -23,7 +23,9 @@ from torch.nn import functional as F
 
 from flowstyle.image.transforms import center_crop_to_multiple, pad_to_multiple
 from flowstyle.models import load_model
-from flowstyle.operators.patch import DECORATOR_BALANCE, DECORATOR_MATCH_DIMS, DECORATOR_MIX, decorator_scale, patch_swap
+from flowstyle.operators.patch import (
+    DECORATOR_BALANCE, DECORATOR_MARKS, DECORATOR_MATCH_DIMS, DECORATOR_MIX, decorator_scale, patch_swap,
+)
 from research.pair_scores import peer_variant, score_variants, variant_table
 from research.probes import load_pairs, pair_parser, save_table
 
@@ -48,7 +50,7 @@ class Variants:
 
     def swap(self, query, z_s, z_c=None, mix=DECORATOR_MIX, keys=None):
         swapped = patch_swap(query, z_s, match_dims=DECORATOR_MATCH_DIMS, max_patches=keys, scale=decorator_scale(z_s),
-                             balance=DECORATOR_BALANCE)
+                             balance=DECORATOR_BALANCE, marks=DECORATOR_MARKS)
         return swapped if mix >= 1 else mix * swapped + (1 - mix) * (query if z_c is None else z_c)
 
     def encode(self, x):

@@ -9,6 +9,8 @@ size) and changes one constant of it per variant, so what a user would get is wh
     scale=S    match on latents pooled S times, copy the style's full-resolution blocks (the
                operator's DECORATOR_SCALE unless given; the reports' `base` was measured at 1)
     centre=1   fold each chosen patch's middle only (sharp) instead of the mean of the overlaps
+    marks=S    the style latent's fine band below a blur of S positions taken whole from each
+               position's own match instead of averaged (`patch_swap(marks=)`; 0: all averaged)
     energy=E   each latent channel's deviation scaled up E of the way to the style's (never down):
                what averaging the overlapping patches and the photo's share take away
     lift=E     the same for the swapped style patches alone, before the photo's share is mixed in
@@ -72,7 +74,7 @@ from research.pair_scores import Stylize, peer_variant, score_variants, variant_
 from research.probes import load_pairs, pair_parser, save_table
 
 CARRY_KNOBS = ("radius", "keep")
-OPERATOR_KNOBS = ("mix", "patch", "scale", "centre", "fine", "energy", "lift", "sharp", "hm", "spread", "candidates", "quilt", "taper")
+OPERATOR_KNOBS = ("mix", "patch", "scale", "centre", "marks", "fine", "energy", "lift", "sharp", "hm", "spread", "candidates", "quilt", "taper")
 SPREAD_ROUNDS = 3
 RECIPE_KNOBS = ("gain", "anchor", "balance", "detail", "phases", "deep_phases", "grid_filter")
 WHOLE_KNOBS = ("work", "refine", "phases", "deep_phases")
@@ -96,7 +98,7 @@ def spread_swap(z_c, z_s, patch: int, strength: float, rounds: int = SPREAD_ROUN
     """`patch_swap` (mean fold, 64-component search) with usage-balanced matching (the `spread` knob)."""
     F = torch.nn.functional
     r = patch // 2
-    raw, unit = patch_module._style_patches(z_s.float(), patch, None, 0)
+    raw, _, unit = patch_module._style_patches(z_s.float(), patch, None, 0)
     query = patch_module.normalize(z_c.float())
     query = F.unfold(F.pad(query, (r, r, r, r), mode="reflect"), patch)[0]
     basis = patch_module._principal_axes(unit, patch_module.DECORATOR_MATCH_DIMS)
@@ -151,7 +153,7 @@ def knobs_set(knobs: dict[str, float]) -> Iterator[None]:
     fold = "centre" if knobs.get("centre") else "mean"
     radius = int(knobs.get("radius", guided.RADIUS))
 
-    def decorator(z_c, z_s, max_patches=None, seed=0, balance=patch_module.DECORATOR_BALANCE):
+    def decorator(z_c, z_s, max_patches=None, seed=0, balance=patch_module.DECORATOR_BALANCE, marks=patch_module.DECORATOR_MARKS):
         query = quantile_match(z_c, z_s) if knobs.get("hm") else z_c
         if knobs.get("spread"):
             swapped = spread_swap(query, z_s, patch, knobs["spread"])
@@ -162,7 +164,8 @@ def knobs_set(knobs: dict[str, float]) -> Iterator[None]:
             def swap(at_scale):
                 return patch_module.patch_swap(query, z_s, patch=patch, max_patches=max_patches, seed=seed,
                                                match_dims=patch_module.DECORATOR_MATCH_DIMS,
-                                               scale=patch_module.decorator_scale(z_s, patch, at_scale), fold=fold, balance=balance)
+                                               scale=patch_module.decorator_scale(z_s, patch, at_scale), fold=fold, balance=balance,
+                                               marks=knobs.get("marks", marks))
             swapped = swap(scale)
             if knobs.get("fine"):
                 swapped = (1 - knobs["fine"]) * swapped + knobs["fine"] * swap(1)

@@ -31,7 +31,7 @@ def quilt_swap(z_c: Tensor, z_s: Tensor, patch: int = 3, scale: int = 2, step: i
     hp, wp = -(-h // scale) * scale, -(-w // scale) * scale
     outs = []
     for i in range(b):
-        raw, unit = P._style_patches(z_s[i : i + 1].float(), patch, None, 0, scale)
+        raw, _, unit = P._style_patches(z_s[i : i + 1].float(), patch, None, 0, scale)
         content = z_c[i : i + 1].float()
         if (hp, wp) != (h, w):
             content = F.pad(content, (0, wp - w, 0, hp - h), mode="replicate")

@@ -30,6 +30,8 @@
 #                         patch operator's latents and no longer decoded the attention's
 #   adaattn-texture       artflow-adaattn trained on through its own attention with the texture and Laplacian
 #                         terms, 256 px crops: an attention that paints rather than recolours
+#   adaattn-texture-low   adaattn-texture's weights trained on with a quarter of the anchor in the loop
+#                         (the anchor the texture-trained attention paints best at)
 #   adaattn-1x16-module   the same for artflow-adaattn-1x16's module (its own training's settings: anchor 0.75,
 #                         no anti-grid loss)
 #   adaattn, adaattn-grid AdaAttN from the AdaIN flow (the shipped artflow-adaattn: adaattn-grid, then
@@ -54,6 +56,7 @@ case "$1" in
                   [ -f $I ] || if [ -n "$INIT" ]; then cp "$INIT" $I; else .venv/bin/python -m research.combine_init research/campaign/adaattn-1x16-patch-structure/model.safetensors artflow-adaattn-1x16 $I; fi
                   $FS train $DATA $COMMON --method patch --attention-every 2 --anchor 0.75 --n-block 1 --n-flow 16 --init $I --lr 1e-4 --range-weight 20 --texture-weight 5 --laplacian-weight 100 --shift-weight 200 --crop 256 --resize 512 --batch 2 --out runs/adaattn-1x16-patch-attention ;;
   adaattn-texture) $FS train $DATA $COMMON --method adaattn --init ${INIT:-artflow-adaattn} --lr 1e-4 --range-weight 20 --texture-weight 5 --laplacian-weight 100 --shift-weight 200 --grid-weight 1 --anchor 0.75 --crop 256 --resize 512 --batch 2 --out runs/adaattn-texture ;;
+  adaattn-texture-low) $FS train $DATA $COMMON --method adaattn --init ${INIT:-research/campaign/adaattn-texture/model.safetensors} --lr 1e-4 --range-weight 20 --texture-weight 5 --laplacian-weight 100 --shift-weight 200 --grid-weight 1 --anchor 0.25 --crop 256 --resize 512 --batch 2 --out runs/adaattn-texture-low ;;
   adaattn-1x16-module) $FS train $DATA $COMMON --method adaattn --n-block 1 --n-flow 16 --init ${INIT:?INIT=a flow combined with a module: python -m research.combine_init FLOW artflow-adaattn-1x16 OUT} --freeze-flow --lr 2e-4 --range-weight 20 --shift-weight 200 --anchor 0.75 --out runs/adaattn-1x16-module ;;
   adaattn-module) $FS train $DATA $COMMON --method adaattn --init ${INIT:?INIT=a flow combined with a module: python -m research.combine_init FLOW artflow-adaattn OUT} --freeze-flow --lr 2e-4 --range-weight 20 --shift-weight 200 --grid-weight 1 --anchor 0.75 --out runs/adaattn-module ;;
   adain-noshift)  $FS train $DATA $COMMON --method adain --range-weight 20 --shift-weight 0 --out runs/adain-2x8-noshift ;;

@@ -349,7 +349,9 @@ def test_near_fade_leaves_a_content_with_the_styles_statistics_alone(stats):
 # ----------------------------------------------------------------- patch decorator
 
 from flowstyle.operators import patch_swap, style_decorator  # noqa: E402
-from flowstyle.operators.patch import DECORATOR_BALANCE, DECORATOR_MATCH_DIMS, DECORATOR_SCALE, balanced_choice  # noqa: E402
+from flowstyle.operators.patch import (  # noqa: E402
+    DECORATOR_BALANCE, DECORATOR_MARKS, DECORATOR_MATCH_DIMS, DECORATOR_SCALE, balanced_choice,
+)
 
 
 def test_patch_swap_of_a_latent_with_itself_gives_it_back():
@@ -406,7 +408,8 @@ def test_patch_swap_is_the_same_in_any_chunks_and_checks_its_arguments(monkeypat
 
 def test_style_decorator_is_the_swap_with_a_share_of_the_content_and_a_registered_operator():
     z_c, z_s = _latents(6)
-    swapped = patch_swap(z_c, z_s, match_dims=DECORATOR_MATCH_DIMS, scale=DECORATOR_SCALE, balance=DECORATOR_BALANCE)
+    swapped = patch_swap(z_c, z_s, match_dims=DECORATOR_MATCH_DIMS, scale=DECORATOR_SCALE, balance=DECORATOR_BALANCE,
+                         marks=DECORATOR_MARKS)
     assert torch.equal(style_decorator(z_c, z_s, mix=1.0), swapped)
     assert torch.allclose(style_decorator(z_c, z_s, mix=0.8), 0.8 * swapped + 0.2 * z_c)
     assert torch.equal(style_decorator(z_c, z_s, mix=0.0), z_c)
@@ -414,7 +417,42 @@ def test_style_decorator_is_the_swap_with_a_share_of_the_content_and_a_registere
     # a style latent smaller than one enlarged patch is matched patch for patch
     small = z_s[..., : 3 * DECORATOR_SCALE - 1, : 3 * DECORATOR_SCALE - 1]
     assert torch.equal(style_decorator(z_c, small, mix=1.0),
-                       patch_swap(z_c, small, match_dims=DECORATOR_MATCH_DIMS, balance=DECORATOR_BALANCE))
+                       patch_swap(z_c, small, match_dims=DECORATOR_MATCH_DIMS, balance=DECORATOR_BALANCE,
+                                  marks=DECORATOR_MARKS))
+
+
+def _detail(z):
+    """Each channel's deviation from its 3 x 3 local mean: the marks a fold keeps or blurs."""
+    local = torch.nn.functional.avg_pool2d(torch.nn.functional.pad(z, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
+    return (z - local)[..., 1:-1, 1:-1].std()
+
+
+def test_patch_swap_with_marks_keeps_the_style_fine_detail_whole():
+    """The fine band comes from each position's own match: a grainy style keeps its grain (the
+    mean of 9 misaligned blocks keeps a third of it), a smooth style gets the plain mean fold."""
+    g = torch.Generator().manual_seed(21)
+    z = torch.randn(1, 6, 20, 16, generator=g)
+    out = patch_swap(z, z, patch=3, scale=2, marks=1.0)  # the two bands add back up
+    assert torch.allclose(out[..., 6:-6, 6:-6], z[..., 6:-6, 6:-6], atol=1e-5)
+    z_c, grainy = torch.randn(1, 6, 24, 24, generator=g), torch.randn(1, 6, 30, 30, generator=g)
+    averaged, marked = patch_swap(z_c, grainy, scale=2), patch_swap(z_c, grainy, scale=2, marks=1.0)
+    assert _detail(marked) > 2 * _detail(averaged)
+    assert 0.5 < _detail(marked) / _detail(grainy) < 1.2
+    smooth = torch.nn.functional.interpolate(torch.randn(1, 6, 4, 4, generator=g), size=(30, 30), mode="bicubic",
+                                             align_corners=True)
+    averaged, marked = patch_swap(z_c, smooth, scale=2), patch_swap(z_c, smooth, scale=2, marks=1.0)
+    assert (marked - averaged).abs().mean() < 0.05 * smooth.std()
+    assert torch.equal(patch_swap(z_c, grainy, fold="centre", marks=1.0), patch_swap(z_c, grainy, fold="centre"))
+    with pytest.raises(ValueError):
+        patch_swap(z_c, grainy, marks=-1.0)
+
+
+def test_the_recipe_marks_reach_the_patch_operator():
+    z_c, z_s = _latents(8)
+    averaged = transfer(TransferSpec("patch", marks=0.0), z_c, [z_s])
+    assert torch.equal(averaged, style_decorator(z_c, z_s, marks=0.0))
+    assert torch.equal(transfer(TransferSpec("patch"), z_c, [z_s]), style_decorator(z_c, z_s, marks=DECORATOR_MARKS))
+    assert not torch.equal(averaged, style_decorator(z_c, z_s))
 
 
 def _plain_choice(query, unit):

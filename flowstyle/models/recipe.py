@@ -21,7 +21,7 @@ from ..flow.phases import phase_plan
 from ..image.detail import MAX_DETAIL
 from ..image.lattice import MAX_GRID_FILTER, checked_grid_filter
 from ..operators import (
-    ANCHOR_STATS, DECORATOR_BALANCE, MAX_ANCHOR_NEAR, Anchor, checked_anchor, checked_anchor_near, checked_anchor_stats,
+    ANCHOR_STATS, DECORATOR_BALANCE, DECORATOR_MARKS, MAX_ANCHOR_NEAR, MAX_MARKS, Anchor, checked_anchor, checked_anchor_near, checked_anchor_stats,
 )
 
 MAX_GAIN = 3.0  # beyond this the extrapolated latent leaves the range the decoder was trained on
@@ -43,6 +43,7 @@ class Recipe:
     max_keys: int | None = option(None, "AdaAttN / patch: sample at most this many style positions (none: all)", type=int)
     seed: int = option(0, "seed of that sampling", type=int)
     balance: float = option(DECORATOR_BALANCE, "patch: how evenly the style's patches are shared out over the photo, 0 (each spot's best match; steadier video) .. 1 (every patch about equally)", type=float)
+    marks: float = option(DECORATOR_MARKS, f"patch: the style's brush marks kept crisp, taken whole from each spot's own match below a blur of this many latent positions, 0 (off: every overlapping patch averaged, softer) .. {MAX_MARKS:g}", type=float)
     detail: float = option(0.0, f"crisper edges: the output's fine detail lifted towards the style's contrast by at most this many times its own, 0 (off) .. {MAX_DETAIL:g}", type=float)
 
     def __post_init__(self) -> None:
@@ -67,6 +68,10 @@ class Recipe:
         if not 0.0 <= balance <= 1.0:
             raise FlowstyleError(f"balance must be between 0 and 1, got {self.balance!r}")
         object.__setattr__(self, "balance", balance)
+        marks = _number("marks", self.marks)
+        if not 0.0 <= marks <= MAX_MARKS:
+            raise FlowstyleError(f"marks must be between 0 and {MAX_MARKS:g}, got {self.marks!r}")
+        object.__setattr__(self, "marks", marks)
         detail = _number("detail", self.detail)
         if not 0.0 <= detail <= MAX_DETAIL:
             raise FlowstyleError(f"detail must be between 0 and {MAX_DETAIL:g}, got {self.detail!r}")
@@ -97,6 +102,8 @@ class Recipe:
             parts.append(f"at most {self.max_keys} keys (seed {self.seed})")
         if self.balance != DECORATOR_BALANCE:
             parts.append(f"patches shared out {self.balance:g}")
+        if self.marks != DECORATOR_MARKS:
+            parts.append(f"marks {self.marks:g}" if self.marks else "marks averaged")
         if self.detail:
             parts.append(f"detail lift up to {self.detail:g}")
         return ", ".join(parts)

@@ -20,7 +20,9 @@ from .adaattn import (
     latent_distance, near_fade,
 )
 from .adain import adain
-from .patch import DECORATOR_BALANCE, DECORATOR_MIX, DECORATOR_PATCH, PATCH_FOLDS, patch_swap, style_decorator
+from .patch import (
+    DECORATOR_BALANCE, DECORATOR_MARKS, DECORATOR_MIX, DECORATOR_PATCH, MAX_MARKS, PATCH_FOLDS, patch_swap, style_decorator,
+)
 from .registry import BLENDS, OPERATORS, TransferSpec, apply_operator, normalize_weights, regional_transfer, transfer
 from .stats import EPS, mean_std, normalize
 from .wct import TONE_WIDTH, tone_curve, wct
@@ -28,7 +30,7 @@ from .wct import TONE_WIDTH, tone_curve, wct
 __all__ = [
     "ANCHOR_STATS", "ATTENTION_CHUNK_BYTES", "MAX_ANCHOR_NEAR", "NO_ANCHOR", "UNFUSED_MAX_SCORES", "AdaAttN", "Anchor",
     "adaattn_naive", "anchor_moments", "attention_mean_var", "checked_anchor", "checked_anchor_near",
-    "checked_anchor_stats", "latent_distance", "near_fade", "adain", "DECORATOR_BALANCE", "DECORATOR_MIX", "DECORATOR_PATCH", "PATCH_FOLDS",
+    "checked_anchor_stats", "latent_distance", "near_fade", "adain", "DECORATOR_BALANCE", "DECORATOR_MARKS", "DECORATOR_MIX", "MAX_MARKS", "DECORATOR_PATCH", "PATCH_FOLDS",
     "patch_swap", "style_decorator", "BLENDS", "OPERATORS", "TransferSpec", "apply_operator", "normalize_weights",
     "regional_transfer", "transfer", "EPS", "mean_std", "normalize", "TONE_WIDTH", "tone_curve", "wct",
 ]

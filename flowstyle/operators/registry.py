@@ -12,7 +12,7 @@ from torch import Tensor
 
 from .adaattn import NO_ANCHOR, AdaAttN, Anchor, anchor_moments
 from .adain import adain
-from .patch import DECORATOR_BALANCE, style_decorator
+from .patch import DECORATOR_BALANCE, DECORATOR_MARKS, style_decorator
 from .wct import wct
 
 OPERATORS = ("adain", "wct", "adaattn", "patch")
@@ -29,6 +29,7 @@ def apply_operator(
     weight: Tensor | None = None,
     anchor: Anchor = NO_ANCHOR,
     balance: float = DECORATOR_BALANCE,
+    marks: float = DECORATOR_MARKS,
 ) -> Tensor:
     """T(z_c, z_s) for the operator named `method`.
 
@@ -37,6 +38,7 @@ def apply_operator(
     positions attend to this style is decided by the compositing in `transfer`).
     anchor (AdaAttN only): `anchor_moments` of the attention's output.
     balance (patch only): how strongly the style's patches are shared out (`balanced_choice`).
+    marks (patch only): the blur below which the style's marks come whole from each match.
     """
     if method == "adain":
         return adain(z_c, z_s, weight=weight)
@@ -47,7 +49,7 @@ def apply_operator(
             raise ValueError("method 'adaattn' needs a model with a trained AdaAttN module")
         return anchor_moments(adaattn(z_c, z_s, max_keys=max_keys, seed=seed), z_c, z_s, anchor, weight)
     if method == "patch":
-        return style_decorator(z_c, z_s, max_patches=max_keys, seed=seed, balance=balance)
+        return style_decorator(z_c, z_s, max_patches=max_keys, seed=seed, balance=balance, marks=marks)
     raise ValueError(f"unknown method {method!r}; choose from {', '.join(OPERATORS)}")
 
 
@@ -79,6 +81,7 @@ class TransferSpec:
     resolution, summing to 1 over styles at each position (`regional_transfer`).
     anchor: AdaAttN's pull towards the style's global latent moments (`anchor_moments`).
     balance: the patch operator's sharing out of the style's patches (`balanced_choice`).
+    marks: the patch operator's blur below which the style's marks are kept whole (`patch_swap`).
     """
 
     method: str
@@ -91,6 +94,7 @@ class TransferSpec:
     regions: Tensor | None = field(default=None, compare=False)
     anchor: Anchor = NO_ANCHOR
     balance: float = DECORATOR_BALANCE
+    marks: float = DECORATOR_MARKS
 
     def __post_init__(self) -> None:
         if self.alpha < 0.0:
@@ -100,7 +104,9 @@ class TransferSpec:
 
     def op(self, z_c: Tensor, z_s: Tensor, weight: Tensor | None = None) -> Tensor:
         """T(z_c, z_s) for this spec's operator (`apply_operator`)."""
-        return apply_operator(self.method, z_c, z_s, self.adaattn, self.max_keys, self.seed, weight, self.anchor, self.balance)
+        return apply_operator(
+            self.method, z_c, z_s, self.adaattn, self.max_keys, self.seed, weight, self.anchor, self.balance, self.marks
+        )
 
 
 def transfer(spec: TransferSpec, z_c: Tensor, z_styles: Sequence[Tensor]) -> Tensor:

@@ -283,7 +283,7 @@ class Stylizer:
 
         spec = TransferSpec(
             o.method, o.alpha * recipe.gain, o.style_weights, o.blend, self.model.adaattn, recipe.max_keys, recipe.seed,
-            anchor=recipe.anchoring, balance=recipe.balance,
+            anchor=recipe.anchoring, balance=recipe.balance, marks=recipe.marks,
         )
 
         transferred: list[Tensor] = []

@@ -142,6 +142,10 @@ def test_the_recipe_is_checked_wherever_it_is_set():
     with pytest.raises(FlowstyleError, match="balance must be between 0 and 1"):
         StylizeOptions(recipe=dict(balance=1.5))
     assert "patches shared out 0" in str(Recipe(balance=0)) and "shared out" not in str(Recipe())
+    for bad in (-1, 4.5, float("nan")):
+        with pytest.raises(FlowstyleError, match="marks must be"):
+            StylizeOptions(recipe=dict(marks=bad))
+    assert "marks averaged" in str(Recipe(marks=0)) and "marks" not in str(Recipe())
 
 
 def test_old_defaults_json_reads_into_the_recipe():
