@@ -9,9 +9,11 @@ until its luminance contrast is the style's, by at most `strength` extra: out + 
 clamp(contrast(style) / contrast(out) - 1, 0, strength). Never down: a smooth style leaves a
 detailed photo as it is. With a mask each region takes its own style's lift.
 
-Off by default (`--recipe detail=D`): it clears most outputs that end hazier than the photo, but
-the band it lifts is mostly the photo's own detail, so painted styles lose some of their texture
-(reports/paint-knobs/detail/).
+With the patch operator keeping the style's marks whole, the band it lifts carries them: the
+AdaAttN-trained models' recipes lift by up to 1 (reports/paint-knobs/marks/). On outputs without
+the style's marks (the attention's, the averaged fold's) it lifts mostly the photo's own detail
+and painted styles lose some of their texture (reports/paint-knobs/detail/), so a model's default
+lift applies to its default operator only (`StylizeOptions.for_model`).
 """
 
 from __future__ import annotations

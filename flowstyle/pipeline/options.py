@@ -111,7 +111,8 @@ class StylizeOptions:
     def for_model(self, model: StyleModel, n_styles: int) -> StylizeOptions:
         """These options with the model's choices filled in, checked against the model: the
         method and the working size (the model's unless given) and the whole recipe: the
-        model's, set to `quality` (`for_quality`), then the user's `recipe` over it."""
+        model's, set to `quality` (`for_quality`), without its detail lift when the method is not
+        the model's own, then the user's `recipe` over it."""
         defaults = model.defaults
         method = self.method or defaults.method or model.method
         work_size = resolved_work_size(self.work_size, defaults.work_size)
@@ -123,7 +124,12 @@ class StylizeOptions:
             normalize_weights(self.style_weights, n_styles)
         except ValueError as exc:
             raise FlowstyleError(str(exc)) from None
-        recipe = for_quality(defaults.recipe, self.quality, model.config.all_phases).merged(self.recipe)
+        recipe = for_quality(defaults.recipe, self.quality, model.config.all_phases)
+        if method != (defaults.method or model.method) and recipe.detail:
+            # the model's detail lift was chosen for its default operator, whose patches carry the
+            # style's marks; another operator's output would have mostly the photo's detail lifted
+            recipe = dataclasses.replace(recipe, detail=0.0)
+        recipe = recipe.merged(self.recipe)
         return dataclasses.replace(self, method=method, work_size=work_size, recipe=recipe.check_for(model.config.n_block))
 
 

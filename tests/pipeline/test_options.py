@@ -182,6 +182,21 @@ def test_quality_maps_onto_the_models_phases_and_the_users_recipe_wins(tiny_mode
         StylizeOptions(recipe={"phases": 16, "deep_phases": 4}).for_model(tiny_model, 1)
 
 
+def test_the_models_detail_lift_is_for_its_own_method(tiny_model):
+    """A model's default lift was tuned on its default operator's output: another method starts
+    without it, unless the call's recipe asks for it."""
+    import copy
+
+    from flowstyle.models import StyleModel
+
+    lifted = StyleModel(copy.deepcopy(tiny_model.flow), "adain",
+                        defaults=InferenceDefaults(Recipe(detail=1.0), method="patch"))
+    detail = lambda **o: StylizeOptions(**o).for_model(lifted, 1).recipe.detail  # noqa: E731
+    assert detail() == 1.0 and detail(method="patch") == 1.0
+    assert detail(method="adain") == 0.0 and detail(method="wct") == 0.0
+    assert detail(method="adain", recipe={"detail": 2}) == 2.0
+
+
 def test_the_models_anchor_is_the_default_and_the_recipe_overrides_it(tiny_model, photos):
     import copy
 
