@@ -23,11 +23,10 @@ from flowstyle.image.transforms import center_crop_to_multiple, pad_to_multiple,
 from flowstyle.models import load_model
 from flowstyle.operators import patch as patch_module
 from flowstyle.operators.patch import style_decorator
+from flowstyle.pipeline.options import PAD, WORK_SIZE as WORK
 from research.pair_scores import score_variants, variant_table
 from research.probes import load_pairs, pair_parser, save_table
 
-WORK = 384
-PAD = 32
 FILTERS = {2: (2.0, None), 1: (1.0, 0.75)}  # depth -> (lattice filter px, its checkerboard px)
 
 

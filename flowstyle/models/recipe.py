@@ -21,7 +21,8 @@ from ..flow.phases import phase_plan
 from ..image.detail import MAX_DETAIL
 from ..image.lattice import MAX_GRID_FILTER, checked_grid_filter
 from ..operators import (
-    ANCHOR_STATS, DECORATOR_BALANCE, DECORATOR_MARKS, MAX_ANCHOR_NEAR, MAX_MARKS, Anchor, checked_anchor, checked_anchor_near, checked_anchor_stats,
+    ANCHOR_STATS, DECORATOR_BALANCE, DECORATOR_MARKS, MAX_ANCHOR_NEAR, MAX_MARKS, Anchor, checked_anchor,
+    checked_anchor_near, checked_anchor_stats,
 )
 
 MAX_GAIN = 3.0  # beyond this the extrapolated latent leaves the range the decoder was trained on
