@@ -46,7 +46,7 @@ eval-photo: $(STAMP) data/splits
 	    --models artflow-adain,artflow-adaattn,artflow-adaattn-1x16,peer --size 512 --max-images 8 --threads 2 --no-pad0 \
 	    --out reports/ptest --note "photo x art test split: natural photographs x paintings and illustrations from held-out packages"
 	$(BIN)/flowstyle eval grid --content data/splits/ptest/content --styles data/splits/ptest/style \
-	    --models artflow-adain,artflow-adain@refine=8,peer --size 384 --max-images 6 --diagonal --threads 2 \
+	    --models artflow-adaattn-1x16,artflow-adaattn-1x16@refine=8,peer --size 384 --max-images 6 --diagonal --threads 2 \
 	    --out reports/photo-x-art --note "photo x art test split: six distinct pairs"
 
 eval-test: $(STAMP) data/splits runs/untrained-w128.safetensors

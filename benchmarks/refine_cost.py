@@ -14,13 +14,13 @@ import statistics
 
 from benchmarks.common import machine, sample_pair, set_threads
 from benchmarks.default_path import ONE_PASS, WARMUP_SIZE, timed
-from flowstyle.models import load_model
+from flowstyle.models import DEFAULT_MODEL, load_model
 from flowstyle.pipeline import Stylizer
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default="artflow-adain")
+    ap.add_argument("--model", default=DEFAULT_MODEL)
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--steps", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--repeats", type=int, default=3)

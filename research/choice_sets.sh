@@ -1,6 +1,7 @@
 #!/bin/sh
 # The small validation choice sets the reports name (data/choice-art, data/choice-refine, data/choice-paint,
-# data/choice-painted, data/choice-wide, data/choice-hard, data/choice-tail, data/choice-masters), as links into the validation splits built by `make corpus`: photos from pval, art
+# data/choice-painted, data/choice-wide, data/choice-hard, data/choice-tail, data/choice-masters, data/choice-mono,
+# data/choice-digital), as links into the validation splits built by `make corpus`: photos from pval, art
 # from pval and xval; data/choice-masters's paintings are the web studio's gallery (flowstyle/assets, never trained on).
 set -e
 mk() { mkdir -p "data/$1/content" "data/$1/style"; }
@@ -49,4 +50,19 @@ links choice-masters content pval/content gradio__media_assets-images-cheetah.pn
   gradio__media_assets-images-tower.jpg lxqt__Valendas.jpg lxqt__after-the-rain.jpg lxqt__fog.jpg ultralytics__bus.jpg ultralytics__zidane.jpg
 for f in arcimboldo-spring bruegel-harvesters cassatt-summertime great-wave hiroshige-snow kandinsky-composition-8 mona-lisa \
   renoir-moulin van-gogh-auvers; do ln -sf "../../../flowstyle/assets/$f.jpg" "data/choice-masters/style/$f.jpg"; done
-echo "data/choice-art, data/choice-refine, data/choice-paint, data/choice-painted, data/choice-wide, data/choice-hard, data/choice-tail, data/choice-masters"
+mk choice-mono  # 8 x 8: the painted set's photos in black and white (grey copies) x its painted scenes
+.venv/bin/python -c 'import sys
+from pathlib import Path
+from PIL import Image
+for f in sorted(Path("data/choice-painted/content").iterdir()):
+    Image.open(f).convert("L").convert("RGB").save(Path("data/choice-mono/content") / (f.stem + ".png"))'
+links choice-mono style pval/style wesnoth-httt__httt_story1.jpg wesnoth-httt__httt_story4.jpg wesnoth-httt__httt_story6.jpg \
+  wesnoth-httt__httt_story8.jpg wesnoth-did__book.jpg wesnoth-did__travel.jpg wesnoth-l__frontier.jpg wesnoth-l__island.jpg
+mk choice-digital  # 8 x 8: the black-and-white photos above x smooth digital backgrounds and paper textures from xval
+for f in gradio__media_assets-images-cheetah gradio__media_assets-images-lion gradio__media_assets-images-tower lxqt__Valendas \
+  lxqt__after-the-rain lxqt__fog ultralytics__bus ultralytics__zidane; do ln -sf "../../choice-mono/content/$f.png" "data/choice-digital/content/$f.png"; done
+links choice-digital style xval/style edu-homeworld__plymouth-themes-debian-edu-homeworld-background.jpg \
+  edu-spacefun__plymouth-themes-debian-edu-spacefun-background.jpg edu-softwaves__plymouth-themes-debian-edu-softwaves-background.jpg \
+  lomiri__lomiri-default-background.jpg lomiri__warty-final-ubuntu.jpg sway__Sway_Wallpaper_Blue_1920x1080.jpg \
+  palapeli__backgrounds-Time-For-Lunch-2.png mypaint__mrmamurk-mamurk_a_2.jpg
+echo "data/choice-art, data/choice-refine, data/choice-paint, data/choice-painted, data/choice-wide, data/choice-hard, data/choice-tail, data/choice-masters, data/choice-mono, data/choice-digital"

@@ -3,7 +3,7 @@
 Where research/patch_probe.py varies the operator on one latent, these variants change the pass
 itself: a coarse-to-fine pass (`c2f`: painted at half size with the half-size style, enlarged,
 then re-matched at full size), a second match with the first result as the query (`iter`), the
-query given the style's distribution channel by channel before the search (`hm`), the swap
+query given the style's distribution channel by channel before the search all the way (`hm`; the operator goes `DECORATOR_TONE` of the way), the swap
 without the photo's share (`mix1`), and a random subset of N style patches (`keysN`). One pass,
 64 px reflect padding, no grid filter; the default is `base` (the operator as it is now: its
 committed report, reports/decorator-variants/, was measured with 12 px blocks, before
@@ -23,8 +23,9 @@ from torch.nn import functional as F
 
 from flowstyle.image.transforms import center_crop_to_multiple, pad_to_multiple
 from flowstyle.models import load_model
+from flowstyle.operators.stats import quantile_match
 from flowstyle.operators.patch import (
-    DECORATOR_BALANCE, DECORATOR_MARKS, DECORATOR_MATCH_DIMS, DECORATOR_MIX, decorator_scale, patch_swap,
+    DECORATOR_BALANCE, DECORATOR_MARKS, DECORATOR_MATCH_DIMS, DECORATOR_MIX, DECORATOR_TONE, decorator_scale, patch_swap,
 )
 from research.pair_scores import peer_variant, score_variants, variant_table
 from research.probes import load_pairs, pair_parser, save_table
@@ -32,24 +33,13 @@ from research.probes import load_pairs, pair_parser, save_table
 PAD = 64
 
 
-def quantile_match(z, ref):
-    """Each channel of z given ref's distribution of values, rank for rank."""
-    src = z.flatten(2)
-    levels = ref.flatten(2).sort(dim=-1).values
-    ranks = src.argsort(dim=-1).argsort(dim=-1).float() / max(src.shape[-1] - 1, 1)
-    at = ranks * (levels.shape[-1] - 1)
-    lo = at.floor().long()
-    hi = (lo + 1).clamp_max(levels.shape[-1] - 1)
-    frac = at - lo
-    return (levels.gather(-1, lo) * (1 - frac) + levels.gather(-1, hi) * frac).view_as(z)
-
-
 class Variants:
     def __init__(self, flow, multiple: int):
         self.flow, self.m = flow, multiple
 
-    def swap(self, query, z_s, z_c=None, mix=DECORATOR_MIX, keys=None):
-        swapped = patch_swap(query, z_s, match_dims=DECORATOR_MATCH_DIMS, max_patches=keys, scale=decorator_scale(z_s),
+    def swap(self, query, z_s, z_c=None, mix=DECORATOR_MIX, keys=None, tone=DECORATOR_TONE):
+        search = torch.lerp(query, quantile_match(query, z_s), tone) if tone > 0 else query
+        swapped = patch_swap(search, z_s, match_dims=DECORATOR_MATCH_DIMS, max_patches=keys, scale=decorator_scale(z_s),
                              balance=DECORATOR_BALANCE, marks=DECORATOR_MARKS)
         return swapped if mix >= 1 else mix * swapped + (1 - mix) * (query if z_c is None else z_c)
 
@@ -70,7 +60,7 @@ class Variants:
         if name.startswith("keys"):
             return self.decode(self.swap(z_c, z_s, keys=int(name[4:])), x)
         if name == "hm":
-            return self.decode(self.swap(quantile_match(z_c, z_s), z_s, z_c), x)
+            return self.decode(self.swap(z_c, z_s, tone=1.0), x)
         if name == "iter":
             first = self.decode(self.swap(z_c, z_s, mix=1.0), x)
             return self.decode(self.swap(self.encode(first), z_s, z_c), x)

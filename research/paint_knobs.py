@@ -27,8 +27,9 @@ size) and changes one constant of it per variant, so what a user would get is wh
                flat areas stop taking one flat patch each)
     candidates=N  the style patches each position's shared-out choice is made among
                (patch.BALANCE_CANDIDATES unless given)
-    hm=1       search with the photo's latent given the style's distribution channel by channel
-               (research/decorator_variants.quantile_match); the photo's share stays its own latent
+    hm=H       search with the photo's latent moved H of the way to the style's distribution, channel
+               by channel (the operator's `tone`, patch.DECORATOR_TONE unless given; 0: the latent as
+               it is); the photo's share stays its own latent
     radius=R   the guided carry's window radius at the working size
     keep=K     the guided carry plus K of the painted result's own detail: its residual from the
                fit at the working size (which averages the marks away where the photo is flat),
@@ -64,11 +65,11 @@ import torch
 from flowstyle.image import guided
 from flowstyle.operators import patch as patch_module
 from flowstyle.operators import registry
+from flowstyle.operators.stats import quantile_match
 from flowstyle.pipeline import refine as refine_module
 from flowstyle.pipeline import stylizer as stylizer_module
 from flowstyle.pipeline.stylizer import Stylizer
 from flowstyle.models import load_model
-from research.decorator_variants import quantile_match
 from research.quilt_swap import quilt_swap
 from research.pair_scores import Stylize, peer_variant, score_variants, variant_table
 from research.probes import load_pairs, pair_parser, save_table
@@ -154,7 +155,8 @@ def knobs_set(knobs: dict[str, float]) -> Iterator[None]:
     radius = int(knobs.get("radius", guided.RADIUS))
 
     def decorator(z_c, z_s, max_patches=None, seed=0, balance=patch_module.DECORATOR_BALANCE, marks=patch_module.DECORATOR_MARKS):
-        query = quantile_match(z_c, z_s) if knobs.get("hm") else z_c
+        hm = knobs.get("hm", patch_module.DECORATOR_TONE)
+        query = torch.lerp(z_c, quantile_match(z_c, z_s), hm) if hm > 0 else z_c
         if knobs.get("spread"):
             swapped = spread_swap(query, z_s, patch, knobs["spread"])
         elif knobs.get("quilt"):

@@ -349,8 +349,9 @@ def test_near_fade_leaves_a_content_with_the_styles_statistics_alone(stats):
 # ----------------------------------------------------------------- patch decorator
 
 from flowstyle.operators import patch_swap, style_decorator  # noqa: E402
+from flowstyle.operators.stats import quantile_match  # noqa: E402
 from flowstyle.operators.patch import (  # noqa: E402
-    DECORATOR_BALANCE, DECORATOR_MARKS, DECORATOR_MATCH_DIMS, DECORATOR_SCALE, balanced_choice,
+    DECORATOR_BALANCE, DECORATOR_MARKS, DECORATOR_MATCH_DIMS, DECORATOR_SCALE, DECORATOR_TONE, balanced_choice,
 )
 
 
@@ -408,17 +409,39 @@ def test_patch_swap_is_the_same_in_any_chunks_and_checks_its_arguments(monkeypat
 
 def test_style_decorator_is_the_swap_with_a_share_of_the_content_and_a_registered_operator():
     z_c, z_s = _latents(6)
-    swapped = patch_swap(z_c, z_s, match_dims=DECORATOR_MATCH_DIMS, scale=DECORATOR_SCALE, balance=DECORATOR_BALANCE,
+    query = torch.lerp(z_c, quantile_match(z_c, z_s), DECORATOR_TONE)  # the search's: halfway to the style's values
+    swapped = patch_swap(query, z_s, match_dims=DECORATOR_MATCH_DIMS, scale=DECORATOR_SCALE, balance=DECORATOR_BALANCE,
                          marks=DECORATOR_MARKS)
     assert torch.equal(style_decorator(z_c, z_s, mix=1.0), swapped)
     assert torch.allclose(style_decorator(z_c, z_s, mix=0.8), 0.8 * swapped + 0.2 * z_c)
     assert torch.equal(style_decorator(z_c, z_s, mix=0.0), z_c)
     assert torch.allclose(transfer(TransferSpec("patch"), z_c, [z_s]), style_decorator(z_c, z_s))
-    # a style latent smaller than one enlarged patch is matched patch for patch
+    # a style latent smaller than one enlarged patch is matched patch for patch; tone 0 searches with the photo's own
     small = z_s[..., : 3 * DECORATOR_SCALE - 1, : 3 * DECORATOR_SCALE - 1]
-    assert torch.equal(style_decorator(z_c, small, mix=1.0),
+    assert torch.equal(style_decorator(z_c, small, mix=1.0, tone=0.0),
                        patch_swap(z_c, small, match_dims=DECORATOR_MATCH_DIMS, balance=DECORATOR_BALANCE,
                                   marks=DECORATOR_MARKS))
+
+
+def test_the_search_in_the_styles_values_keeps_a_rare_motif_rare():
+    """A dark, flat backdrop with one small bright motif: matched on the photo's own values, the
+    photo's many strong spots all take the motif's patches; searched with the photo moved to the
+    style's distribution of values, the motif's share of the result falls towards its share of
+    the style."""
+    g = torch.Generator().manual_seed(0)
+    z_s = 0.05 * torch.randn(1, 4, 40, 40, generator=g)
+    ramp = torch.linspace(-3, 3, 8)
+    z_s[0, 0, 16:24, 16:24] += ramp[None, :]
+    z_s[0, 1, 16:24, 16:24] += ramp[:, None]
+    z_c = 2 * torch.nn.functional.interpolate(torch.randn(1, 4, 5, 5, generator=g), size=(40, 40), mode="bicubic",
+                                              align_corners=True)
+
+    def motif_share(z):
+        return (z.abs().amax(1) > 1.0).float().mean().item()
+
+    shares = [motif_share(style_decorator(z_c, z_s, mix=1.0, tone=tone)) for tone in (0.0, DECORATOR_TONE, 1.0)]
+    assert shares[0] > 3 * motif_share(z_s)  # the motif spread over the photo
+    assert shares[0] >= shares[1] > shares[2] and shares[2] < 0.6 * shares[0]
 
 
 def _detail(z):
@@ -495,3 +518,13 @@ def test_the_recipe_balance_reaches_the_patch_operator():
     plain = transfer(TransferSpec("patch", balance=0.0), z_c, [z_s])
     assert torch.equal(plain, style_decorator(z_c, z_s, balance=0.0))
     assert torch.equal(transfer(TransferSpec("patch"), z_c, [z_s]), style_decorator(z_c, z_s, balance=DECORATOR_BALANCE))
+
+
+def test_quantile_match_keeps_the_order_and_takes_the_references_values():
+    z = torch.randn(1, 3, 6, 5)
+    ref = torch.rand(1, 3, 4, 4) * 4 + 2
+    out = quantile_match(z, ref)
+    for ch in range(3):
+        assert torch.equal(out[0, ch].flatten().argsort(), z[0, ch].flatten().argsort())
+        assert out[0, ch].min() == ref[0, ch].min() and out[0, ch].max() == ref[0, ch].max()
+    assert torch.allclose(quantile_match(ref, ref), ref)

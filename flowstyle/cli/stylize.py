@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..errors import FlowstyleError
 from ..flow.precision import PRECISIONS
+from ..models.registry import DEFAULT_MODEL
 from ..pipeline.options import StylizeOptions
 from .args import add_fields, add_recipe, positive_int, values
 
@@ -37,7 +38,6 @@ def add_stylize(p: argparse.ArgumentParser) -> None:
 
 
 def stylizer_from(args: argparse.Namespace):
-    from ..models import DEFAULT_MODEL
     from ..pipeline import Stylizer
 
     return Stylizer(args.model or DEFAULT_MODEL, device=args.device, precision=args.precision)
@@ -103,7 +103,7 @@ def _refuse_overwriting_inputs(output: Path, content: Path, others: list[Path]) 
 
 def add_demo(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", default="flowstyle-demo.png", help="output image (default flowstyle-demo.png)")
-    p.add_argument("--model", default=None, help="model name or weights file (default artflow-adain)")
+    p.add_argument("--model", default=None, help=f"model name or weights file (default {DEFAULT_MODEL})")
     p.add_argument("--size", type=positive_int, default=512)
     p.set_defaults(func=run_demo, device="cpu", precision=None)
 

@@ -8,13 +8,15 @@ from pathlib import Path
 
 from ..errors import FlowstyleError
 
-DEFAULT_MODEL = "artflow-adain"
+# the default: on every validation set it carried the most of the paintings' texture with the fewest
+# failing pairs and kept faces readable where the two-block flows smear them (MODELS.md)
+DEFAULT_MODEL = "artflow-adaattn-1x16"
 
-# Shipped models: name -> file in flowstyle/weights/ (filled by the default-models work).
+# Shipped models: name -> file in flowstyle/weights/, the default first (the page lists them in this order).
 REGISTRY: dict[str, str] = {
+    "artflow-adaattn-1x16": "artflow-adaattn-1x16.safetensors",
     "artflow-adain": "artflow-adain.safetensors",
     "artflow-adaattn": "artflow-adaattn.safetensors",
-    "artflow-adaattn-1x16": "artflow-adaattn-1x16.safetensors",
 }
 
 

@@ -1,5 +1,6 @@
 """Shared statistics of flow latents: per-channel mean/std, normalisation, covariance and its
-matrix powers, seeded subsets of positions (every operator uses some of these)."""
+matrix powers, value distributions matched rank for rank, seeded subsets of positions (every
+operator uses some of these)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,21 @@ def mean_std(z: Tensor, eps: float = EPS, weight: Tensor | None = None, unbiased
     mean = (w * z).sum((2, 3), keepdim=True) / total
     var = (w * (z - mean) ** 2).sum((2, 3), keepdim=True) / total
     return mean, torch.sqrt(var + eps)
+
+
+def quantile_match(z: Tensor, ref: Tensor) -> Tensor:
+    """Each channel of `z` (B, C, H, W) given `ref`'s distribution of values (B, C, h, w), rank for
+    rank: `z`'s order of values, `ref`'s histogram (interpolated between its sorted values).
+    Computed in float32 (bf16 cannot count ranks past 256)."""
+    src = z.flatten(2).float()
+    levels = ref.flatten(2).float().sort(dim=-1).values.expand(src.shape[0], -1, -1)
+    count = src.shape[-1]
+    ranks = torch.empty_like(src).scatter_(-1, src.argsort(dim=-1), torch.arange(count, dtype=src.dtype).expand_as(src))
+    at = ranks / max(count - 1, 1) * (levels.shape[-1] - 1)
+    low = at.floor().long()
+    high = (low + 1).clamp_max(levels.shape[-1] - 1)
+    frac = at - low
+    return (levels.gather(-1, low) * (1 - frac) + levels.gather(-1, high) * frac).view_as(z).to(z.dtype)
 
 
 def normalize(z: Tensor, eps: float = EPS) -> Tensor:

@@ -67,13 +67,13 @@ METHOD_WORDS: dict[str, tuple[str, str]] = {
 
 # The shipped models in words: registry name -> (short name, what it is good for).
 MODEL_WORDS: dict[str, tuple[str, str]] = {
-    "artflow-adain": ("Quick all-rounder",
-                      "Carries the painting's colours and textures onto any photo. The fastest; a good first try."),
+    "artflow-adaattn-1x16": ("Fine strokes",
+                             "The default: the most of the painting's colours and marks, with faces and shapes kept clear."),
+    "artflow-adain": ("Bold patches",
+                      "About 4x faster than Fine strokes: larger, bolder patches of the painting. Faces can smear."),
     "artflow-adaattn": ("Detailed",
                         "A second flow that paints with the painting's own patches; its 'Matching "
-                        "details' way places them where they fit the photo. About as fast as the all-rounder."),
-    "artflow-adaattn-1x16": ("Fine strokes",
-                             "A finer flow: the most of the painting's strokes and patterns, and the photo's shapes. Slower."),
+                        "details' way places them where they fit the photo."),
 }
 
 # painted strokes: the step count measured on validation pairs (reports/refine-choice), ~10-20x Quick's time
