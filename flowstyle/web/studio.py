@@ -70,7 +70,7 @@ MODEL_WORDS: dict[str, tuple[str, str]] = {
     "artflow-adaattn-1x16": ("Fine strokes",
                              "The default: the most of the painting's colours and marks, with faces and shapes kept clear."),
     "artflow-adain": ("Bold patches",
-                      "About 4x faster than Fine strokes: larger, bolder patches of the painting. Faces can smear."),
+                      "About 3x faster than Fine strokes: larger, bolder patches of the painting. Faces can smear."),
     "artflow-adaattn": ("Detailed",
                         "A second flow that paints with the painting's own patches; its 'Matching "
                         "details' way places them where they fit the photo."),
