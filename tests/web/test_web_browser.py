@@ -5,7 +5,7 @@ would: Stylize in view without scrolling (1280x800 and a 390x844 phone), Downloa
 there is a result, a refusal shown beside the button that stays until the next try, a painting
 picked by clicking its tile, a progress bar that moves with the pipeline's steps, and the PNG
 downloaded under the photo's and the style's names, its pixels differing from the photo.
-Set FLOWSTYLE_WEB_SCREENSHOT=docs/img/web.png (and FLOWSTYLE_WEB_MODEL=artflow-adain) to write
+Set FLOWSTYLE_WEB_SCREENSHOT=docs/img/web.png (and FLOWSTYLE_WEB_MODEL=artflow-adaattn-1x16) to write
 the README's screenshot with a shipped model instead of the tiny one.
 """
 
