@@ -27,7 +27,7 @@ def add_models(p: argparse.ArgumentParser) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from ..models import list_models
+    from ..models import DEFAULT_MODEL, list_models
 
     entries = list_models()
     if not entries:
@@ -37,7 +37,8 @@ def run_list(args: argparse.Namespace) -> int:
         arch = f"{c.n_block}x{c.n_flow} trans {c.n_trans} width {c.width} {c.coupling} {c.squeeze}"
         fix = f"{d.recipe}" + (f", {d.precision}" if d.precision else "")
         fix += f", paints at {resolved_work_size(None, d.work_size)} px"
-        print(f"{e.name:28s} {d.method or e.method:8s} {arch}  {fix}  {e.info.get('summary', '')}".rstrip())
+        name = f"{e.name} (default)" if e.name == DEFAULT_MODEL else e.name
+        print(f"{name:31s} {d.method or e.method:8s} {arch}  {fix}  {e.info.get('summary', '')}".rstrip())
     return 0
 
 

@@ -142,9 +142,9 @@ def load_model(name_or_path: str | os.PathLike = DEFAULT_MODEL, device: str | to
 
 
 def list_models() -> list[ModelEntry]:
-    """Every registered model with its metadata."""
+    """Every registered model with its metadata, the default first."""
     entries = []
-    for name in sorted(REGISTRY):
+    for name in REGISTRY:
         path = registry.weights_dir() / REGISTRY[name]
         if not path.exists():
             continue

@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from flowstyle.cli import main
+from flowstyle.models import DEFAULT_MODEL
 
 
 def run(*args):
@@ -93,6 +94,7 @@ def test_folder_mode_skips_existing_and_bad_files(tiny_model_file, photo_files, 
 def test_models_and_version_and_module_entry_point(capsys):
     assert run("models") == 0
     listing = capsys.readouterr().out
+    assert listing.splitlines()[0].startswith(f"{DEFAULT_MODEL} (default) ")  # the default first, marked
     adain = next(line for line in listing.splitlines() if line.startswith("artflow-adain "))
     assert "1 squeeze phase, gain 1, grid filter 2 px" in adain  # the grid fix each model uses
     proc = subprocess.run([sys.executable, "-m", "flowstyle", "--version"], capture_output=True, text=True)
