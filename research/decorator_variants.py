@@ -3,9 +3,9 @@
 Where research/patch_probe.py varies the operator on one latent, these variants change the pass
 itself: a coarse-to-fine pass (`c2f`: painted at half size with the half-size style, enlarged,
 then re-matched at full size), a second match with the first result as the query (`iter`), the
-query given the style's distribution channel by channel before the search all the way (`hm`; the operator goes `DECORATOR_TONE` of the way), the swap
-without the photo's share (`mix1`), and a random subset of N style patches (`keysN`). One pass,
-64 px reflect padding, no grid filter; the default is `base` (the operator as it is now: its
+query given the style's distribution channel by channel before the search, all the way (`hm`;
+the operator goes `DECORATOR_TONE` of the way), the swap without the photo's share (`mix1`),
+and a random subset of N style patches (`keysN`). One pass, 64 px reflect padding, no grid filter; the default is `base` (the operator as it is now: its
 committed report, reports/decorator-variants/, was measured with 12 px blocks, before
 DECORATOR_SCALE).
 

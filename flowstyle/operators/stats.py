@@ -43,7 +43,8 @@ def quantile_match(z: Tensor, ref: Tensor) -> Tensor:
     src = z.flatten(2).float()
     levels = ref.flatten(2).float().sort(dim=-1).values.expand(src.shape[0], -1, -1)
     count = src.shape[-1]
-    ranks = torch.empty_like(src).scatter_(-1, src.argsort(dim=-1), torch.arange(count, dtype=src.dtype).expand_as(src))
+    counting = torch.arange(count, dtype=src.dtype, device=src.device).expand_as(src)
+    ranks = torch.empty_like(src).scatter_(-1, src.argsort(dim=-1), counting)
     at = ranks / max(count - 1, 1) * (levels.shape[-1] - 1)
     low = at.floor().long()
     high = (low + 1).clamp_max(levels.shape[-1] - 1)
