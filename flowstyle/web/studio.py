@@ -76,7 +76,8 @@ MODEL_WORDS: dict[str, tuple[str, str]] = {
                         "details' way places them where they fit the photo."),
 }
 
-# painted strokes: the step count measured on validation pairs (reports/refine-choice), ~10-20x Quick's time
+# painted strokes: the step count measured on validation pairs (reports/refine-choice); about 4x Quick's time
+# with the default model, 12x with artflow-adain (benchmarks/refine_cost.py)
 REFINE_STEPS = 8
 
 
