@@ -1,7 +1,7 @@
 #!/bin/sh
 # The small validation choice sets the reports name (data/choice-art, data/choice-refine, data/choice-paint,
 # data/choice-painted, data/choice-wide, data/choice-hard, data/choice-tail, data/choice-masters, data/choice-mono,
-# data/choice-digital), as links into the validation splits built by `make corpus`: photos from pval, art
+# data/choice-digital, data/choice-broad), as links into the validation splits built by `make corpus`: photos from pval, art
 # from pval and xval; data/choice-masters's paintings are the web studio's gallery (flowstyle/assets, never trained on).
 set -e
 mk() { mkdir -p "data/$1/content" "data/$1/style"; }
@@ -65,4 +65,12 @@ links choice-digital style xval/style edu-homeworld__plymouth-themes-debian-edu-
   edu-spacefun__plymouth-themes-debian-edu-spacefun-background.jpg edu-softwaves__plymouth-themes-debian-edu-softwaves-background.jpg \
   lomiri__lomiri-default-background.jpg lomiri__warty-final-ubuntu.jpg sway__Sway_Wallpaper_Blue_1920x1080.jpg \
   palapeli__backgrounds-Time-For-Lunch-2.png mypaint__mrmamurk-mamurk_a_2.jpg
-echo "data/choice-art, data/choice-refine, data/choice-paint, data/choice-painted, data/choice-wide, data/choice-hard, data/choice-tail, data/choice-masters, data/choice-mono, data/choice-digital"
+mk choice-broad  # 12 x 8: xval photos (landscapes, a city, animals, people, fruit) x painted scenes none of the sets above use
+links choice-broad content xval/content lomiri1604__Bridge_by_Sander_Klootwijk.jpg lomiri1604__aitzgorri_by_Aitzol_Berasategi.jpg \
+  lomiri1604__friends_by_Aitzol_Berasategi.jpg lomiri1604__sunset_by_Aitzol_Berasategi.jpg lomiri1604__picosdeeuropa_by_Aitzol_Berasategi.jpg \
+  opencv__data-baboon.png opencv__data-building.jpg opencv__data-fruits.png palapeli__collection-castle-maintenon.jpg \
+  palapeli__collection-cincinnati-bridge.jpg palapeli__collection-european-honey-bee.jpg opencv__data-squirrel_cls.jpg
+links choice-broad style pval/style wesnoth-l__Halstead.jpg wesnoth-l__return_to_Dallben_and_Delwyn.jpg wesnoth-did__end.jpg \
+  wesnoth-did__parthyn.jpg wesnoth-httt__httt_story3.jpg wesnoth-httt__httt_story5.jpg wesnoth-httt__httt_story7.jpg \
+  freeorion__species-scylior.jpg
+echo "data/choice-art, data/choice-refine, data/choice-paint, data/choice-painted, data/choice-wide, data/choice-hard, data/choice-tail, data/choice-masters, data/choice-mono, data/choice-digital, data/choice-broad"
