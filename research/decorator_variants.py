@@ -5,9 +5,9 @@ itself: a coarse-to-fine pass (`c2f`: painted at half size with the half-size st
 then re-matched at full size), a second match with the first result as the query (`iter`), the
 query given the style's distribution channel by channel before the search, all the way (`hm`;
 the operator goes `DECORATOR_TONE` of the way), the swap without the photo's share (`mix1`),
-and a random subset of N style patches (`keysN`). One pass, 64 px reflect padding, no grid filter; the default is `base` (the operator as it is now: its
-committed report, reports/decorator-variants/, was measured with 12 px blocks, before
-DECORATOR_SCALE).
+and a random subset of N style patches (`keysN`). One pass, 64 px reflect padding, no grid
+filter; the default is `base` (the operator as it is now: its committed report,
+reports/decorator-variants/, was measured with 12 px blocks, before DECORATOR_SCALE).
 
     python -m research.decorator_variants --content data/choice-paint/content \
         --styles data/choice-paint/style --variants peer base c2f iter --out reports/decorator-variants
@@ -23,9 +23,9 @@ from torch.nn import functional as F
 
 from flowstyle.image.transforms import center_crop_to_multiple, pad_to_multiple
 from flowstyle.models import load_model
-from flowstyle.operators.stats import quantile_match
 from flowstyle.operators.patch import (
     DECORATOR_BALANCE, DECORATOR_MARKS, DECORATOR_MATCH_DIMS, DECORATOR_MIX, DECORATOR_TONE, decorator_scale, patch_swap,
+    search_query,
 )
 from research.pair_scores import peer_variant, score_variants, variant_table
 from research.probes import load_pairs, pair_parser, save_table
@@ -38,9 +38,8 @@ class Variants:
         self.flow, self.m = flow, multiple
 
     def swap(self, query, z_s, z_c=None, mix=DECORATOR_MIX, keys=None, tone=DECORATOR_TONE):
-        search = torch.lerp(query, quantile_match(query, z_s), tone) if tone > 0 else query
-        swapped = patch_swap(search, z_s, match_dims=DECORATOR_MATCH_DIMS, max_patches=keys, scale=decorator_scale(z_s),
-                             balance=DECORATOR_BALANCE, marks=DECORATOR_MARKS)
+        swapped = patch_swap(search_query(query, z_s, tone), z_s, match_dims=DECORATOR_MATCH_DIMS, max_patches=keys,
+                             scale=decorator_scale(z_s), balance=DECORATOR_BALANCE, marks=DECORATOR_MARKS)
         return swapped if mix >= 1 else mix * swapped + (1 - mix) * (query if z_c is None else z_c)
 
     def encode(self, x):

@@ -65,7 +65,6 @@ import torch
 from flowstyle.image import guided
 from flowstyle.operators import patch as patch_module
 from flowstyle.operators import registry
-from flowstyle.operators.stats import quantile_match
 from flowstyle.pipeline import refine as refine_module
 from flowstyle.pipeline import stylizer as stylizer_module
 from flowstyle.pipeline.stylizer import Stylizer
@@ -156,7 +155,7 @@ def knobs_set(knobs: dict[str, float]) -> Iterator[None]:
 
     def decorator(z_c, z_s, max_patches=None, seed=0, balance=patch_module.DECORATOR_BALANCE, marks=patch_module.DECORATOR_MARKS):
         hm = knobs.get("hm", patch_module.DECORATOR_TONE)
-        query = torch.lerp(z_c, quantile_match(z_c, z_s), hm) if hm > 0 else z_c
+        query = patch_module.search_query(z_c, z_s, hm)
         if knobs.get("spread"):
             swapped = spread_swap(query, z_s, patch, knobs["spread"])
         elif knobs.get("quilt"):

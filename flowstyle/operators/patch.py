@@ -227,6 +227,12 @@ def decorator_scale(z_s: Tensor, patch: int = DECORATOR_PATCH, scale: int = DECO
     return scale if min(z_s.shape[-2:]) >= patch * scale else 1
 
 
+def search_query(z_c: Tensor, z_s: Tensor, tone: float = DECORATOR_TONE) -> Tensor:
+    """What the patch search looks for: the photo's latent moved `tone` of the way to the style's
+    distribution of values, channel by channel (0: the latent as it is)."""
+    return torch.lerp(z_c, quantile_match(z_c, z_s), tone) if tone > 0.0 else z_c
+
+
 def style_decorator(
     z_c: Tensor,
     z_s: Tensor,
@@ -244,7 +250,7 @@ def style_decorator(
     marks kept whole),
     with a share of the photo's own latent, which carries the fine shading and edges that no
     patch of another image has. The search looks for the photo's latent moved `tone` of the way
-    to the style's distribution of values (DECORATOR_TONE), so that the photo's brightest spots
+    to the style's distribution of values (`search_query`), so that the photo's brightest spots
     find the style's brightest patches, not its only ones.
 
     Not re-coloured afterwards: rescaling each latent channel to the style's deviation (AdaIN)
@@ -252,10 +258,9 @@ def style_decorator(
     when every value came from the style; the swapped patches already carry its palette.
     Mixing with the photo's latent instead of a global transfer (WCT) keeps the result in range,
     since both ends decode inside it (docs/generalisation.md)."""
-    query = z_c if tone <= 0.0 else torch.lerp(z_c, quantile_match(z_c, z_s), tone)
     swapped = patch_swap(
-        query, z_s, patch=patch, max_patches=max_patches, seed=seed, match_dims=DECORATOR_MATCH_DIMS,
-        scale=decorator_scale(z_s, patch, scale), balance=balance, marks=marks,
+        search_query(z_c, z_s, tone), z_s, patch=patch, max_patches=max_patches, seed=seed,
+        match_dims=DECORATOR_MATCH_DIMS, scale=decorator_scale(z_s, patch, scale), balance=balance, marks=marks,
     )
     if mix >= 1.0:
         return swapped
