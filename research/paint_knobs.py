@@ -27,6 +27,7 @@ size) and changes one constant of it per variant, so what a user would get is wh
                flat areas stop taking one flat patch each)
     candidates=N  the style patches each position's shared-out choice is made among
                (patch.BALANCE_CANDIDATES unless given)
+    rounds=N   the Sinkhorn rounds of that sharing-out (patch.BALANCE_ROUNDS unless given)
     hm=H       search with the photo's latent moved H of the way to the style's distribution, channel
                by channel (the operator's `tone`, patch.DECORATOR_TONE unless given; 0: the latent as
                it is); the photo's share stays its own latent
@@ -45,6 +46,9 @@ size) and changes one constant of it per variant, so what a user would get is wh
                (patch.balanced_choice; 0: plain best matches)
     phases=P, deep_phases=D, grid_filter=W   the recipe's squeeze phases averaged, the deepest
                block's phases, the lattice filter's width in px
+    palette=P  the output's colours moved P of the way to the style's distribution, channel by channel
+               in RGB, rank for rank (stats.quantile_match on the decoded image: the painting's
+               palette in its own proportions; values stay within the style's)
     detail=D   the recipe's detail lift: the output's fine detail scaled up towards the style's
                contrast, by at most D extra (image/detail.py)
 
@@ -65,6 +69,7 @@ import torch
 from flowstyle.image import guided
 from flowstyle.operators import patch as patch_module
 from flowstyle.operators import registry
+from flowstyle.operators.stats import quantile_match
 from flowstyle.pipeline import refine as refine_module
 from flowstyle.pipeline import stylizer as stylizer_module
 from flowstyle.pipeline.stylizer import Stylizer
@@ -74,7 +79,8 @@ from research.pair_scores import Stylize, peer_variant, score_variants, variant_
 from research.probes import load_pairs, pair_parser, save_table
 
 CARRY_KNOBS = ("radius", "keep")
-OPERATOR_KNOBS = ("mix", "patch", "scale", "centre", "marks", "fine", "energy", "lift", "sharp", "hm", "spread", "candidates", "quilt", "taper")
+OUTPUT_KNOBS = ("palette",)
+OPERATOR_KNOBS = ("mix", "patch", "scale", "centre", "marks", "fine", "energy", "lift", "sharp", "hm", "spread", "candidates", "rounds", "quilt", "taper")
 SPREAD_ROUNDS = 3
 RECIPE_KNOBS = ("gain", "anchor", "balance", "detail", "phases", "deep_phases", "grid_filter")
 WHOLE_KNOBS = ("work", "refine", "phases", "deep_phases")
@@ -88,7 +94,7 @@ def parse_variant(name: str) -> dict[str, float]:
     knobs = {}
     for part in name.split(","):
         key, _, value = part.partition("=")
-        if key not in OPERATOR_KNOBS + CARRY_KNOBS + RECIPE_KNOBS + REFINE_KNOBS + tuple(OPTION_KNOBS):
+        if key not in OPERATOR_KNOBS + CARRY_KNOBS + OUTPUT_KNOBS + RECIPE_KNOBS + REFINE_KNOBS + tuple(OPTION_KNOBS):
             raise SystemExit(f"unknown knob {key!r} in {name!r}")
         knobs[key] = float(value)
     return knobs
@@ -189,7 +195,9 @@ def knobs_set(knobs: dict[str, float]) -> Iterator[None]:
         return full
 
     original_candidates, original_lr = patch_module.BALANCE_CANDIDATES, refine_module.LEARNING_RATE
+    original_rounds = patch_module.BALANCE_ROUNDS
     patch_module.BALANCE_CANDIDATES = int(knobs.get("candidates", original_candidates))
+    patch_module.BALANCE_ROUNDS = int(knobs.get("rounds", original_rounds))
     refine_module.LEARNING_RATE = knobs.get("lr", original_lr)
     registry.style_decorator, stylizer_module.guided_upsample = decorator, upsample
     try:
@@ -197,6 +205,7 @@ def knobs_set(knobs: dict[str, float]) -> Iterator[None]:
     finally:
         registry.style_decorator, stylizer_module.guided_upsample = original_decorator, original_upsample
         patch_module.BALANCE_CANDIDATES = original_candidates
+        patch_module.BALANCE_ROUNDS = original_rounds
         refine_module.LEARNING_RATE = original_lr
 
 
@@ -216,7 +225,10 @@ def main() -> None:
 
         def stylize(content, style):
             with knobs_set(knobs):
-                return stylizer.stylize_tensor(content, [style], **options)
+                out = stylizer.stylize_tensor(content, [style], **options)
+            if knobs.get("palette"):
+                out = torch.lerp(out, quantile_match(out[None], style[None])[0], knobs["palette"])
+            return out
         return stylize
 
     stylizers = {name: peer_variant if name == "peer" else variant(parse_variant(name)) for name in args.variants}

@@ -34,11 +34,11 @@ def test_no_knob_is_the_default_path_and_knobs_are_undone(tiny_model, photos):
     assert (registry.style_decorator, stylizer_module.guided_upsample) == before
     assert changed.shape == default.shape and not torch.equal(changed, default)
     assert torch.equal(stylizer.stylize_tensor(x, [style], **options), default)
-    candidates = patch_module.BALANCE_CANDIDATES
-    with knobs_set({"candidates": 3}):  # `balance` is a recipe knob: the recipe reaches the wrapper
-        assert patch_module.BALANCE_CANDIDATES == 3
+    candidates, rounds = patch_module.BALANCE_CANDIDATES, patch_module.BALANCE_ROUNDS
+    with knobs_set({"candidates": 3, "rounds": 2}):  # `balance` is a recipe knob: the recipe reaches the wrapper
+        assert (patch_module.BALANCE_CANDIDATES, patch_module.BALANCE_ROUNDS) == (3, 2)
         shared_out = stylizer.stylize_tensor(x, [style], **options, recipe=dict(balance=1.0))
-    assert patch_module.BALANCE_CANDIDATES == candidates
+    assert (patch_module.BALANCE_CANDIDATES, patch_module.BALANCE_ROUNDS) == (candidates, rounds)
     assert not torch.equal(shared_out, default)
 
 
