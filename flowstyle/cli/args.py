@@ -107,4 +107,5 @@ def add_recipe(parser: argparse.ArgumentParser) -> None:
     from ..models.recipe import Recipe
 
     group = parser.add_argument_group("advanced", "change the model's tuning recipe (see `flowstyle models` for each model's)")
-    add_key_values(group, Recipe, "--recipe", "recipe", "set one field of the model's recipe; repeatable.")
+    add_key_values(group, Recipe, "--recipe", "recipe", "set one field of the model's recipe; repeatable. In "
+                   "brackets: the value where a model names none (`flowstyle models list` shows each model's own).")
