@@ -86,6 +86,12 @@ RECIPE_KNOBS = ("gain", "anchor", "balance", "detail", "phases", "deep_phases", 
 WHOLE_KNOBS = ("work", "refine", "phases", "deep_phases")
 REFINE_KNOBS = ("lr",)
 OPTION_KNOBS = {"work": "work_size", "alpha": "alpha", "refine": "refine"}
+# knobs that stand in for a module constant while they are set: knob -> (module, constant, type)
+CONSTANT_KNOBS = {
+    "candidates": (patch_module, "BALANCE_CANDIDATES", int),
+    "rounds": (patch_module, "BALANCE_ROUNDS", int),
+    "lr": (refine_module, "LEARNING_RATE", float),
+}
 
 
 def parse_variant(name: str) -> dict[str, float]:
@@ -194,19 +200,16 @@ def knobs_set(knobs: dict[str, float]) -> Iterator[None]:
             full = (full + knobs["keep"] * residual).clamp(0, 1)
         return full
 
-    original_candidates, original_lr = patch_module.BALANCE_CANDIDATES, refine_module.LEARNING_RATE
-    original_rounds = patch_module.BALANCE_ROUNDS
-    patch_module.BALANCE_CANDIDATES = int(knobs.get("candidates", original_candidates))
-    patch_module.BALANCE_ROUNDS = int(knobs.get("rounds", original_rounds))
-    refine_module.LEARNING_RATE = knobs.get("lr", original_lr)
+    originals = {key: getattr(module, name) for key, (module, name, _) in CONSTANT_KNOBS.items()}
+    for key, (module, name, kind) in CONSTANT_KNOBS.items():
+        setattr(module, name, kind(knobs.get(key, originals[key])))
     registry.style_decorator, stylizer_module.guided_upsample = decorator, upsample
     try:
         yield
     finally:
         registry.style_decorator, stylizer_module.guided_upsample = original_decorator, original_upsample
-        patch_module.BALANCE_CANDIDATES = original_candidates
-        patch_module.BALANCE_ROUNDS = original_rounds
-        refine_module.LEARNING_RATE = original_lr
+        for key, (module, name, _) in CONSTANT_KNOBS.items():
+            setattr(module, name, originals[key])
 
 
 def main() -> None:
